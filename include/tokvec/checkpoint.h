@@ -1,0 +1,60 @@
+// The training state: everything a run needs to be exported, audited or continued.
+//
+// The final state of a run (RUN_DIR/state.tkv) and its checkpoints share this format.
+// File: a sectioned file (see sections.h), magic "TKVSTATE", version 1, sections:
+//   META  str config_json, str tokenizer_kind, u64 tokenizer_checksum, u32 vocab_size,
+//         u32 dim, u64 stride, u64 seed, u64 tokens_done, u64 tokens_total,
+//         u32 epochs_done, f64 loss_sum, u64 loss_count
+//   VOCB  vocab_size strings: each row's token (display form)
+//   FREQ  vocab_size u64: corpus frequency of each token
+//   WIN_  vocab_size x stride f32: input (centre-token) vectors, the embeddings users keep
+//   WOUT  vocab_size x stride f32: output (context) vectors
+//   UPIN  vocab_size u64: gradient updates each input row received (as a centre token)
+//   UPOS  vocab_size u64: updates each output row received as a positive target
+//   UNEG  vocab_size u64: updates each output row received as a negative sample
+//   CURS  opaque trainer cursor (thread positions, RNG states), empty when finished
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tokvec/matrix.h"
+
+namespace tokvec {
+
+inline constexpr char kStateMagic[] = "TKVSTATE";
+inline constexpr uint32_t kStateVersion = 1;
+
+struct TrainingState {
+  std::string config_json;  ///< the TrainConfig of the run, as JSON
+  std::string tokenizer_kind;  ///< "bpe" or "words"
+  uint64_t tokenizer_checksum = 0;
+  std::vector<std::string> vocab;
+  std::vector<uint64_t> frequencies;
+  Matrix input;   ///< vocab x dim
+  Matrix output;  ///< vocab x dim
+  std::vector<uint64_t> input_updates;
+  std::vector<uint64_t> output_positive_updates;
+  std::vector<uint64_t> output_negative_updates;
+  uint64_t seed = 0;
+  uint64_t tokens_done = 0;   ///< corpus tokens processed so far, over all epochs
+  uint64_t tokens_total = 0;  ///< epochs x corpus tokens: where the learning rate reaches its floor
+  uint32_t epochs_done = 0;
+  double loss_sum = 0.0;      ///< sum of per-pair losses since the start (for reporting)
+  uint64_t loss_count = 0;
+  std::string cursor;         ///< opaque trainer cursor; empty when training finished
+
+  uint32_t vocab_size() const noexcept { return static_cast<uint32_t>(vocab.size()); }
+  uint32_t dim() const noexcept { return static_cast<uint32_t>(input.cols()); }
+  bool finished() const noexcept { return tokens_total > 0 && tokens_done >= tokens_total; }
+};
+
+/// Writes the state atomically; `fail_after_bytes` injects a write failure for tests.
+void save_state(const std::string& path, const TrainingState& state, uint64_t fail_after_bytes = UINT64_MAX);
+/// Loads and validates a state file; errors name the file and the section.
+TrainingState load_state(const std::string& path);
+/// Lines for `tokvec inspect`.
+std::vector<std::string> describe_state(const std::string& path);
+
+}  // namespace tokvec

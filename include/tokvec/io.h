@@ -1,0 +1,150 @@
+// File input/output shared by every tokvec file: atomic writes, memory maps, XXH3
+// checksums and little-endian encoding.
+//
+// Files a user keeps are written through AtomicFileWriter: the bytes go to a temporary
+// file beside the target, which is fsynced and renamed over the target, then the folder is
+// fsynced. A crash, a kill or a full disk therefore never leaves a half-written file under
+// the real name: either the old file or the complete new one is there.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <bit>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace tokvec {
+
+/// XXH3-64 of a byte range (the checksum of every tokvec file and section).
+uint64_t checksum64(const void* data, size_t size) noexcept;
+inline uint64_t checksum64(std::string_view bytes) noexcept { return checksum64(bytes.data(), bytes.size()); }
+/// 16 lowercase hex digits.
+std::string hex64(uint64_t value);
+
+/// Writes a file atomically (temp file, fsync, rename, fsync of the folder).
+///
+/// Construction checks that the folder exists and is writable and creates the temporary
+/// file; write() appends; commit() makes the file visible under its name. If the writer is
+/// destroyed without commit() (an exception, a failed write) the temporary file is removed
+/// and the target is untouched.
+class AtomicFileWriter {
+ public:
+  /// `fail_after_bytes` is fault injection for tests: the write that would pass that many
+  /// bytes fails as if the disk were full (ENOSPC). The default never fails.
+  explicit AtomicFileWriter(std::string path, uint64_t fail_after_bytes = UINT64_MAX);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void write(const void* data, size_t size);
+  void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+  /// Zero bytes up to the next multiple of `alignment` of the file offset.
+  void pad_to(size_t alignment);
+  uint64_t bytes_written() const noexcept { return written_; }
+  void commit();
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  void flush_buffer();
+  std::string path_;
+  std::string temp_path_;
+  int fd_ = -1;
+  uint64_t written_ = 0;
+  uint64_t fail_after_bytes_;
+  std::string buffer_;
+  bool committed_ = false;
+};
+
+/// Reads a whole (small) file; throws an io error naming the path if it cannot.
+std::string read_file(const std::string& path);
+
+/// Throws a clear io error if `path` is not a readable regular file.
+void check_readable_file(const std::string& path);
+
+/// A read-only memory map of a whole file. An empty file maps to an empty span.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
+  std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data_), size_}; }
+  size_t size() const noexcept { return size_; }
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  void release() noexcept;
+  std::string path_;
+  const std::byte* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+/// Appends fixed-width little-endian values to a byte string.
+class ByteWriter {
+ public:
+  void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void u32(uint32_t v) { put(v); }
+  void u64(uint64_t v) { put(v); }
+  void i64(int64_t v) { put(static_cast<uint64_t>(v)); }
+  void f32(float v) { uint32_t bits; std::memcpy(&bits, &v, 4); put(bits); }
+  void f64(double v) { uint64_t bits; std::memcpy(&bits, &v, 8); put(bits); }
+  /// A u64 length followed by the bytes.
+  void str(std::string_view s) { u64(s.size()); out_.append(s); }
+  void raw(const void* data, size_t size) { out_.append(static_cast<const char*>(data), size); }
+  std::string& bytes() noexcept { return out_; }
+
+ private:
+  template <typename T> void put(T v) {
+    for (size_t i = 0; i < sizeof(T); ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  }
+  std::string out_;
+};
+
+/// Reads fixed-width little-endian values; a read past the end throws a corrupt error that
+/// names the file, the section and the byte offset.
+class ByteReader {
+ public:
+  ByteReader(std::string_view bytes, std::string path, std::string section)
+      : bytes_(bytes), path_(std::move(path)), section_(std::move(section)) {}
+  uint8_t u8() { return static_cast<uint8_t>(take(1)[0]); }
+  uint32_t u32() { return get<uint32_t>(); }
+  uint64_t u64() { return get<uint64_t>(); }
+  int64_t i64() { return static_cast<int64_t>(get<uint64_t>()); }
+  float f32() { uint32_t bits = get<uint32_t>(); float v; std::memcpy(&v, &bits, 4); return v; }
+  double f64() { uint64_t bits = get<uint64_t>(); double v; std::memcpy(&v, &bits, 8); return v; }
+  std::string str();
+  std::string_view take(size_t n);
+  size_t offset() const noexcept { return pos_; }
+  size_t remaining() const noexcept { return bytes_.size() - pos_; }
+  bool done() const noexcept { return pos_ == bytes_.size(); }
+  /// Throws if bytes remain: a section must be consumed exactly.
+  void expect_done() const;
+  /// A corrupt error at the current offset.
+  [[noreturn]] void fail(std::string_view message) const;
+
+ private:
+  template <typename T> T get() {
+    std::string_view s = take(sizeof(T));
+    T v = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<uint8_t>(s[i])) << (8 * i);
+    return v;
+  }
+  std::string_view bytes_;
+  size_t pos_ = 0;
+  std::string path_;
+  std::string section_;
+};
+
+/// Whether this machine stores numbers little-endian (the on-disk order of every tokvec
+/// file). Bulk arrays (token ids, matrices) are written and mapped as-is on such machines;
+/// on a big-endian machine tokvec refuses to read or write them rather than misread them.
+constexpr bool host_is_little_endian() noexcept { return std::endian::native == std::endian::little; }
+
+}  // namespace tokvec

@@ -1,0 +1,42 @@
+// Progress reporting for long work (BPE training, encoding, SGNS training).
+//
+// On a terminal (stderr is a tty) a single line is redrawn in place about 4 times a
+// second: done/total, rate, ETA and a caller-supplied detail (loss, learning rate). When
+// stderr is a file or a pipe, a plain line is printed every `log_interval_s` seconds so
+// logs stay short. `quiet` prints nothing.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tokvec {
+
+class ProgressReporter {
+ public:
+  ProgressReporter(std::string label, uint64_t total, std::string unit, bool quiet, double log_interval_s = 15.0);
+  /// Reports `done` units. Cheap when no line is due; call from one thread only.
+  void update(uint64_t done, std::string_view detail = {});
+  /// Prints the closing line (elapsed time, mean rate, detail).
+  void finish(uint64_t done, std::string_view detail = {});
+  double elapsed_seconds() const;
+
+ private:
+  void print(uint64_t done, std::string_view detail, bool final_line);
+  std::string label_;
+  uint64_t total_;
+  std::string unit_;
+  bool quiet_;
+  bool tty_;
+  double interval_s_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_print_;
+};
+
+/// "12.3 k", "4.56 M": a count with an SI suffix.
+std::string human_count(double value);
+/// "1m23s", "2h05m", "12.3s".
+std::string human_duration(double seconds);
+
+}  // namespace tokvec

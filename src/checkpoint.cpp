@@ -1,0 +1,130 @@
+#include "tokvec/checkpoint.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "tokvec/sections.h"
+#include "tokvec/status.h"
+
+namespace tokvec {
+
+namespace {
+
+template <typename T> std::span<const std::byte> bytes_of(const std::vector<T>& v) {
+  return std::as_bytes(std::span<const T>(v));
+}
+
+/// Largest vocabulary and dimension a state may declare: far above any real run, low
+/// enough that a damaged header cannot make us allocate terabytes before noticing.
+constexpr uint64_t kMaxVocab = 1ull << 31;
+constexpr uint64_t kMaxDim = 1ull << 16;
+
+void load_matrix(const SectionReader& file, std::string_view tag, uint64_t rows, uint64_t dim, uint64_t stride,
+                 Matrix& out) {
+  std::span<const float> data = file.array<float>(tag);
+  if (data.size() != rows * stride) {
+    throw corrupt_error(file.path(), "section " + std::string(tag),
+                        "holds " + std::to_string(data.size()) + " floats, expected " + std::to_string(rows) + " x " +
+                            std::to_string(stride));
+  }
+  out = Matrix(rows, dim);
+  if (out.stride() != stride) throw corrupt_error(file.path(), "section META", "row stride " + std::to_string(stride) + " does not match dim " + std::to_string(dim));
+  std::memcpy(out.storage().data(), data.data(), data.size_bytes());
+}
+
+std::vector<uint64_t> load_counts(const SectionReader& file, std::string_view tag, uint64_t n) {
+  std::span<const uint64_t> data = file.array<uint64_t>(tag);
+  if (data.size() != n) {
+    throw corrupt_error(file.path(), "section " + std::string(tag),
+                        "holds " + std::to_string(data.size()) + " counts, expected " + std::to_string(n));
+  }
+  return {data.begin(), data.end()};
+}
+
+}  // namespace
+
+void save_state(const std::string& path, const TrainingState& s, uint64_t fail_after_bytes) {
+  size_t n = s.vocab.size();
+  if (s.frequencies.size() != n || s.input.rows() != n || s.output.rows() != n || s.input_updates.size() != n ||
+      s.output_positive_updates.size() != n || s.output_negative_updates.size() != n ||
+      s.output.cols() != s.input.cols()) {
+    throw internal_error("inconsistent training state for " + path);
+  }
+  SectionWriter writer(path, std::string_view(kStateMagic, 8), kStateVersion);
+  ByteWriter meta;
+  meta.str(s.config_json);
+  meta.str(s.tokenizer_kind);
+  meta.u64(s.tokenizer_checksum);
+  meta.u32(static_cast<uint32_t>(n));
+  meta.u32(s.dim());
+  meta.u64(s.input.stride());
+  meta.u64(s.seed);
+  meta.u64(s.tokens_done);
+  meta.u64(s.tokens_total);
+  meta.u32(s.epochs_done);
+  meta.f64(s.loss_sum);
+  meta.u64(s.loss_count);
+  writer.add("META", std::move(meta.bytes()));
+  ByteWriter vocab;
+  for (const std::string& t : s.vocab) vocab.str(t);
+  writer.add("VOCB", std::move(vocab.bytes()));
+  writer.add_view("FREQ", bytes_of(s.frequencies));
+  writer.add_view("WIN_", std::as_bytes(s.input.storage()));
+  writer.add_view("WOUT", std::as_bytes(s.output.storage()));
+  writer.add_view("UPIN", bytes_of(s.input_updates));
+  writer.add_view("UPOS", bytes_of(s.output_positive_updates));
+  writer.add_view("UNEG", bytes_of(s.output_negative_updates));
+  writer.add("CURS", s.cursor);
+  writer.commit(fail_after_bytes);
+}
+
+TrainingState load_state(const std::string& path) {
+  SectionReader file(path, std::string_view(kStateMagic, 8), 1, kStateVersion);
+  TrainingState s;
+  ByteReader meta = file.reader("META");
+  s.config_json = meta.str();
+  s.tokenizer_kind = meta.str();
+  s.tokenizer_checksum = meta.u64();
+  uint64_t n = meta.u32();
+  uint64_t dim = meta.u32();
+  uint64_t stride = meta.u64();
+  s.seed = meta.u64();
+  s.tokens_done = meta.u64();
+  s.tokens_total = meta.u64();
+  s.epochs_done = meta.u32();
+  s.loss_sum = meta.f64();
+  s.loss_count = meta.u64();
+  meta.expect_done();
+  if (n == 0 || n > kMaxVocab) meta.fail("vocabulary size " + std::to_string(n) + " out of range");
+  if (dim == 0 || dim > kMaxDim) meta.fail("dimension " + std::to_string(dim) + " out of range");
+  if (s.tokens_done > s.tokens_total) meta.fail("progress " + std::to_string(s.tokens_done) + " beyond the total " + std::to_string(s.tokens_total));
+  ByteReader vocab = file.reader("VOCB");
+  s.vocab.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) s.vocab.push_back(vocab.str());
+  vocab.expect_done();
+  s.frequencies = load_counts(file, "FREQ", n);
+  load_matrix(file, "WIN_", n, dim, stride, s.input);
+  load_matrix(file, "WOUT", n, dim, stride, s.output);
+  s.input_updates = load_counts(file, "UPIN", n);
+  s.output_positive_updates = load_counts(file, "UPOS", n);
+  s.output_negative_updates = load_counts(file, "UNEG", n);
+  s.cursor = std::string(file.section("CURS"));
+  return s;
+}
+
+std::vector<std::string> describe_state(const std::string& path) {
+  TrainingState s = load_state(path);
+  SectionReader file(path, std::string_view(kStateMagic, 8), 1, kStateVersion);
+  std::vector<std::string> lines;
+  lines.push_back("training state, format version " + std::to_string(file.version()));
+  lines.push_back("tokenizer: " + s.tokenizer_kind + ", checksum " + hex64(s.tokenizer_checksum));
+  lines.push_back("vocabulary: " + std::to_string(s.vocab_size()) + " rows, dim " + std::to_string(s.dim()));
+  lines.push_back("progress: " + std::to_string(s.tokens_done) + " / " + std::to_string(s.tokens_total) +
+                  " tokens, epochs done " + std::to_string(s.epochs_done) + (s.finished() ? " (finished)" : " (in progress)"));
+  if (s.loss_count > 0) lines.push_back("mean loss: " + std::to_string(s.loss_sum / static_cast<double>(s.loss_count)));
+  lines.push_back("config: " + s.config_json);
+  for (std::string& d : file.describe()) lines.push_back("section " + d);
+  return lines;
+}
+
+}  // namespace tokvec

@@ -1,0 +1,55 @@
+// tokvec inspect FILE: says what a tokenizer model, token corpus or training state holds,
+// and whether its checksums are intact.
+#include <cstdio>
+#include <fstream>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "tokvec/bpe.h"
+#include "tokvec/checkpoint.h"
+#include "tokvec/corpus.h"
+#include "tokvec/io.h"
+#include "tokvec/status.h"
+
+namespace tokvec::cli {
+
+namespace {
+
+/// The first 8 bytes of a file (fewer if it is shorter).
+std::string file_magic(const std::string& path) {
+  check_readable_file(path);
+  std::ifstream in(path, std::ios::binary);
+  char buf[8] = {};
+  in.read(buf, sizeof buf);
+  return std::string(buf, static_cast<size_t>(in.gcount()));
+}
+
+}  // namespace
+
+int cmd_inspect(int argc, char** argv) {
+  cxxopts::Options options("tokvec inspect", "Describe a tokenizer model, token corpus or training state.");
+  options.add_options()("file", "File to describe", cxxopts::value<std::string>());
+  options.parse_positional({"file"});
+  options.positional_help("FILE");
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  require(*parsed, "file");
+  std::string path = (*parsed)["file"].as<std::string>();
+  std::string magic = file_magic(path);
+  std::vector<std::string> lines;
+  if (magic == std::string_view(kCorpusMagic, 8)) {
+    lines = TokenCorpus::open(path).describe();
+  } else if (magic == std::string_view(kStateMagic, 8)) {
+    lines = describe_state(path);
+  } else {
+    BpeModel model = BpeModel::load(path);  // throws a clear error if it is not a model either
+    lines.push_back("BPE tokenizer model");
+    lines.push_back("vocabulary: " + std::to_string(model.vocab_size()) + " tokens");
+    lines.push_back("checksum: " + hex64(model.checksum()) + " OK");
+  }
+  std::printf("%s\n", path.c_str());
+  for (const std::string& l : lines) std::printf("  %s\n", l.c_str());
+  return 0;
+}
+
+}  // namespace tokvec::cli

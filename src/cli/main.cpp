@@ -1,0 +1,68 @@
+// tokvec: the command-line entry point. The only place that exits.
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "commands.h"
+#include "tokvec/status.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"bpe-train", tokvec::cli::cmd_bpe_train, "train a BPE tokenizer on raw UTF-8 text"},
+    {"encode", tokvec::cli::cmd_encode, "encode text into a binary token corpus"},
+    {"decode", tokvec::cli::cmd_decode, "decode a token corpus (or text) back to text"},
+    {"train", tokvec::cli::cmd_train, "train skip-gram embeddings (text -> tokenizer -> corpus -> vectors)"},
+    {"export", tokvec::cli::cmd_export, "export vectors (word2vec text/binary, .npy)"},
+    {"neighbors", tokvec::cli::cmd_neighbors, "nearest neighbours of words by cosine similarity"},
+    {"eval", tokvec::cli::cmd_eval, "analogy accuracy and word-similarity correlation"},
+    {"inspect", tokvec::cli::cmd_inspect, "describe a tokenizer model, token corpus or training state"},
+};
+
+void print_usage(FILE* out) {
+  std::fprintf(out, "tokvec: token embeddings trained from scratch on a CPU\n\nusage: tokvec <command> [options]\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fprintf(out, "\n`tokvec <command> --help` lists a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  const char* name = argv[1];
+  if (std::strcmp(name, "-h") == 0 || std::strcmp(name, "--help") == 0 || std::strcmp(name, "help") == 0) {
+    print_usage(stdout);
+    return 0;
+  }
+  if (std::strcmp(name, "--version") == 0) {
+    std::printf("tokvec 0.1.0\n");
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (std::strcmp(name, c.name) != 0) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const tokvec::Error& e) {
+      std::fprintf(stderr, "tokvec %s: error: %s\n", name, e.what());
+      return tokvec::exit_code(e.kind());
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "tokvec %s: error: out of memory\n", name);
+      return 4;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tokvec %s: error: %s\n", name, e.what());
+      return 70;
+    }
+  }
+  std::fprintf(stderr, "tokvec: error: unknown command '%s' (run `tokvec --help` for the list)\n", name);
+  return 2;
+}

@@ -1,0 +1,33 @@
+#include "tokvec/config.h"
+
+#include <sstream>
+#include <thread>
+
+namespace tokvec {
+
+int resolve_threads(int requested) {
+  if (requested < 0 || requested > kMaxThreads) {
+    throw usage_error("--threads must be in [0, " + std::to_string(kMaxThreads) + "] (0 = all cores), got " +
+                      std::to_string(requested));
+  }
+  if (requested > 0) return requested;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+void check_range(std::string_view option, double value, double lo, double hi) {
+  if (!(value >= lo && value <= hi)) {  // also refuses NaN
+    std::ostringstream msg;
+    msg << option << " must be in [" << lo << ", " << hi << "], got " << value;
+    throw usage_error(msg.str());
+  }
+}
+
+void check_range(std::string_view option, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) {
+    throw usage_error(std::string(option) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                      "], got " + std::to_string(value));
+  }
+}
+
+}  // namespace tokvec

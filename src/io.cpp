@@ -1,0 +1,221 @@
+#include "tokvec/io.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+
+#include "tokvec/status.h"
+
+namespace tokvec {
+
+uint64_t checksum64(const void* data, size_t size) noexcept { return XXH3_64bits(data, size); }
+
+std::string hex64(uint64_t value) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));
+  return buf;
+}
+
+namespace {
+
+constexpr size_t kWriteBufferBytes = 1 << 20;
+
+std::string parent_folder(const std::string& path) {
+  std::filesystem::path p(path);
+  std::string parent = p.parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
+void fsync_folder(const std::string& folder) {
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;  // Some file systems do not allow it; the rename is still atomic.
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(std::string path, uint64_t fail_after_bytes)
+    : path_(std::move(path)), fail_after_bytes_(fail_after_bytes) {
+  if (path_.empty()) throw usage_error("output path is empty");
+  std::string folder = parent_folder(path_);
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0) throw io_error(path_, "output folder " + folder + " does not exist", errno);
+  if (!S_ISDIR(st.st_mode)) throw io_error(path_, folder + " is not a folder", 0);
+  if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw io_error(path_, "is a folder, expected a file path", 0);
+  temp_path_ = path_ + ".tmp." + std::to_string(::getpid());
+  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw io_error(path_, "cannot create a file in " + folder, errno);
+  buffer_.reserve(kWriteBufferBytes);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+}
+
+void AtomicFileWriter::flush_buffer() {
+  const char* p = buffer_.data();
+  size_t left = buffer_.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw io_error(path_, "write failed", errno);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  buffer_.clear();
+}
+
+void AtomicFileWriter::write(const void* data, size_t size) {
+  if (committed_) throw internal_error("write after commit to " + path_);
+  if (fail_after_bytes_ != UINT64_MAX && written_ + size > fail_after_bytes_) {
+    throw io_error(path_, "write failed", ENOSPC);
+  }
+  written_ += size;
+  const char* p = static_cast<const char*>(data);
+  if (buffer_.size() + size <= kWriteBufferBytes) {
+    buffer_.append(p, size);
+    return;
+  }
+  flush_buffer();
+  if (size >= kWriteBufferBytes) {
+    buffer_.assign(p, size);  // Large blocks go straight through the same loop.
+    flush_buffer();
+    buffer_.shrink_to_fit();
+    buffer_.reserve(kWriteBufferBytes);
+  } else {
+    buffer_.append(p, size);
+  }
+}
+
+void AtomicFileWriter::pad_to(size_t alignment) {
+  static const char zeros[64] = {};
+  while (written_ % alignment != 0) {
+    size_t n = std::min<size_t>(alignment - written_ % alignment, sizeof zeros);
+    write(zeros, n);
+  }
+}
+
+void AtomicFileWriter::commit() {
+  flush_buffer();
+  if (::fsync(fd_) != 0) throw io_error(path_, "fsync failed", errno);
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    throw io_error(path_, "close failed", errno);
+  }
+  fd_ = -1;
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) throw io_error(path_, "rename of the finished file failed", errno);
+  committed_ = true;
+  fsync_folder(parent_folder(path_));
+}
+
+void check_readable_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw io_error(path, "cannot open", errno);
+  if (S_ISDIR(st.st_mode)) throw io_error(path, "is a folder, expected a file", 0);
+  if (::access(path.c_str(), R_OK) != 0) throw io_error(path, "cannot read", errno);
+}
+
+std::string read_file(const std::string& path) {
+  check_readable_file(path);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw io_error(path, "cannot open", errno);
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      throw io_error(path, "read failed", e);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  check_readable_file(path);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw io_error(path, "cannot open", errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw io_error(path, "cannot stat", e);
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      ::close(fd);
+      throw io_error(path, "cannot map into memory", e);
+    }
+    data_ = static_cast<const std::byte*>(p);
+  }
+  ::close(fd);
+}
+
+MappedFile::~MappedFile() { release(); }
+
+void MappedFile::release() noexcept {
+  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+  data_ = nullptr;
+  size_ = 0;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : path_(std::move(other.path_)), data_(other.data_), size_(other.size_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    release();
+    path_ = std::move(other.path_);
+    data_ = other.data_;
+    size_ = other.size_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+std::string ByteReader::str() {
+  uint64_t n = u64();
+  if (n > remaining()) fail("string length " + std::to_string(n) + " runs past the end");
+  return std::string(take(static_cast<size_t>(n)));
+}
+
+std::string_view ByteReader::take(size_t n) {
+  if (n > remaining()) {
+    fail("truncated: needed " + std::to_string(n) + " more bytes, " + std::to_string(remaining()) + " left");
+  }
+  std::string_view s = bytes_.substr(pos_, n);
+  pos_ += n;
+  return s;
+}
+
+void ByteReader::expect_done() const {
+  if (!done()) fail(std::to_string(remaining()) + " unexpected trailing bytes");
+}
+
+void ByteReader::fail(std::string_view message) const {
+  throw corrupt_error(path_, "section " + section_ + ", byte " + std::to_string(pos_), message);
+}
+
+}  // namespace tokvec

@@ -1,0 +1,91 @@
+#include "tokvec/progress.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace tokvec {
+
+std::string human_count(double value) {
+  const char* suffix[] = {"", " k", " M", " G", " T"};
+  int i = 0;
+  while (std::fabs(value) >= 1000.0 && i < 4) {
+    value /= 1000.0;
+    ++i;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f%s" : "%.2f%s", value, suffix[i]);
+  return buf;
+}
+
+std::string human_duration(double seconds) {
+  char buf[32];
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  if (seconds < 60) {
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  } else if (seconds < 3600) {
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(seconds) / 3600, static_cast<int>(seconds) % 3600 / 60);
+  }
+  return buf;
+}
+
+ProgressReporter::ProgressReporter(std::string label, uint64_t total, std::string unit, bool quiet,
+                                   double log_interval_s)
+    : label_(std::move(label)),
+      total_(total),
+      unit_(std::move(unit)),
+      quiet_(quiet),
+      tty_(::isatty(STDERR_FILENO) == 1),
+      interval_s_(tty_ ? 0.25 : log_interval_s),
+      start_(std::chrono::steady_clock::now()),
+      last_print_(start_) {}
+
+double ProgressReporter::elapsed_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void ProgressReporter::update(uint64_t done, std::string_view detail) {
+  if (quiet_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - last_print_).count() < interval_s_) return;
+  last_print_ = now;
+  print(done, detail, false);
+}
+
+void ProgressReporter::finish(uint64_t done, std::string_view detail) {
+  if (quiet_) return;
+  print(done, detail, true);
+}
+
+void ProgressReporter::print(uint64_t done, std::string_view detail, bool final_line) {
+  double elapsed = elapsed_seconds();
+  double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  std::string line = label_ + ": ";
+  if (total_ > 0 && !final_line) {
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "%5.1f%%", 100.0 * static_cast<double>(done) / static_cast<double>(total_));
+    line += pct;
+    line += "  ";
+  }
+  line += human_count(static_cast<double>(done)) + " " + unit_ + "  " + human_count(rate) + " " + unit_ + "/s";
+  if (final_line) {
+    line += "  in " + human_duration(elapsed);
+  } else if (total_ > 0 && rate > 0) {
+    line += "  ETA " + human_duration(static_cast<double>(total_ - std::min(done, total_)) / rate);
+  }
+  if (!detail.empty()) {
+    line += "  ";
+    line += detail;
+  }
+  if (tty_) {
+    std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace tokvec

@@ -1,0 +1,53 @@
+#include "tokvec/status.h"
+
+#include <cstring>
+
+namespace tokvec {
+
+int exit_code(ErrorKind kind) noexcept {
+  switch (kind) {
+    case ErrorKind::usage: return 2;
+    case ErrorKind::input: return 3;
+    case ErrorKind::io: return 4;
+    case ErrorKind::corrupt: return 5;
+    case ErrorKind::interrupted: return 130;
+    case ErrorKind::internal: return 70;
+  }
+  return 70;
+}
+
+namespace {
+std::string place(std::string_view path, std::string_view where) {
+  std::string out(path);
+  if (!where.empty()) {
+    out += ", ";
+    out += where;
+  }
+  return out;
+}
+}  // namespace
+
+Error usage_error(std::string_view message) { return Error(ErrorKind::usage, std::string(message)); }
+
+Error input_error(std::string_view path, std::string_view where, std::string_view message) {
+  return Error(ErrorKind::input, place(path, where) + ": " + std::string(message));
+}
+
+Error io_error(std::string_view path, std::string_view what, int errno_value) {
+  std::string message = std::string(path) + ": " + std::string(what);
+  if (errno_value != 0) {
+    message += ": ";
+    message += std::strerror(errno_value);
+  }
+  return Error(ErrorKind::io, message);
+}
+
+Error corrupt_error(std::string_view path, std::string_view where, std::string_view message) {
+  return Error(ErrorKind::corrupt, place(path, where) + ": " + std::string(message));
+}
+
+Error internal_error(std::string_view message) {
+  return Error(ErrorKind::internal, "internal error: " + std::string(message));
+}
+
+}  // namespace tokvec

@@ -1,0 +1,217 @@
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "test_util.h"
+#include "tokvec/checkpoint.h"
+#include "tokvec/corpus.h"
+#include "tokvec/io.h"
+#include "tokvec/sections.h"
+#include "tokvec/status.h"
+
+namespace tokvec {
+namespace {
+
+using test::TempDir;
+
+CorpusData small_corpus() {
+  CorpusData c;
+  c.tokenizer_kind = "words";
+  c.tokenizer_checksum = 0x1234;
+  c.source = "inline";
+  c.vocab = {"the", "cat", "sat"};
+  c.tokens = {0, 1, 2, 0, 1};
+  c.line_ends = {3, 5};
+  c.recount();
+  return c;
+}
+
+TEST(AtomicFileWriter, CommitMakesFileVisible) {
+  TempDir dir;
+  std::string path = dir.file("out.bin");
+  {
+    AtomicFileWriter w(path);
+    w.write("hello");
+    EXPECT_FALSE(std::filesystem::exists(path));
+    w.commit();
+  }
+  EXPECT_EQ(test::read_text(path), "hello");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+}
+
+TEST(AtomicFileWriter, FailureKeepsOldFileAndLeavesNoTemp) {
+  TempDir dir;
+  std::string path = dir.file("out.bin");
+  test::write_text(path, "old");
+  try {
+    AtomicFileWriter w(path, /*fail_after_bytes=*/3);
+    w.write("ab");
+    w.write("cd");  // passes 3 bytes: injected ENOSPC
+    FAIL() << "expected an injected failure";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_NE(std::string(e.what()).find("out.bin"), std::string::npos);
+  }
+  EXPECT_EQ(test::read_text(path), "old");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+}
+
+TEST(AtomicFileWriter, MissingFolderIsAClearError) {
+  TempDir dir;
+  try {
+    AtomicFileWriter w(dir.file("no/such/folder/x"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos);
+  }
+}
+
+TEST(AtomicFileWriter, ReadOnlyFolderIsAClearError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores folder permissions";
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("ro"));
+  ::chmod(dir.file("ro").c_str(), 0555);
+  EXPECT_THROW(AtomicFileWriter(dir.file("ro/x")), Error);
+}
+
+TEST(Sections, RoundTripAndTagLookup) {
+  TempDir dir;
+  std::string path = dir.file("f.bin");
+  SectionWriter w(path, "TESTFILE", 3);
+  w.add("AAAA", "first");
+  std::vector<uint32_t> ids = {1, 2, 3};
+  w.add_view("BBBB", std::as_bytes(std::span<const uint32_t>(ids)));
+  w.commit();
+  SectionReader r(path, "TESTFILE", 1, 3);
+  EXPECT_EQ(r.version(), 3u);
+  EXPECT_EQ(r.section("AAAA"), "first");
+  auto arr = r.array<uint32_t>("BBBB");
+  ASSERT_EQ(arr.size(), 3u);
+  EXPECT_EQ(arr[2], 3u);
+  EXPECT_FALSE(r.has("CCCC"));
+  EXPECT_THROW(r.section("CCCC"), Error);
+  EXPECT_THROW(SectionReader(path, "OTHERMAG", 1, 3), Error);
+  EXPECT_THROW(SectionReader(path, "TESTFILE", 4, 5), Error);
+}
+
+/// Flips one byte anywhere in the file: every position must be caught as corrupt.
+TEST(Sections, EveryFlippedByteIsDetected) {
+  TempDir dir;
+  std::string path = dir.file("f.bin");
+  SectionWriter w(path, "TESTFILE", 1);
+  w.add("AAAA", std::string(100, 'x'));
+  w.add("BBBB", std::string(10, 'y'));
+  w.commit();
+  std::string original = test::read_text(path);
+  SectionReader(path, "TESTFILE", 1, 1);  // intact: no throw
+  for (size_t i = 0; i < original.size(); ++i) {
+    std::string damaged = original;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x20);
+    test::write_text(path, damaged);
+    bool padding = false;
+    try {
+      SectionReader r(path, "TESTFILE", 1, 1);
+      // Only alignment padding between sections is not covered by a checksum, and it is
+      // never read, so a flip there changes nothing the reader returns.
+      padding = r.section("AAAA") == std::string(100, 'x') && r.section("BBBB") == std::string(10, 'y');
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.kind() == ErrorKind::corrupt) << e.what();
+      continue;
+    }
+    EXPECT_TRUE(padding) << "flip at byte " << i << " went unnoticed";
+  }
+}
+
+TEST(Sections, TruncationNamesTheSection) {
+  TempDir dir;
+  std::string path = dir.file("f.bin");
+  SectionWriter w(path, "TESTFILE", 1);
+  w.add("AAAA", "a");
+  w.add("BBBB", std::string(1000, 'b'));
+  w.commit();
+  std::string original = test::read_text(path);
+  test::write_text(path, original.substr(0, original.size() - 10));
+  try {
+    SectionReader r(path, "TESTFILE", 1, 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("section BBBB"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+  test::write_text(path, original.substr(0, 5));
+  EXPECT_THROW(SectionReader(path, "TESTFILE", 1, 1), Error);
+}
+
+TEST(Corpus, RoundTrip) {
+  TempDir dir;
+  std::string path = dir.file("c.tkc");
+  CorpusData c = small_corpus();
+  write_corpus(path, c);
+  TokenCorpus t = TokenCorpus::open(path);
+  EXPECT_EQ(t.vocab(), c.vocab);
+  EXPECT_EQ(t.tokenizer_kind(), "words");
+  EXPECT_EQ(t.tokenizer_checksum(), 0x1234u);
+  CorpusView v = t.view();
+  EXPECT_EQ(std::vector<uint32_t>(v.tokens.begin(), v.tokens.end()), c.tokens);
+  EXPECT_EQ(std::vector<uint64_t>(v.line_ends.begin(), v.line_ends.end()), c.line_ends);
+  EXPECT_EQ(std::vector<uint64_t>(v.counts.begin(), v.counts.end()), (std::vector<uint64_t>{2, 2, 1}));
+}
+
+TEST(Corpus, RefusesToWriteInvalidIds) {
+  TempDir dir;
+  CorpusData c = small_corpus();
+  c.tokens.push_back(7);
+  c.line_ends.back() = c.tokens.size();
+  EXPECT_THROW(write_corpus(dir.file("c.tkc"), c), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("c.tkc")));
+}
+
+TEST(Corpus, NotACorpusIsRefused) {
+  TempDir dir;
+  test::write_text(dir.file("x"), "hello world, this is text");
+  try {
+    TokenCorpus::open(dir.file("x"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+    EXPECT_NE(std::string(e.what()).find("wrong magic"), std::string::npos);
+  }
+  EXPECT_THROW(TokenCorpus::open(dir.file("missing")), Error);
+}
+
+TEST(Checkpoint, StateRoundTripIsExact) {
+  TempDir dir;
+  TrainingState s;
+  s.config_json = R"({"dim":3})";
+  s.tokenizer_kind = "words";
+  s.tokenizer_checksum = 99;
+  s.vocab = {"a", "b"};
+  s.frequencies = {5, 3};
+  s.input = Matrix(2, 3);
+  s.output = Matrix(2, 3);
+  s.input.row(1)[2] = 0.25f;
+  s.output.row(0)[0] = -1.5f;
+  s.input_updates = {1, 2};
+  s.output_positive_updates = {3, 4};
+  s.output_negative_updates = {5, 6};
+  s.seed = 7;
+  s.tokens_done = 10;
+  s.tokens_total = 10;
+  s.epochs_done = 1;
+  s.loss_sum = 2.5;
+  s.loss_count = 4;
+  save_state(dir.file("s.tkv"), s);
+  TrainingState t = load_state(dir.file("s.tkv"));
+  EXPECT_EQ(t.vocab, s.vocab);
+  EXPECT_EQ(t.dim(), 3u);
+  EXPECT_EQ(t.input.row(1)[2], 0.25f);
+  EXPECT_EQ(t.output.row(0)[0], -1.5f);
+  EXPECT_EQ(t.output_negative_updates, s.output_negative_updates);
+  EXPECT_EQ(t.loss_sum, 2.5);
+  EXPECT_TRUE(t.finished());
+  EXPECT_EQ(t.config_json, s.config_json);
+}
+
+}  // namespace
+}  // namespace tokvec
