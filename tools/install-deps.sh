@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tokvec needs, skipping those already installed.
+# usage: tools/install-deps.sh [--with-test-tools]
+#   --with-test-tools  also python3-gensim and python3-numpy, which the tests use to check
+#                      that exported files load in the tools users hand them to.
+set -euo pipefail
+
+packages=(g++ cmake make pkg-config libtbb-dev libcxxopts-dev libgtest-dev libxxhash-dev
+          libutf8proc-dev nlohmann-json3-dev xz-utils)
+if [[ "${1:-}" == "--with-test-tools" ]]; then
+  packages+=(python3 python3-numpy python3-gensim)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if (( ${#missing[@]} == 0 )); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
