@@ -1,0 +1,357 @@
+#include "tokvec/audit.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
+
+#include "tokvec/config.h"
+#include "tokvec/status.h"
+
+namespace tokvec {
+
+void AuditConfig::validate() const {
+  check_range("--min-updates", static_cast<int64_t>(std::min<uint64_t>(min_updates, INT64_MAX)), 0, INT64_MAX);
+  check_range("--top", static_cast<int64_t>(std::min<uint64_t>(top, INT64_MAX)), 0, 100'000'000);
+}
+
+void Histogram::add(uint64_t value) {
+  size_t bucket = value == 0 ? 0 : static_cast<size_t>(std::bit_width(value));
+  if (buckets.size() <= bucket) buckets.resize(bucket + 1, 0);
+  ++buckets[bucket];
+}
+
+std::string Histogram::bucket_label(size_t bucket) {
+  if (bucket == 0) return "0";
+  if (bucket == 1) return "1";
+  uint64_t lo = uint64_t{1} << (bucket - 1);
+  return std::to_string(lo) + "-" + std::to_string(2 * lo - 1);
+}
+
+std::string printable_token(std::string_view token) {
+  std::string out;
+  size_t i = 0;
+  auto escape = [&](unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02X", c);
+    out += buf;
+  };
+  while (i < token.size()) {
+    auto c = static_cast<unsigned char>(token[i]);
+    if (c == '\\') {
+      out += "\\\\";
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      escape(c);
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      // Keep a well-formed UTF-8 sequence (shortest form, no surrogates), escape a bad byte.
+      size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+      bool ok = len > 0 && i + len <= token.size();
+      for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(token[i + k]) & 0xC0) == 0x80;
+      if (ok && len == 3) {
+        auto c1 = static_cast<unsigned char>(token[i + 1]);
+        ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+      }
+      if (ok && len == 4) {
+        auto c1 = static_cast<unsigned char>(token[i + 1]);
+        ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+      }
+      if (ok) {
+        out.append(token.substr(i, len));
+        i += len;
+      } else {
+        escape(c);
+        ++i;
+      }
+    }
+  }
+  return out;
+}
+
+AuditReport audit(const TrainingState& state, const AuditConfig& config, const InitialRowFn& initial_row) {
+  config.validate();
+  AuditReport report;
+  report.threshold = config.min_updates;
+  report.vocab_size = state.vocab_size();
+  const size_t dim = state.dim();
+  std::vector<float> init(dim);
+  report.rows.reserve(state.vocab_size());
+  for (uint32_t id = 0; id < state.vocab_size(); ++id) {
+    AuditRow row;
+    row.id = id;
+    row.token = printable_token(state.vocab[id]);
+    row.frequency = state.frequencies[id];
+    row.input_updates = state.input_updates[id];
+    row.output_positive_updates = state.output_positive_updates[id];
+    row.output_negative_updates = state.output_negative_updates[id];
+    initial_row(id, init);
+    const float* v = state.input.row(id);
+    double norm2 = 0.0, drift2 = 0.0;
+    for (size_t k = 0; k < dim; ++k) {
+      norm2 += static_cast<double>(v[k]) * v[k];
+      double d = static_cast<double>(v[k]) - init[k];
+      drift2 += d * d;
+    }
+    row.norm = std::sqrt(norm2);
+    row.drift = std::sqrt(drift2);
+    row.flagged = row.input_updates < config.min_updates;
+    report.corpus_tokens += row.frequency;
+    if (row.flagged) {
+      ++report.flagged_count;
+      report.flagged_tokens += row.frequency;
+    }
+    if (row.frequency == 0) ++report.never_produced;
+    report.frequency_histogram.add(row.frequency);
+    report.update_histogram.add(row.input_updates);
+    report.rows.push_back(std::move(row));
+  }
+  return report;
+}
+
+namespace {
+
+double percent(uint64_t part, uint64_t whole) {
+  return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+
+/// The shortest decimal that reads back as the same double (nlohmann's formatting), so the
+/// CSV and the JSON carry identical numbers.
+std::string number(double v) { return nlohmann::json(v).dump(); }
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+/// The rows the text report lists: flagged first, fewest updates first, then by id.
+std::vector<const AuditRow*> worst_rows(const AuditReport& report, uint64_t top) {
+  std::vector<const AuditRow*> rows;
+  for (const AuditRow& r : report.rows) {
+    if (r.flagged) rows.push_back(&r);
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const AuditRow* a, const AuditRow* b) {
+    return a->input_updates != b->input_updates ? a->input_updates < b->input_updates : a->id < b->id;
+  });
+  if (rows.size() > top) rows.resize(top);
+  return rows;
+}
+
+std::string histogram_text(const char* title, const Histogram& h) {
+  std::string out = std::string(title) + "\n";
+  uint64_t most = 1;
+  for (uint64_t c : h.buckets) most = std::max(most, c);
+  for (size_t b = 0; b < h.buckets.size(); ++b) {
+    char line[160];
+    int bar = static_cast<int>(std::lround(40.0 * static_cast<double>(h.buckets[b]) / static_cast<double>(most)));
+    std::snprintf(line, sizeof line, "  %-22s %10llu  %s\n", Histogram::bucket_label(b).c_str(),
+                  static_cast<unsigned long long>(h.buckets[b]), std::string(static_cast<size_t>(bar), '#').c_str());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string audit_text(const AuditReport& r, uint64_t top) {
+  char buf[512];
+  std::string out;
+  std::snprintf(buf, sizeof buf,
+                "rows: %llu, flagged (input row < %llu updates): %llu = %.2f%% of the vocabulary, "
+                "%.3f%% of the %llu corpus tokens\n"
+                "tokenizer entries never produced on this corpus: %llu\n",
+                static_cast<unsigned long long>(r.vocab_size), static_cast<unsigned long long>(r.threshold),
+                static_cast<unsigned long long>(r.flagged_count), percent(r.flagged_count, r.vocab_size),
+                percent(r.flagged_tokens, r.corpus_tokens), static_cast<unsigned long long>(r.corpus_tokens),
+                static_cast<unsigned long long>(r.never_produced));
+  out += buf;
+  out += histogram_text("corpus frequency: rows per bucket", r.frequency_histogram);
+  out += histogram_text("input-row updates: rows per bucket", r.update_histogram);
+  std::vector<const AuditRow*> rows = worst_rows(r, top);
+  if (!rows.empty()) {
+    out += "flagged rows, fewest updates first:\n";
+    std::snprintf(buf, sizeof buf, "  %8s  %-24s %10s %10s %10s %10s %8s %8s\n", "id", "token", "frequency", "in_upd",
+                  "out_pos", "out_neg", "norm", "drift");
+    out += buf;
+    for (const AuditRow* row : rows) {
+      std::snprintf(buf, sizeof buf, "  %8u  %-24s %10llu %10llu %10llu %10llu %8.4f %8.4f\n", row->id,
+                    row->token.c_str(), static_cast<unsigned long long>(row->frequency),
+                    static_cast<unsigned long long>(row->input_updates),
+                    static_cast<unsigned long long>(row->output_positive_updates),
+                    static_cast<unsigned long long>(row->output_negative_updates), row->norm, row->drift);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string audit_csv(const AuditReport& r) {
+  std::string out = "id,token,frequency,input_updates,output_positive_updates,output_negative_updates,norm,drift,flagged\n";
+  for (const AuditRow& row : r.rows) {
+    out += std::to_string(row.id) + "," + csv_field(row.token) + "," + std::to_string(row.frequency) + "," +
+           std::to_string(row.input_updates) + "," + std::to_string(row.output_positive_updates) + "," +
+           std::to_string(row.output_negative_updates) + "," + number(row.norm) + "," + number(row.drift) + "," +
+           (row.flagged ? "true" : "false") + "\n";
+  }
+  return out;
+}
+
+std::string audit_json(const AuditReport& r) {
+  nlohmann::ordered_json j;
+  j["threshold"] = r.threshold;
+  j["flagged_count"] = r.flagged_count;
+  j["vocab_size"] = r.vocab_size;
+  j["corpus_tokens"] = r.corpus_tokens;
+  j["flagged_tokens"] = r.flagged_tokens;
+  j["never_produced"] = r.never_produced;
+  auto histogram = [](const Histogram& h) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (size_t b = 0; b < h.buckets.size(); ++b) list.push_back({{"bucket", Histogram::bucket_label(b)}, {"rows", h.buckets[b]}});
+    return list;
+  };
+  j["frequency_histogram"] = histogram(r.frequency_histogram);
+  j["update_histogram"] = histogram(r.update_histogram);
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const AuditRow& row : r.rows) {
+    rows.push_back({{"id", row.id},
+                    {"token", row.token},
+                    {"frequency", row.frequency},
+                    {"input_updates", row.input_updates},
+                    {"output_positive_updates", row.output_positive_updates},
+                    {"output_negative_updates", row.output_negative_updates},
+                    {"norm", row.norm},
+                    {"drift", row.drift},
+                    {"flagged", row.flagged}});
+  }
+  j["rows"] = std::move(rows);
+  return j.dump(1) + "\n";
+}
+
+namespace {
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string tick_label(uint64_t v) {
+  if (v >= 1'000'000'000) return std::to_string(v / 1'000'000'000) + "G";
+  if (v >= 1'000'000) return std::to_string(v / 1'000'000) + "M";
+  if (v >= 1'000) return std::to_string(v / 1'000) + "k";
+  return std::to_string(v);
+}
+
+}  // namespace
+
+std::string audit_svg(const AuditReport& r) {
+  // Both axes show log10(1 + v), so that zero (a token never seen, a row never updated)
+  // sits on the axis instead of at minus infinity; ticks are labelled with v itself.
+  const double width = 820, height = 600, left = 80, right = 30, top = 60, bottom = 70;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  uint64_t max_freq = 1, max_upd = std::max<uint64_t>(r.threshold, 1);
+  for (const AuditRow& row : r.rows) {
+    max_freq = std::max(max_freq, row.frequency);
+    max_upd = std::max(max_upd, row.input_updates);
+  }
+  auto decades = [](uint64_t v) { return std::ceil(std::log10(1.0 + static_cast<double>(v))); };
+  const double x_span = std::max(1.0, decades(max_freq)), y_span = std::max(1.0, decades(max_upd));
+  auto x_of = [&](uint64_t v) { return left + plot_w * std::log10(1.0 + static_cast<double>(v)) / x_span; };
+  auto y_of = [&](uint64_t v) { return top + plot_h * (1.0 - std::log10(1.0 + static_cast<double>(v)) / y_span); };
+
+  std::string out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+                "font-family=\"sans-serif\" font-size=\"12\">\n"
+                "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                width, height, width, height);
+  out += buf;
+  std::snprintf(buf, sizeof buf,
+                "<text x=\"%.0f\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">tokvec audit: %llu rows, %llu flagged "
+                "(%.1f%% of the vocabulary, %.2f%% of corpus tokens)</text>\n",
+                width / 2, static_cast<unsigned long long>(r.vocab_size), static_cast<unsigned long long>(r.flagged_count),
+                percent(r.flagged_count, r.vocab_size), percent(r.flagged_tokens, r.corpus_tokens));
+  out += buf;
+  // Grid and tick labels at 0, 1, 10, 100, ...
+  out += "<g stroke=\"#dddddd\" stroke-width=\"1\">\n";
+  std::string labels;
+  for (int d = -1; d <= static_cast<int>(x_span); ++d) {
+    uint64_t v = d < 0 ? 0 : static_cast<uint64_t>(std::llround(std::pow(10.0, d)));
+    double x = x_of(v);
+    std::snprintf(buf, sizeof buf, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, top, x, top + plot_h);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x, top + plot_h + 18,
+                  tick_label(v).c_str());
+    labels += buf;
+  }
+  for (int d = -1; d <= static_cast<int>(y_span); ++d) {
+    uint64_t v = d < 0 ? 0 : static_cast<uint64_t>(std::llround(std::pow(10.0, d)));
+    double y = y_of(v);
+    std::snprintf(buf, sizeof buf, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", left, y, left + plot_w, y);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", left - 8, y + 4,
+                  tick_label(v).c_str());
+    labels += buf;
+  }
+  out += "</g>\n<g fill=\"#333333\">\n" + labels + "</g>\n";
+  std::snprintf(buf, sizeof buf,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333333\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">corpus frequency (log scale)</text>\n"
+                "<text x=\"20\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 20 %.1f)\">updates received by the "
+                "input row (log scale)</text>\n",
+                left, top, plot_w, plot_h, left + plot_w / 2, height - 22, top + plot_h / 2, top + plot_h / 2);
+  out += buf;
+  // Points, one group per colour; points that round to the same pixel are drawn once (the
+  // many rare tokens share a few positions), which keeps the file small.
+  for (bool flagged : {false, true}) {
+    std::snprintf(buf, sizeof buf, "<g fill=\"%s\" fill-opacity=\"%s\">\n", flagged ? "#d62728" : "#1f77b4",
+                  flagged ? "0.8" : "0.45");
+    out += buf;
+    std::set<std::pair<long, long>> drawn;
+    for (const AuditRow& row : r.rows) {
+      if (row.flagged != flagged) continue;
+      double x = x_of(row.frequency), y = y_of(row.input_updates);
+      if (!drawn.emplace(std::lround(x * 2), std::lround(y * 2)).second) continue;
+      std::snprintf(buf, sizeof buf, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\"/>\n", x, y);
+      out += buf;
+    }
+    out += "</g>\n";
+  }
+  double ty = y_of(r.threshold);
+  std::snprintf(buf, sizeof buf,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" stroke-width=\"1.5\" "
+                "stroke-dasharray=\"6 4\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#d62728\">threshold: %s updates</text>\n",
+                left, ty, left + plot_w, ty, left + plot_w - 6, ty - 6, xml_escape(std::to_string(r.threshold)).c_str());
+  out += buf;
+  std::snprintf(buf, sizeof buf,
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#1f77b4\"/><text x=\"%.1f\" y=\"%.1f\">trusted row</text>\n"
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/><text x=\"%.1f\" y=\"%.1f\">flagged row</text>\n",
+                left + 12, top + 16, left + 22, top + 20, left + 12, top + 34, left + 22, top + 38);
+  out += buf;
+  out += "</svg>\n";
+  return out;
+}
+
+}  // namespace tokvec
