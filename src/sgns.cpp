@@ -1,0 +1,144 @@
+#include "tokvec/sgns.h"
+
+#include <cmath>
+
+#include "tokvec/status.h"
+
+// The row loops below run over the full row stride (a multiple of 16 floats; the padding
+// floats are zero in every row and stay zero, since every update is a multiple of other
+// rows' padding), so they vectorise with aligned loads and no tail. The kernels are
+// compiled several times (function multiversioning) and the best version for the CPU is
+// picked at load time, so one binary runs everywhere and uses AVX-512 or AVX2+FMA where
+// present.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define TOKVEC_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define TOKVEC_CLONES
+#endif
+
+namespace tokvec {
+
+namespace {
+
+inline float dot(const float* __restrict a, const float* __restrict b, size_t n) {
+  a = static_cast<const float*>(__builtin_assume_aligned(a, 64));
+  b = static_cast<const float*>(__builtin_assume_aligned(b, 64));
+  float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+  for (size_t j = 0; j < n; ++j) s += a[j] * b[j];
+  return s;
+}
+
+/// y += g x
+inline void axpy(float g, const float* __restrict x, float* __restrict y, size_t n) {
+  x = static_cast<const float*>(__builtin_assume_aligned(x, 64));
+  y = static_cast<float*>(__builtin_assume_aligned(y, 64));
+#pragma omp simd
+  for (size_t j = 0; j < n; ++j) y[j] += g * x[j];
+}
+
+TOKVEC_CLONES
+double hogbatch_kernel(float* __restrict in_base, float* __restrict out_base, size_t stride, const uint32_t* inputs,
+                       size_t B, const uint32_t* targets, size_t T, float lr, const SigmoidTable& table,
+                       float* __restrict S, float* __restrict delta) {
+  // S = X Uᵀ
+  for (size_t b = 0; b < B; ++b) {
+    const float* x = in_base + inputs[b] * stride;
+    for (size_t t = 0; t < T; ++t) S[b * T + t] = dot(x, out_base + targets[t] * stride, stride);
+  }
+  // G = η (L - σ(S)), in place; loss = Σ -log σ(±S)
+  double loss = 0.0;
+  for (size_t b = 0; b < B; ++b) {
+    float z = S[b * T];
+    loss += table.neg_log_sigmoid(z);
+    S[b * T] = lr * (1.0f - table.sigmoid(z));
+    for (size_t t = 1; t < T; ++t) {
+      z = S[b * T + t];
+      loss += table.neg_log_sigmoid(-z);
+      S[b * T + t] = -lr * table.sigmoid(z);
+    }
+  }
+  // ΔU = Gᵀ X (before X changes)
+  for (size_t t = 0; t < T; ++t) {
+    float* d = delta + t * stride;
+    const float g0 = S[t];
+    const float* x0 = in_base + inputs[0] * stride;
+#pragma omp simd
+    for (size_t j = 0; j < stride; ++j) d[j] = g0 * x0[j];
+    for (size_t b = 1; b < B; ++b) axpy(S[b * T + t], in_base + inputs[b] * stride, d, stride);
+  }
+  // X += G U (U not yet changed), in place
+  for (size_t b = 0; b < B; ++b) {
+    float* x = in_base + inputs[b] * stride;
+    for (size_t t = 0; t < T; ++t) axpy(S[b * T + t], out_base + targets[t] * stride, x, stride);
+  }
+  // U += ΔU
+  for (size_t t = 0; t < T; ++t) axpy(1.0f, delta + t * stride, out_base + targets[t] * stride, stride);
+  return loss;
+}
+
+TOKVEC_CLONES
+double pair_kernel(float* __restrict in_base, float* __restrict out_base, size_t stride, uint32_t input_row,
+                   const uint32_t* targets, size_t T, float lr, const SigmoidTable& table, float* __restrict neu1e) {
+  float* x = in_base + input_row * stride;
+  for (size_t j = 0; j < stride; ++j) neu1e[j] = 0.0f;
+  double loss = 0.0;
+  for (size_t t = 0; t < T; ++t) {
+    float* u = out_base + targets[t] * stride;
+    float z = dot(x, u, stride);
+    float g;
+    if (t == 0) {
+      loss += table.neg_log_sigmoid(z);
+      g = lr * (1.0f - table.sigmoid(z));
+    } else {
+      loss += table.neg_log_sigmoid(-z);
+      g = -lr * table.sigmoid(z);
+    }
+    axpy(g, u, neu1e, stride);  // Σ_t g_t u_t, from u before its update
+    axpy(g, x, u, stride);      // u_t += g_t v_x
+  }
+  axpy(1.0f, neu1e, x, stride);
+  return loss;
+}
+
+}  // namespace
+
+SigmoidTable::SigmoidTable() : sigmoid_(kSize + 1), neg_log_sigmoid_(kSize + 1) {
+  for (int i = 0; i <= kSize; ++i) {
+    double z = (static_cast<double>(i) / kSize * 2.0 - 1.0) * kMaxZ;
+    sigmoid_[i] = static_cast<float>(1.0 / (1.0 + std::exp(-z)));
+    neg_log_sigmoid_[i] = static_cast<float>(std::log1p(std::exp(-z)));
+  }
+}
+
+SgnsScratch::SgnsScratch(size_t max_inputs, size_t max_targets, size_t dim)
+    : max_inputs_(max_inputs), max_targets_(max_targets), scores_(max_inputs * max_targets), delta_(max_targets, dim) {}
+
+double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> inputs, std::span<const uint32_t> targets,
+                     float lr, const SigmoidTable& table, SgnsScratch& scratch) {
+  if (inputs.empty()) return 0.0;
+  return hogbatch_kernel(input.row(0), output.row(0), input.stride(), inputs.data(), inputs.size(), targets.data(),
+                         targets.size(), lr, table, scratch.scores_.data(), scratch.delta_.row(0));
+}
+
+double pair_step(Matrix& input, Matrix& output, uint32_t input_row, std::span<const uint32_t> targets, float lr,
+                 const SigmoidTable& table, SgnsScratch& scratch) {
+  return pair_kernel(input.row(0), output.row(0), input.stride(), input_row, targets.data(), targets.size(), lr, table,
+                     scratch.delta_.row(0));
+}
+
+double sgns_loss(const Matrix& input, const Matrix& output, std::span<const uint32_t> inputs,
+                 std::span<const uint32_t> targets) {
+  double loss = 0.0;
+  for (uint32_t c : inputs) {
+    for (size_t t = 0; t < targets.size(); ++t) {
+      double z = 0.0;
+      for (size_t j = 0; j < input.cols(); ++j) z += static_cast<double>(input.row(c)[j]) * output.row(targets[t])[j];
+      double sign = t == 0 ? 1.0 : -1.0;
+      loss += std::log1p(std::exp(-sign * z));  // -log σ(±z)
+    }
+  }
+  return loss;
+}
+
+}  // namespace tokvec

@@ -1,0 +1,365 @@
+#include "tokvec/trainer.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+
+#include "tokvec/config.h"
+#include "tokvec/io.h"
+#include "tokvec/progress.h"
+#include "tokvec/sampler.h"
+#include "tokvec/sgns.h"
+#include "tokvec/status.h"
+
+namespace tokvec {
+
+namespace {
+
+/// Where one thread stands: its shard [begin, end), the next token to read (always a
+/// segment start), its epoch and its RNG. Together with TrainingState's progress, loss and
+/// counts this is everything needed to continue exactly (issue 5's checkpoints store it in
+/// TrainingState::cursor).
+struct ThreadCursor {
+  uint64_t begin = 0, end = 0, pos = 0;
+  uint32_t epoch = 0;
+  uint64_t rng = 0;
+};
+
+constexpr uint32_t kCursorVersion = 1;
+
+[[maybe_unused]] std::string encode_cursor(const std::vector<ThreadCursor>& cursors) {
+  ByteWriter w;
+  w.u32(kCursorVersion);
+  w.u32(static_cast<uint32_t>(cursors.size()));
+  for (const ThreadCursor& c : cursors) {
+    w.u64(c.begin);
+    w.u64(c.end);
+    w.u64(c.pos);
+    w.u32(c.epoch);
+    w.u64(c.rng);
+  }
+  return std::move(w.bytes());
+}
+
+std::vector<ThreadCursor> decode_cursor(const std::string& bytes, uint64_t token_count, uint32_t epochs) {
+  ByteReader r(bytes, "training state", "CURS");
+  if (r.u32() != kCursorVersion) r.fail("unknown cursor version");
+  uint32_t n = r.u32();
+  if (n == 0 || n > static_cast<uint32_t>(kMaxThreads)) r.fail("bad thread count");
+  std::vector<ThreadCursor> cursors(n);
+  for (ThreadCursor& c : cursors) {
+    c.begin = r.u64();
+    c.end = r.u64();
+    c.pos = r.u64();
+    c.epoch = r.u32();
+    c.rng = r.u64();
+    if (c.begin > c.end || c.end > token_count || c.pos < c.begin || c.pos > c.end || c.epoch > epochs) {
+      r.fail("thread position outside the corpus");
+    }
+  }
+  r.expect_done();
+  return cursors;
+}
+
+/// One contiguous shard per thread. A nominal boundary k·N/T moves forward to the next
+/// line end when that is less than a quarter shard away, so most shards start on a line.
+std::vector<ThreadCursor> make_shards(const CorpusView& corpus, int threads, uint64_t seed) {
+  const uint64_t n = corpus.tokens.size();
+  const uint64_t t = static_cast<uint64_t>(threads);
+  std::vector<uint64_t> bounds(t + 1);
+  bounds[0] = 0;
+  bounds[t] = n;
+  for (uint64_t k = 1; k < t; ++k) {
+    uint64_t nominal = n * k / t;
+    auto it = std::lower_bound(corpus.line_ends.begin(), corpus.line_ends.end(), nominal);
+    uint64_t snapped = it == corpus.line_ends.end() ? n : *it;
+    bounds[k] = (snapped - nominal <= n / t / 4 && snapped < n * (k + 1) / t) ? snapped : nominal;
+    bounds[k] = std::max(bounds[k], bounds[k - 1]);
+  }
+  std::vector<ThreadCursor> cursors(t);
+  for (uint64_t k = 0; k < t; ++k) {
+    cursors[k].begin = cursors[k].pos = bounds[k];
+    cursors[k].end = bounds[k + 1];
+    // Thread streams live apart from the row-initialisation streams Rng(seed, row).
+    cursors[k].rng = Rng(splitmix64(seed ^ 0x5EED7A1AB1E5ull), k).state();
+  }
+  return cursors;
+}
+
+/// Everything the threads share: read-only inputs and a few atomics touched once per
+/// segment (never per token).
+struct Shared {
+  const CorpusView& corpus;
+  const TrainConfig& config;
+  Matrix& input;
+  Matrix& output;
+  NegativeSampler negatives;
+  Subsampler subsampler;
+  SigmoidTable sigmoid;
+  uint64_t tokens_total;
+  std::atomic<uint64_t> tokens_done{0};
+  std::atomic<double> loss_sum{0.0};
+  std::atomic<uint64_t> pairs{0};
+  std::atomic<bool> stop{false};
+};
+
+/// A thread's own counters, merged after the parallel region.
+struct ThreadCounts {
+  std::vector<uint64_t> input, positive, negative;
+  explicit ThreadCounts(size_t v) : input(v, 0), positive(v, 0), negative(v, 0) {}
+};
+
+void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressReporter* progress) {
+  const TrainConfig& cfg = sh.config;
+  const CorpusView& corpus = sh.corpus;
+  const bool hogbatch = cfg.kernel == "hogbatch";
+  const uint32_t window = cfg.window;
+  const uint32_t K = cfg.negative;
+  const double lr0 = cfg.lr;
+  const double total = static_cast<double>(sh.tokens_total);
+  // All scratch space is allocated here, once; the loops below allocate nothing.
+  std::vector<uint32_t> kept(kSegmentTokens);
+  std::vector<uint32_t> context(2 * window);
+  std::vector<uint32_t> targets(K + 1);
+  SgnsScratch scratch(2 * window, K + 1, cfg.dim);
+  Rng rng;
+  rng.set_state(cur.rng);
+  auto last_report = std::chrono::steady_clock::now();
+  double reported_loss = 0.0;
+  uint64_t reported_pairs = 0;
+
+  auto draw_negatives = [&](uint32_t centre) {
+    targets[0] = centre;
+    for (uint32_t k = 1; k <= K; ++k) {
+      uint32_t id = sh.negatives.draw(rng);
+      // The positive drawn as a negative would push u_w both ways: redraw (a few times at
+      // most, so a one-token vocabulary cannot loop).
+      for (int tries = 0; id == centre && tries < 4; ++tries) id = sh.negatives.draw(rng);
+      targets[k] = id;
+    }
+  };
+
+  while (cur.epoch < cfg.epochs) {
+    size_t line = std::upper_bound(corpus.line_ends.begin(), corpus.line_ends.end(), cur.pos) - corpus.line_ends.begin();
+    while (cur.pos < cur.end) {
+      if (sh.stop.load(std::memory_order_relaxed)) return;
+      while (corpus.line_ends[line] <= cur.pos) ++line;
+      const uint64_t seg_end = std::min({cur.end, corpus.line_ends[line], cur.pos + kSegmentTokens});
+      // Subsampling first, as word2vec does: dropped tokens leave the window, so the
+      // remaining ones see farther.
+      size_t n = 0;
+      for (uint64_t p = cur.pos; p < seg_end; ++p) {
+        uint32_t id = corpus.tokens[p];
+        if (sh.subsampler.keep(id, rng)) kept[n++] = id;
+      }
+      const double progress_frac = static_cast<double>(sh.tokens_done.load(std::memory_order_relaxed)) / total;
+      const float lr = static_cast<float>(lr0 * std::max(1e-4, 1.0 - progress_frac));
+      double loss = 0.0;
+      uint64_t pairs = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t w = 1 + static_cast<uint32_t>(rng.below(window));  // random window shrinking
+        const size_t lo = i >= w ? i - w : 0;
+        const size_t hi = std::min(n, i + w + 1);
+        uint32_t B = 0;
+        for (size_t j = lo; j < hi; ++j) {
+          if (j != i) context[B++] = kept[j];
+        }
+        if (B == 0) continue;
+        const uint32_t centre = kept[i];
+        if (hogbatch) {
+          draw_negatives(centre);
+          loss += hogbatch_step(sh.input, sh.output, {context.data(), B}, targets, lr, sh.sigmoid, scratch);
+          for (uint32_t k = 1; k <= K; ++k) counts.negative[targets[k]] += B;
+        } else {
+          for (uint32_t b = 0; b < B; ++b) {
+            draw_negatives(centre);  // word2vec: fresh negatives for every pair
+            loss += pair_step(sh.input, sh.output, context[b], targets, lr, sh.sigmoid, scratch);
+            for (uint32_t k = 1; k <= K; ++k) ++counts.negative[targets[k]];
+          }
+        }
+        for (uint32_t b = 0; b < B; ++b) ++counts.input[context[b]];
+        counts.positive[centre] += B;
+        pairs += B;
+      }
+      sh.tokens_done.fetch_add(seg_end - cur.pos, std::memory_order_relaxed);
+      sh.loss_sum.fetch_add(loss, std::memory_order_relaxed);
+      sh.pairs.fetch_add(pairs, std::memory_order_relaxed);
+      cur.pos = seg_end;
+      cur.rng = rng.state();
+      if (progress != nullptr) {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_report >= std::chrono::milliseconds(200)) {
+          last_report = now;
+          double ls = sh.loss_sum.load(std::memory_order_relaxed);
+          uint64_t pc = sh.pairs.load(std::memory_order_relaxed);
+          char detail[96];
+          std::snprintf(detail, sizeof detail, "loss %.4f  lr %.5f",
+                        pc > reported_pairs ? (ls - reported_loss) / static_cast<double>(pc - reported_pairs) : 0.0,
+                        static_cast<double>(lr));
+          reported_loss = ls;
+          reported_pairs = pc;
+          progress->update(sh.tokens_done.load(std::memory_order_relaxed), detail);
+        }
+      }
+    }
+    ++cur.epoch;
+    if (cur.epoch < cfg.epochs) cur.pos = cur.begin;
+  }
+}
+
+}  // namespace
+
+void TrainConfig::validate() const {
+  check_range("--dim", static_cast<int64_t>(dim), 1, 4096);
+  check_range("--window", static_cast<int64_t>(window), 1, 100);
+  check_range("--negative", static_cast<int64_t>(negative), 1, 100);
+  check_range("--sample", sample, 0.0, 1.0);
+  check_range("--min-count", static_cast<int64_t>(min_count), 1, int64_t{1} << 32);
+  check_range("--epochs", static_cast<int64_t>(epochs), 1, 1000);
+  check_range("--threads", static_cast<int64_t>(threads), 0, kMaxThreads);
+  if (!(lr > 0.0 && lr <= 1.0)) check_range("--lr", lr, 1e-9, 1.0);
+  if (kernel != "hogbatch" && kernel != "pair") throw usage_error("--kernel must be hogbatch or pair, got '" + kernel + "'");
+}
+
+void TrainConfig::validate(const CorpusView& corpus, const std::string& corpus_name) const {
+  validate();
+  const uint64_t n = corpus.tokens.size();
+  if (n == 0 || corpus.counts.empty()) throw input_error(corpus_name, "", "the corpus holds no token");
+  if (n < static_cast<uint64_t>(window) + 1) {
+    throw input_error(corpus_name, "", "the corpus holds " + std::to_string(n) + " tokens, fewer than window + 1 = " +
+                                           std::to_string(window + 1) + ": no context window fits (lower --window)");
+  }
+  const int t = resolve_threads(threads);
+  if (static_cast<uint64_t>(t) > n) {
+    throw usage_error("--threads " + std::to_string(t) + " is more than the corpus's " + std::to_string(n) + " tokens");
+  }
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"dim", dim},         {"window", window}, {"negative", negative}, {"sample", sample},
+          {"min_count", min_count}, {"epochs", epochs}, {"threads", threads},  {"lr", lr},
+          {"seed", seed},       {"quiet", quiet},   {"kernel", kernel}};
+}
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  try {
+    auto get = [&](const char* key, auto& field) {
+      if (j.contains(key)) field = j.at(key).get<std::remove_reference_t<decltype(field)>>();
+    };
+    get("dim", c.dim);
+    get("window", c.window);
+    get("negative", c.negative);
+    get("sample", c.sample);
+    get("min_count", c.min_count);
+    get("epochs", c.epochs);
+    get("threads", c.threads);
+    get("lr", c.lr);
+    get("seed", c.seed);
+    get("quiet", c.quiet);
+    get("kernel", c.kernel);
+  } catch (const nlohmann::json::exception& e) {
+    throw usage_error(std::string("training configuration: ") + e.what());
+  }
+  return c;
+}
+
+void initial_input_row(uint64_t seed, uint32_t row, std::span<float> out) {
+  Rng rng(seed, row);
+  const float scale = 1.0f / static_cast<float>(out.size());
+  for (float& v : out) v = (rng.uniform() - 0.5f) * scale;
+}
+
+TrainingState initial_state(const CorpusView& corpus, const std::vector<std::string>& vocab,
+                            const std::string& tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& config) {
+  if (vocab.size() != corpus.counts.size()) throw internal_error("vocabulary and counts differ in size");
+  TrainingState s;
+  s.config_json = config.to_json().dump();
+  s.tokenizer_kind = tokenizer_kind;
+  s.tokenizer_checksum = tokenizer_checksum;
+  s.vocab = vocab;
+  s.frequencies.assign(corpus.counts.begin(), corpus.counts.end());
+  const size_t v = vocab.size();
+  s.input = Matrix(v, config.dim);
+  s.output = Matrix(v, config.dim);
+  Matrix& in = s.input;
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(config.threads))
+  for (size_t r = 0; r < v; ++r) initial_input_row(config.seed, static_cast<uint32_t>(r), {in.row(r), in.cols()});
+  s.input_updates.assign(v, 0);
+  s.output_positive_updates.assign(v, 0);
+  s.output_negative_updates.assign(v, 0);
+  s.seed = config.seed;
+  s.tokens_done = 0;
+  s.tokens_total = static_cast<uint64_t>(config.epochs) * corpus.tokens.size();
+  s.epochs_done = 0;
+  return s;
+}
+
+void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state) {
+  config.validate(corpus, "corpus");
+  const size_t v = corpus.counts.size();
+  if (state.vocab_size() != v || state.input.rows() != v || state.dim() != config.dim) {
+    throw internal_error("training state does not match the corpus or the configuration");
+  }
+  std::vector<ThreadCursor> cursors;
+  if (state.cursor.empty()) {
+    if (state.finished()) return;
+    cursors = make_shards(corpus, resolve_threads(config.threads), config.seed);
+  } else {
+    cursors = decode_cursor(state.cursor, corpus.tokens.size(), config.epochs);
+  }
+  const int threads = static_cast<int>(cursors.size());
+
+  Shared sh{corpus, config, state.input, state.output, NegativeSampler(corpus.counts), Subsampler(corpus.counts, config.sample),
+            SigmoidTable(), state.tokens_total};
+  sh.tokens_done = state.tokens_done;
+  sh.loss_sum = state.loss_sum;
+  sh.pairs = state.loss_count;
+  ProgressReporter progress("train", state.tokens_total, "tokens", config.quiet);
+  std::vector<std::exception_ptr> errors(threads);
+  std::vector<ThreadCounts> counts;
+  counts.reserve(threads);
+  for (int t = 0; t < threads; ++t) counts.emplace_back(v);
+
+  // One long parallel region; nothing escapes it: a thread's exception is kept and
+  // re-thrown after the join, and the other threads stop at their next segment.
+#pragma omp parallel num_threads(threads)
+  {
+    const int tid = omp_get_thread_num();
+    if (omp_get_num_threads() != threads) {
+      if (tid == 0) errors[0] = std::make_exception_ptr(internal_error("OpenMP gave fewer threads than requested"));
+    } else {
+      try {
+        train_thread(sh, cursors[tid], counts[tid], tid == 0 ? &progress : nullptr);
+      } catch (...) {
+        errors[tid] = std::current_exception();
+        sh.stop = true;
+      }
+    }
+  }
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  for (const ThreadCounts& c : counts) {
+    for (size_t i = 0; i < v; ++i) {
+      state.input_updates[i] += c.input[i];
+      state.output_positive_updates[i] += c.positive[i];
+      state.output_negative_updates[i] += c.negative[i];
+    }
+  }
+  state.tokens_done = sh.tokens_done;
+  state.loss_sum = sh.loss_sum;
+  state.loss_count = sh.pairs;
+  state.epochs_done = config.epochs;
+  state.cursor.clear();
+  char detail[64];
+  std::snprintf(detail, sizeof detail, "mean loss %.4f",
+                state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0);
+  progress.finish(state.tokens_done, detail);
+}
+
+}  // namespace tokvec
