@@ -23,6 +23,7 @@ constexpr Command kCommands[] = {
     {"export", tokvec::cli::cmd_export, "export vectors (word2vec text/binary, .npy)"},
     {"neighbors", tokvec::cli::cmd_neighbors, "nearest neighbours of words by cosine similarity"},
     {"eval", tokvec::cli::cmd_eval, "analogy accuracy and word-similarity correlation"},
+    {"audit", tokvec::cli::cmd_audit, "list rare, under-trained rows (CSV, JSON, SVG plot)"},
     {"inspect", tokvec::cli::cmd_inspect, "describe a tokenizer model, token corpus or training state"},
 };
 

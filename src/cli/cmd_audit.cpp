@@ -1,0 +1,75 @@
+// tokvec audit RUN_DIR|STATE: which rows of a trained model can be trusted.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "tokvec/audit.h"
+#include "tokvec/checkpoint.h"
+#include "tokvec/io.h"
+#include "tokvec/status.h"
+#include "tokvec/trainer.h"
+
+namespace tokvec::cli {
+
+namespace {
+
+/// A run folder means its final state; a file is taken as a state or checkpoint itself.
+std::string state_path(const std::string& target) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(target, ec)) {
+    std::string path = (std::filesystem::path(target) / "state.tkv").string();
+    if (!std::filesystem::exists(path, ec)) {
+      throw io_error(target, "holds no state.tkv: not a finished tokvec run folder", 0);
+    }
+    return path;
+  }
+  return target;
+}
+
+void write_output(const std::string& path, const std::string& bytes) {
+  AtomicFileWriter out(path);
+  out.write(bytes);
+  out.commit();
+}
+
+}  // namespace
+
+int cmd_audit(int argc, char** argv) {
+  AuditConfig defaults;
+  cxxopts::Options options("tokvec audit", "List the rare, under-trained rows of a trained model.");
+  options.add_options()
+      ("run", "Run folder or state/checkpoint file", cxxopts::value<std::string>())
+      ("min-updates", "Flag rows whose input row received fewer updates",
+       cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.min_updates)))
+      ("top", "Flagged rows listed on stdout (fewest updates first)",
+       cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.top)))
+      ("csv", "Write every row as CSV to FILE", cxxopts::value<std::string>())
+      ("json", "Write the summary and every row as JSON to FILE", cxxopts::value<std::string>())
+      ("svg", "Write a log-log plot of frequency against updates to FILE", cxxopts::value<std::string>());
+  options.parse_positional({"run"});
+  options.positional_help("RUN_DIR|STATE");
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  require(*parsed, "run");
+  AuditConfig config;
+  config.min_updates = (*parsed)["min-updates"].as<uint64_t>();
+  config.top = (*parsed)["top"].as<uint64_t>();
+  config.validate();
+
+  TrainingState state = load_state(state_path((*parsed)["run"].as<std::string>()));
+  const uint64_t seed = state.seed;
+  AuditReport report = audit(state, config, [seed](uint32_t row, std::span<float> out) {
+    initial_input_row(seed, row, out);
+  });
+  // Files first: a bad output path fails before anything is printed.
+  if (parsed->count("csv")) write_output((*parsed)["csv"].as<std::string>(), audit_csv(report));
+  if (parsed->count("json")) write_output((*parsed)["json"].as<std::string>(), audit_json(report));
+  if (parsed->count("svg")) write_output((*parsed)["svg"].as<std::string>(), audit_svg(report));
+  std::fputs(audit_text(report, config.top).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace tokvec::cli

@@ -1,0 +1,78 @@
+// `tokvec audit` end to end: a real training run, then the report and its files.
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+#include "tokvec/corpus.h"
+
+namespace tokvec {
+namespace {
+
+using test::run_cli;
+using test::TempDir;
+
+/// A corpus whose vocabulary has one entry ("ghost") that never occurs.
+std::string write_corpus_with_ghost(const TempDir& dir) {
+  CorpusData c;
+  c.tokenizer_kind = "words";
+  c.vocab = {"a", "b", "c", "d", "ghost"};
+  for (int line = 0; line < 200; ++line) {
+    for (int k = 0; k < 10; ++k) c.tokens.push_back(static_cast<uint32_t>((line + k * k) % 4));
+    c.line_ends.push_back(c.tokens.size());
+  }
+  c.recount();
+  std::string path = dir.file("ghost.tkc");
+  write_corpus(path, c);
+  return path;
+}
+
+TEST(AuditCli, NeverSeenTokenHasZeroUpdatesAndIsFlagged) {
+  TempDir dir;
+  std::string corpus = write_corpus_with_ghost(dir);
+  test::CliResult r = run_cli("train --corpus " + corpus + " --output " + dir.file("run") +
+                              " --dim 8 --threads 1 --sample 0 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("audit " + dir.file("run") + " --min-updates 100 --json " + dir.file("a.json") + " --csv " +
+              dir.file("a.csv") + " --svg " + dir.file("a.svg"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(test::read_text(dir.file("a.json")));
+  ASSERT_EQ(j["vocab_size"], 5);
+  const nlohmann::json& ghost = j["rows"][4];
+  EXPECT_EQ(ghost["token"], "ghost");
+  EXPECT_EQ(ghost["frequency"], 0);
+  EXPECT_EQ(ghost["input_updates"], 0);
+  EXPECT_EQ(ghost["output_positive_updates"], 0);
+  EXPECT_EQ(ghost["flagged"], true);
+  EXPECT_DOUBLE_EQ(ghost["drift"].get<double>(), 0.0);  // its row never moved from its seeded start
+  EXPECT_EQ(j["never_produced"], 1);
+  for (int id = 0; id < 4; ++id) {
+    EXPECT_GT(j["rows"][id]["input_updates"].get<uint64_t>(), 100u);
+    EXPECT_GT(j["rows"][id]["drift"].get<double>(), 0.0);
+    EXPECT_EQ(j["rows"][id]["flagged"], false);
+  }
+  EXPECT_EQ(j["flagged_count"], 1);
+  EXPECT_NE(test::read_text(dir.file("a.csv")).find("4,ghost,0,0,0,"), std::string::npos);
+  EXPECT_NE(test::read_text(dir.file("a.svg")).find("</svg>"), std::string::npos);
+  EXPECT_NE(r.output.find("never produced on this corpus: 1"), std::string::npos) << r.output;
+}
+
+TEST(AuditCli, BadInputs) {
+  TempDir dir;
+  test::CliResult r = run_cli("audit " + dir.file("missing"));
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  std::filesystem::create_directory(dir.file("empty"));
+  r = run_cli("audit " + dir.file("empty"));
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_NE(r.output.find("state.tkv"), std::string::npos) << r.output;
+  test::write_text(dir.file("junk"), "not a state");
+  r = run_cli("audit " + dir.file("junk"));
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  std::string corpus = write_corpus_with_ghost(dir);
+  ASSERT_EQ(run_cli("train --corpus " + corpus + " --output " + dir.file("run") + " --dim 8 --threads 1 --quiet").exit_code, 0);
+  r = run_cli("audit " + dir.file("run") + " --json " + dir.file("no/such/folder/a.json"));
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  r = run_cli("audit " + dir.file("run") + " --min-updates -3");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+}  // namespace
+}  // namespace tokvec
