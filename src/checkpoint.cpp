@@ -1,6 +1,9 @@
 #include "tokvec/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <cstring>
 
 #include "tokvec/sections.h"
@@ -125,6 +128,97 @@ std::vector<std::string> describe_state(const std::string& path) {
   lines.push_back("config: " + s.config_json);
   for (std::string& d : file.describe()) lines.push_back("section " + d);
   return lines;
+}
+
+}  // namespace tokvec
+
+// ---- Checkpoints of a run ----------------------------------------------------------------
+
+namespace tokvec {
+
+CheckpointEvery CheckpointEvery::parse(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return usage_error("--checkpoint-every '" + std::string(text) + "': " + why +
+                       " (use 30s, 10m, 2h for time, a plain number of tokens, or off)");
+  };
+  CheckpointEvery every;
+  if (text == "off" || text == "0") return every;
+  if (text.empty()) throw bad("empty");
+  char unit = text.back();
+  bool timed = unit == 's' || unit == 'm' || unit == 'h';
+  std::string number(timed ? text.substr(0, text.size() - 1) : text);
+  if (number.empty() || number.find_first_not_of("0123456789.") != std::string::npos ||
+      number.find('.') != number.rfind('.')) {
+    throw bad("not a number with an optional s/m/h unit");
+  }
+  if (timed) {
+    double value = std::stod(number);
+    every.seconds = value * (unit == 's' ? 1.0 : unit == 'm' ? 60.0 : 3600.0);
+    if (every.seconds < 1.0 || every.seconds > 30.0 * 86400.0) throw bad("time must be between 1s and 720h");
+  } else {
+    if (number.find('.') != std::string::npos) throw bad("a token count must be a whole number");
+    if (number.size() > 18) throw bad("token count too large");
+    every.tokens = std::stoull(number);
+    if (every.tokens < 1000) throw bad("token interval must be at least 1000");
+  }
+  return every;
+}
+
+std::string CheckpointEvery::to_string() const {
+  if (seconds > 0.0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%gs", seconds);
+    return buf;
+  }
+  if (tokens > 0) return std::to_string(tokens) + " tokens";
+  return "off";
+}
+
+std::string checkpoint_path(const std::string& run_dir, uint64_t sequence) {
+  char name[48];
+  std::snprintf(name, sizeof name, "checkpoint-%06llu.tkv", static_cast<unsigned long long>(sequence));
+  return (std::filesystem::path(run_dir) / name).string();
+}
+
+std::vector<std::pair<uint64_t, std::string>> list_checkpoints(const std::string& run_dir) {
+  std::vector<std::pair<uint64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(run_dir, ec)) {
+    std::string name = entry.path().filename().string();
+    constexpr std::string_view prefix = "checkpoint-", suffix = ".tkv";
+    if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    found.emplace_back(std::stoull(digits), entry.path().string());
+  }
+  if (ec) throw io_error(run_dir, "cannot list the run folder", ec.value());
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+void prune_checkpoints(const std::string& run_dir, size_t keep) {
+  if (keep == 0) throw internal_error("prune_checkpoints needs keep >= 1");
+  auto all = list_checkpoints(run_dir);
+  for (size_t i = 0; i + keep < all.size(); ++i) {
+    std::error_code ec;
+    std::filesystem::remove(all[i].second, ec);  // a stale old checkpoint left behind is harmless
+  }
+}
+
+std::optional<LoadedCheckpoint> load_newest_checkpoint(const std::string& run_dir,
+                                                       const std::function<void(const std::string&)>& warn) {
+  auto all = list_checkpoints(run_dir);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    try {
+      return LoadedCheckpoint{it->first, it->second, load_state(it->second)};
+    } catch (const Error& e) {
+      warn(std::string(e.what()) + "; falling back to an older checkpoint");
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace tokvec

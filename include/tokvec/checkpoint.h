@@ -16,7 +16,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tokvec/matrix.h"
@@ -56,5 +59,41 @@ void save_state(const std::string& path, const TrainingState& state, uint64_t fa
 TrainingState load_state(const std::string& path);
 /// Lines for `tokvec inspect`.
 std::vector<std::string> describe_state(const std::string& path);
+
+// ---- Checkpoints of a run ---------------------------------------------------------------
+//
+// A run folder holds its checkpoints as checkpoint-NNNNNN.tkv (NNNNNN increasing, so the
+// newest sorts last), each a complete TrainingState whose cursor says where every thread
+// stands. Each is written atomically, so at every instant the newest complete checkpoint is
+// intact on disk; older ones beyond --keep are removed only after a newer one is committed.
+
+/// How often to checkpoint: every `seconds` of training or every `tokens` corpus tokens.
+struct CheckpointEvery {
+  double seconds = 0.0;  ///< > 0 for a time interval
+  uint64_t tokens = 0;   ///< > 0 for a token interval
+  /// Parses "30s", "10m", "2h" (time; fractions allowed, at least 1 s) or a plain count of
+  /// tokens ("5000000", at least 1000); "0" or "off" disables checkpoints. Usage error
+  /// naming --checkpoint-every otherwise.
+  static CheckpointEvery parse(std::string_view text);
+  bool enabled() const noexcept { return seconds > 0.0 || tokens > 0; }
+  std::string to_string() const;
+};
+
+/// RUN_DIR/checkpoint-<sequence, 6+ digits>.tkv
+std::string checkpoint_path(const std::string& run_dir, uint64_t sequence);
+/// The checkpoints of a run folder, oldest first, as (sequence, path).
+std::vector<std::pair<uint64_t, std::string>> list_checkpoints(const std::string& run_dir);
+/// Removes all but the `keep` newest checkpoints (keep >= 1).
+void prune_checkpoints(const std::string& run_dir, size_t keep);
+
+struct LoadedCheckpoint {
+  uint64_t sequence = 0;
+  std::string path;
+  TrainingState state;
+};
+/// The newest checkpoint that loads and validates. Each newer one that does not is reported
+/// through `warn` (its error message) and skipped; nullopt when none is usable.
+std::optional<LoadedCheckpoint> load_newest_checkpoint(const std::string& run_dir,
+                                                       const std::function<void(const std::string&)>& warn);
 
 }  // namespace tokvec
