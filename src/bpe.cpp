@@ -657,8 +657,8 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, con
                 }));
   });
   if (open_line) corpus.line_ends.push_back(corpus.tokens.size());
-  progress.finish(reader.bytes_read(), human_count(static_cast<double>(corpus.tokens.size())) + " tokens");
   if (corpus.tokens.empty()) throw input_error(input_path, "", "no text to encode: the file is empty or holds only whitespace");
+  progress.finish(reader.bytes_read(), human_count(static_cast<double>(corpus.tokens.size())) + " tokens");
   corpus.tokens.shrink_to_fit();
   corpus.vocab.reserve(model.vocab_size());
   for (uint32_t id = 0; id < model.vocab_size(); ++id) corpus.vocab.emplace_back(model.piece(id));

@@ -112,7 +112,7 @@ StringTable count_pretokens(const BpeTrainConfig& config, int threads) {
     });
     t.clear();
   }
-  progress.finish(done_before, human_count(static_cast<double>(base->size())) + " distinct pre-tokens");
+  if (base->size() > 0) progress.finish(done_before, human_count(static_cast<double>(base->size())) + " distinct pre-tokens");
   std::swap(result, *base);
   return result;
 }
