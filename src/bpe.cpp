@@ -106,10 +106,23 @@ bool BlockReader::next(TextBlock& block) {
       next_word_start = best_ws;
     }
   }
-  block.text.assign(pending_, 0, cut);
+  // The block takes the buffer; the tail after the cut moves to a recycled one.
+  std::string next_buffer;
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (!pool_.empty()) {
+      next_buffer = std::move(pool_.back());
+      pool_.pop_back();
+    }
+  }
+  next_buffer.reserve(block_bytes_);
+  next_buffer.assign(pending_, cut, std::string::npos);
+  pending_.resize(cut);
+  block.text.swap(pending_);
+  pending_.swap(next_buffer);
+  if (!next_buffer.empty() || next_buffer.capacity() > 0) recycle(std::move(next_buffer));
   block.at_word_start = pending_word_start_;
   block.offset = consumed_;
-  pending_.erase(0, cut);
   consumed_ += cut;
   pending_word_start_ = next_word_start;
   return true;
@@ -509,15 +522,89 @@ std::vector<uint32_t> BpeModel::encode_word(std::string_view word) const {
   return out;
 }
 
+namespace {
+
+/// The encoder's per-thread cache of pre-token -> ids. One 64-byte slot (one cache line)
+/// holds the key and the ids inline, so a hit costs one memory access after the hash:
+/// English pre-tokens are short (a key of up to 26 bytes, up to 6 ids covers nearly all
+/// of them); longer ones are not cached and simply re-encoded. Open addressing, linear
+/// probing; cleared when half full, so memory stays bounded (kMaxSlots * 64 bytes).
+class EncodeCache {
+ public:
+  static constexpr size_t kMaxKey = 26;
+  static constexpr size_t kMaxIds = 6;
+  struct alignas(64) Slot {
+    uint64_t hash;
+    uint32_t ids[kMaxIds];
+    uint8_t key_length;  ///< 0xFF: empty
+    uint8_t flag;
+    uint8_t id_count;
+    char key[kMaxKey + 1];
+  };
+  static_assert(sizeof(Slot) == 64);
+  static constexpr size_t kMaxSlots = size_t{1} << 20;  // 64 MiB per thread at most
+
+  EncodeCache() { reset(size_t{1} << 14); }
+
+  /// The cached ids (nullptr if absent).
+  const Slot* find(std::string_view key, bool flag, uint64_t hash) const noexcept {
+    size_t i = hash & mask_;
+    for (;;) {
+      const Slot& s = slots_[i];
+      if (s.key_length == 0xFF) return nullptr;
+      if (s.hash == hash && s.key_length == key.size() && s.flag == flag && std::memcmp(s.key, key.data(), key.size()) == 0) return &s;
+      i = (i + 1) & mask_;
+    }
+  }
+
+  void insert(std::string_view key, bool flag, uint64_t hash, const uint32_t* ids, size_t count) {
+    if (key.size() > kMaxKey || count > kMaxIds) return;
+    if (2 * (size_ + 1) > slots_.size()) {
+      if (slots_.size() >= kMaxSlots) reset(slots_.size());  // full: start over
+      else grow();
+    }
+    size_t i = hash & mask_;
+    while (slots_[i].key_length != 0xFF) i = (i + 1) & mask_;
+    Slot& s = slots_[i];
+    s.hash = hash;
+    s.key_length = static_cast<uint8_t>(key.size());
+    s.flag = flag ? 1 : 0;
+    s.id_count = static_cast<uint8_t>(count);
+    std::memcpy(s.key, key.data(), key.size());
+    std::memcpy(s.ids, ids, count * sizeof(uint32_t));
+    ++size_;
+  }
+
+ private:
+  void reset(size_t n) {
+    slots_.assign(n, Slot{});
+    for (Slot& s : slots_) s.key_length = 0xFF;
+    mask_ = n - 1;
+    size_ = 0;
+  }
+  void grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    reset(old.size() * 2);
+    for (const Slot& s : old) {
+      if (s.key_length == 0xFF) continue;
+      size_t i = s.hash & mask_;
+      while (slots_[i].key_length != 0xFF) i = (i + 1) & mask_;
+      slots_[i] = s;
+      ++size_;
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace
+
 struct BpeEncoder::State {
   std::shared_ptr<const BpeModel::Impl> model;
   MergeScratch scratch;
-  /// pre-token -> (offset << 24 | count) into `ids`. Bounded: cleared when it passes
-  /// kMaxCachedIds ids, so a text of endless distinct pre-tokens cannot grow it forever.
-  StringTable cache{1 << 16};
-  std::vector<uint32_t> ids;
-  static constexpr size_t kMaxCachedIds = size_t{1} << 23;
-  static constexpr size_t kMaxCachedBytes = 128;
+  EncodeCache cache;
 };
 
 BpeEncoder::BpeEncoder(const BpeModel& model) : state_(std::make_unique<State>()) {
@@ -532,26 +619,18 @@ void BpeEncoder::encode_line(std::string_view line, std::vector<uint32_t>& out, 
   State& st = *state_;
   const BpeModel::Impl& m = *st.model;
   pretokenize(line, at_word_start, [&](std::string_view bytes, bool ws, size_t) {
-    if (bytes.size() > State::kMaxCachedBytes) {
+    if (bytes.size() > EncodeCache::kMaxKey) {
       encode_pretoken(m, bytes, ws, st.scratch, out);
       return;
     }
     uint64_t h = bpe_detail::hash_pretoken(bytes, ws);
-    if (const uint64_t* v = st.cache.find(bytes, ws, h)) {
-      const uint32_t* p = st.ids.data() + (*v >> 24);
-      out.insert(out.end(), p, p + (*v & 0xFFFFFF));
+    if (const EncodeCache::Slot* hit = st.cache.find(bytes, ws, h)) {
+      for (uint32_t k = 0; k < hit->id_count; ++k) out.push_back(hit->ids[k]);
       return;
     }
     size_t before = out.size();
     encode_pretoken(m, bytes, ws, st.scratch, out);
-    if (st.ids.size() > State::kMaxCachedIds) {
-      st.cache.clear();
-      st.ids.clear();
-    }
-    bool inserted;
-    uint64_t& slot = st.cache.upsert(bytes, ws, h, inserted);
-    slot = (uint64_t{st.ids.size()} << 24) | (out.size() - before);
-    st.ids.insert(st.ids.end(), out.begin() + static_cast<std::ptrdiff_t>(before), out.end());
+    st.cache.insert(bytes, ws, h, out.data() + before, out.size() - before);
   });
 }
 
@@ -644,8 +723,9 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, con
             tbb::make_filter<std::shared_ptr<EncodedBlock>, std::shared_ptr<EncodedBlock>>(
                 tbb::filter_mode::parallel,
                 [&](std::shared_ptr<EncodedBlock> b) {
+                  b->tokens.reserve(b->block.text.size() / 3);
                   encode_block(encoders.local(), *b);
-                  b->block.text = std::string();  // free the text before the ordered stage
+                  reader.recycle(std::move(b->block.text));  // before the ordered stage
                   return b;
                 }) &
             tbb::make_filter<std::shared_ptr<EncodedBlock>, void>(

@@ -93,6 +93,7 @@ StringTable count_pretokens(const BpeTrainConfig& config, int threads) {
                       bool inserted;
                       ++table.upsert(bytes, ws, bpe_detail::hash_pretoken(bytes, ws), inserted);
                     });
+                    reader.recycle(std::move(b->text));
                   }));
     });
     done_before += reader.bytes_read();
