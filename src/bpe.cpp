@@ -79,14 +79,16 @@ bool BlockReader::next(TextBlock& block) {
     if (p != SIZE_MAX) {
       cut = p + 1;
     } else {
-      // No ASCII whitespace at all: cut at the start of the last pre-token whose first
-      // character lies wholly inside the block (a character of up to 4 bytes at the very
-      // end might be truncated, and would decode differently here than in the file).
+      // No ASCII whitespace at all: cut at the start of the last pre-token that starts at
+      // least 8 bytes before the end. Where a pre-token starts depends on the character
+      // there and, for an apostrophe, on the next one (up to 1 + 4 bytes; 8 leaves room):
+      // those must lie wholly inside the block, or a truncated character at the very end
+      // could decode differently here than in the whole file.
       std::string_view view(data, limit);
       size_t best = 0;
       bool best_ws = true;
       pretokenize(view, pending_word_start_, [&](std::string_view, bool ws, size_t offset) {
-        if (offset > 0 && offset + 4 <= limit) {
+        if (offset > 0 && offset + 8 <= limit) {
           best = offset;
           best_ws = ws;
         }
@@ -96,7 +98,7 @@ bool BlockReader::next(TextBlock& block) {
         // whitespace character that is surely complete.
         for (size_t i = 0; i < limit;) {
           Utf8Char c = decode_utf8(view, i);
-          if (i + c.length + 4 <= limit && c.valid && is_white_space(c.code_point)) best = i + c.length;
+          if (i + c.length + 8 <= limit && c.valid && is_white_space(c.code_point)) best = i + c.length;
           i += c.length;
         }
         best_ws = true;

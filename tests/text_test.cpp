@@ -65,6 +65,12 @@ TEST(TextPretokenize, ClassesMarkersAndSingles) {
   EXPECT_TRUE(pieces(" \t ").empty());
 }
 
+TEST(TextPretokenize, ApostropheBetweenLettersStaysInTheWord) {
+  EXPECT_EQ(pieces("don't it\xE2\x80\x99s 'q' l'"),
+            (std::vector<Piece>{{"don't", true}, {"it\xE2\x80\x99s", true}, {"'", true}, {"q", false}, {"'", false},
+                                {"l", true}, {"'", false}}));
+}
+
 TEST(TextPretokenize, LongRunsAreCutEveryMaxChars) {
   std::string run;
   for (int i = 0; i < 70; ++i) run += "\xE4\xB8\xAD";  // 中 x 70
