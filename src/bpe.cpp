@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -707,6 +708,10 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, con
   ProgressReporter progress("encode " + input_path, reader.file_size(), "B", options.quiet);
   bool open_line = false;
   tbb::enumerable_thread_specific<BpeEncoder> encoders([&] { return BpeEncoder(model); });
+  // Token buffers go back to a pool after the ordered stage: a fresh multi-megabyte vector
+  // per block would cost a page fault per 4 KiB every time.
+  std::mutex pool_mutex;
+  std::vector<std::vector<uint32_t>> pool;
   tbb::task_arena arena(threads);
   arena.execute([&] {
     tbb::parallel_pipeline(
@@ -718,6 +723,13 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, con
               if (!reader.next(b->block)) {
                 fc.stop();
                 return nullptr;
+              }
+              {
+                std::lock_guard<std::mutex> lock(pool_mutex);
+                if (!pool.empty()) {
+                  b->tokens = std::move(pool.back());
+                  pool.pop_back();
+                }
               }
               progress.update(reader.bytes_read());
               return b;
@@ -736,12 +748,14 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, con
                   corpus.tokens.insert(corpus.tokens.end(), b->tokens.begin(), b->tokens.end());
                   for (uint64_t e : b->line_ends) corpus.line_ends.push_back(base + e);
                   open_line = b->had_line_end ? b->open_after : (open_line || b->open_after);
+                  b->tokens.clear();
+                  std::lock_guard<std::mutex> lock(pool_mutex);
+                  pool.push_back(std::move(b->tokens));
                 }));
   });
   if (open_line) corpus.line_ends.push_back(corpus.tokens.size());
   if (corpus.tokens.empty()) throw input_error(input_path, "", "no text to encode: the file is empty or holds only whitespace");
   progress.finish(reader.bytes_read(), human_count(static_cast<double>(corpus.tokens.size())) + " tokens");
-  corpus.tokens.shrink_to_fit();
   corpus.vocab.reserve(model.vocab_size());
   for (uint32_t id = 0; id < model.vocab_size(); ++id) corpus.vocab.emplace_back(model.piece(id));
   corpus.recount();
