@@ -8,6 +8,7 @@
 
 #include "export_fixtures.h"
 #include "test_util.h"
+#include "tokvec/bpe.h"
 #include "tokvec/checkpoint.h"
 #include "tokvec/export.h"
 
@@ -104,6 +105,71 @@ TEST(ExportCli, EvalOnARunAndOnItsExport) {
   for (const char* key : {"analogy_total", "analogy_answered", "analogy_correct", "pairs:p.tsv"}) EXPECT_EQ(ja[key], jb[key]) << key;
   test::CliResult text = run_cli("eval " + dir.file("run") + " --analogies " + dir.file("q.txt"));
   EXPECT_NE(text.output.find("coverage   66.67 % of 3 questions"), std::string::npos) << text.output;
+}
+
+// ---- A BPE run: words composed from their pieces ----------------------------------------
+
+/// A BPE run in dir/bpe with a hand-made model (merges "▁c", "▁ca", "▁cat"), input row of
+/// id i = (i, i % 7), and its training text dir/text.txt.
+BpeModel bpe_run(const TempDir& dir) {
+  BpeModel model = BpeModel::from_parts({}, {{kBpeMarkerId, 'c'}, {kBpeFixedAlphabet, 'a'}, {kBpeFixedAlphabet + 1, 't'}});
+  std::vector<std::string> vocab;
+  std::vector<uint64_t> freq;
+  std::vector<std::vector<float>> rows;
+  for (uint32_t i = 0; i < model.vocab_size(); ++i) {
+    vocab.emplace_back(model.piece(i));
+    freq.push_back(i % 5);
+    rows.push_back({static_cast<float>(i), static_cast<float>(i % 7)});
+  }
+  write_text(dir.file("text.txt"), "cat cats cat\ndog cats cat\n");
+  nlohmann::json config = {{"mode", "bpe"}, {"min_count", 2}, {"input", dir.file("text.txt")}};
+  TrainingState s = test::make_state(vocab, freq, rows, "bpe", config.dump());
+  s.tokenizer_checksum = model.checksum();
+  fs::create_directory(dir.file("bpe"));
+  save_state(dir.file("bpe/state.tkv"), s);
+  model.save(dir.file("bpe/tokenizer.bpe"));
+  return model;
+}
+
+TEST(ExportCli, BpeRunComposesAnyWordAsTheMeanOfItsPieces) {
+  TempDir dir;
+  BpeModel model = bpe_run(dir);
+  ASSERT_EQ(model.encode_word("cats"), (std::vector<uint32_t>{kBpeFixedAlphabet + 2, 's'}));  // "▁cat" "s"
+  write_text(dir.file("w.txt"), "cats\nzebra\n");
+  test::CliResult r = run_cli("export " + dir.file("bpe") + " --words " + dir.file("w.txt") + " --output " + dir.file("w.vec"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Embeddings e = read_vectors(dir.file("w.vec"));
+  ASSERT_EQ(e.words, (std::vector<std::string>{"cats", "zebra"}));
+  // cats = mean of rows 259 and 115: ((259 + 115) / 2, (0 + 3) / 2).
+  EXPECT_EQ(e.data[0], 187.0f);
+  EXPECT_EQ(e.data[1], 1.5f);
+  // zebra, never seen, gets the mean of its pieces whatever they are.
+  std::vector<uint32_t> ids = model.encode_word("zebra");
+  double x = 0, y = 0;
+  for (uint32_t id : ids) x += id, y += id % 7;
+  EXPECT_FLOAT_EQ(e.data[2], static_cast<float>(x / static_cast<double>(ids.size())));
+  EXPECT_FLOAT_EQ(e.data[3], static_cast<float>(y / static_cast<double>(ids.size())));
+
+  // --corpus-words: the words of text.txt seen at least min_count (2) times, by count.
+  r = run_cli("export " + dir.file("bpe") + " --corpus-words --format npy --output " + dir.file("c.npy"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_npy(dir.file("c.npy")).words, (std::vector<std::string>{"cat", "cats"}));
+
+  // Token vectors: every piece, in frequency order, "▁" pieces included.
+  r = run_cli("export " + dir.file("bpe") + " --output " + dir.file("t.vec"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Embeddings t = read_vectors(dir.file("t.vec"));
+  EXPECT_EQ(t.size(), model.vocab_size());
+  EXPECT_EQ(t.words[0], model.piece(4));  // the first id with frequency 4
+
+  // neighbors and eval compose too: an unseen word is found, coverage is full.
+  r = run_cli("neighbors " + dir.file("bpe") + " zebra -k 1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("BPE run: vectors composed from pieces"), std::string::npos) << r.output;
+  write_text(dir.file("q.txt"), ": s\ncat cats zebra zebras\n");
+  r = run_cli("eval " + dir.file("bpe") + " --analogies " + dir.file("q.txt") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["analogy_coverage_pct"], 100.0) << r.output;
 }
 
 // ---- Bad input: clear error, non-zero exit, nothing written ----------------------------------
