@@ -236,5 +236,32 @@ TEST(Export, GensimLoadsTextAndBinary) {
   }
 }
 
+TEST(Export, NumpyLoadsTheNpy) {
+  std::string py;
+  for (const char* candidate : {"/usr/bin/python3", "python3"}) {
+    if (std::system((std::string(candidate) + " -c 'import numpy' >/dev/null 2>&1").c_str()) == 0) {
+      py = candidate;
+      break;
+    }
+  }
+  if (py.empty()) GTEST_SKIP() << "numpy is not installed";
+  TempDir dir;
+  Embeddings e = awkward();
+  e.words[2] = "back\\slash\nnl";
+  write_npy(dir.file("v.npy"), e);
+  write_text(dir.file("check.py"),
+             "import numpy as np\n"
+             "v = np.load('" + dir.file("v.npy") + "')\n"
+             "print(v.dtype, v.shape, v.flags['C_CONTIGUOUS'])\n"
+             "print(' '.join(repr(float(x)) for x in v[1]))\n");
+  int status = -1;
+  std::string out = test::shell_output(py + " " + dir.file("check.py"), &status);
+  ASSERT_EQ(status, 0) << out;
+  size_t nl = out.find('\n');
+  EXPECT_EQ(out.substr(0, nl), "float32 (4, 4) True");
+  char* p = out.data() + nl + 1;
+  for (uint32_t d = 0; d < e.dim; ++d) EXPECT_EQ(static_cast<float>(std::strtod(p, &p)), e.row(1)[d]) << d;
+}
+
 }  // namespace
 }  // namespace tokvec
