@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <numeric>
 #include <unordered_map>
@@ -261,6 +262,9 @@ AnalogyResult evaluate_analogies(const Embeddings& e, const std::string& path, s
   // One scratch buffer per thread, allocated before the parallel region (nothing in it
   // can throw).
   std::vector<std::vector<float>> scratch(static_cast<size_t>(nthreads), std::vector<float>(kQueryBlock * cols));
+  // Nothing may escape an OpenMP region: the first exception (bad_alloc from a string) is
+  // kept and rethrown after the join.
+  std::exception_ptr failure;
 #pragma omp parallel num_threads(nthreads)
   {
     std::vector<float>& S = scratch[static_cast<size_t>(omp_get_thread_num())];
@@ -268,26 +272,32 @@ AnalogyResult evaluate_analogies(const Embeddings& e, const std::string& path, s
     best.reserve(kTop + 1);
 #pragma omp for schedule(dynamic, 1)
     for (size_t b = 0; b < blocks; ++b) {
-      size_t q0 = b * kQueryBlock;
-      size_t qn = std::min(kQueryBlock, nq_pad - q0);
-      score_block(&Q[q0 * dim], qn, CT.data(), cols, dim, S.data());
-      for (size_t i = 0; i < qn && q0 + i < nq; ++i) {
-        const Question& q = questions[q0 + i];
-        top_k(&S[i * cols], rows, dead, kTop, best);
-        // gensim: drop the three question rows, keep the 5 best, take the first whose
-        // upper-case form is not a question word (else the last one looked at).
-        std::string predicted;
-        size_t looked = 0;
-        for (const auto& [score, row] : best) {
-          if (row == q.a || row == q.b || row == q.c) continue;
-          if (looked++ == 5) break;
-          predicted = WordIndex::upper(e.words[row]);
-          if (predicted != q.ua && predicted != q.ub && predicted != q.uc) break;
+      try {
+        size_t q0 = b * kQueryBlock;
+        size_t qn = std::min(kQueryBlock, nq_pad - q0);
+        score_block(&Q[q0 * dim], qn, CT.data(), cols, dim, S.data());
+        for (size_t i = 0; i < qn && q0 + i < nq; ++i) {
+          const Question& q = questions[q0 + i];
+          top_k(&S[i * cols], rows, dead, kTop, best);
+          // gensim: drop the three question rows, keep the 5 best, take the first whose
+          // upper-case form is not a question word (else the last one looked at).
+          std::string predicted;
+          size_t looked = 0;
+          for (const auto& [score, row] : best) {
+            if (row == q.a || row == q.b || row == q.c) continue;
+            if (looked++ == 5) break;
+            predicted = WordIndex::upper(e.words[row]);
+            if (predicted != q.ua && predicted != q.ub && predicted != q.uc) break;
+          }
+          correct[q0 + i] = !predicted.empty() && predicted == q.ue;
         }
-        correct[q0 + i] = !predicted.empty() && predicted == q.ue;
+      } catch (...) {
+#pragma omp critical(tokvec_eval_failure)
+        if (!failure) failure = std::current_exception();
       }
     }
   }
+  if (failure) std::rethrow_exception(failure);
 
   for (size_t i = 0; i < nq; ++i) {
     AnalogySection& s = res.sections[questions[i].section];
