@@ -257,11 +257,13 @@ AnalogyResult evaluate_analogies(const Embeddings& e, const std::string& path, s
 
   std::vector<uint8_t> correct(nq, 0);
   const int nthreads = resolve_threads(threads);
-  constexpr size_t kQueryBlock = 64;
-  const size_t blocks = (nq_pad + kQueryBlock - 1) / kQueryBlock;
+  // Queries per block: 64 (each candidate tile is reused 64 times), fewer when the scores
+  // of a block (query_block x cols floats per thread) would pass 32 MiB.
+  const size_t query_block = std::clamp<size_t>((size_t{8} << 20) / std::max<size_t>(cols, 1) / 4 * 4, 4, 64);
+  const size_t blocks = (nq_pad + query_block - 1) / query_block;
   // One scratch buffer per thread, allocated before the parallel region (nothing in it
   // can throw).
-  std::vector<std::vector<float>> scratch(static_cast<size_t>(nthreads), std::vector<float>(kQueryBlock * cols));
+  std::vector<std::vector<float>> scratch(static_cast<size_t>(nthreads), std::vector<float>(query_block * cols));
   // Nothing may escape an OpenMP region: the first exception (bad_alloc from a string) is
   // kept and rethrown after the join.
   std::exception_ptr failure;
@@ -273,8 +275,8 @@ AnalogyResult evaluate_analogies(const Embeddings& e, const std::string& path, s
 #pragma omp for schedule(dynamic, 1)
     for (size_t b = 0; b < blocks; ++b) {
       try {
-        size_t q0 = b * kQueryBlock;
-        size_t qn = std::min(kQueryBlock, nq_pad - q0);
+        size_t q0 = b * query_block;
+        size_t qn = std::min(query_block, nq_pad - q0);
         score_block(&Q[q0 * dim], qn, CT.data(), cols, dim, S.data());
         for (size_t i = 0; i < qn && q0 + i < nq; ++i) {
           const Question& q = questions[q0 + i];
