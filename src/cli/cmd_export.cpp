@@ -1,8 +1,283 @@
-// STUB: to be replaced by the owner of these commands.
+// tokvec export / neighbors / eval: getting trained vectors out of a run and using them.
+//
+// A SOURCE is a run folder (or its state.tkv) or a vectors file (word2vec text or binary,
+// or a tokvec .npy with its vocabulary file). In a BPE run, words are composed from their
+// pieces (the mean of the piece vectors, export.h), so every word has a vector.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
 #include "commands.h"
+#include "tokvec/config.h"
+#include "tokvec/eval.h"
+#include "tokvec/export.h"
+#include "tokvec/io.h"
 #include "tokvec/status.h"
+
 namespace tokvec::cli {
-int cmd_export(int, char**) { throw internal_error("export: not implemented yet"); }
-int cmd_neighbors(int, char**) { throw internal_error("neighbors: not implemented yet"); }
-int cmd_eval(int, char**) { throw internal_error("eval: not implemented yet"); }
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// Refuses an output whose folder does not exist before any slow work is done.
+void check_output_folder(const std::string& path) {
+  fs::path parent = fs::path(path).parent_path();
+  if (parent.empty()) parent = ".";
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) throw io_error(path, "cannot write: the folder " + parent.string() + " does not exist", 0);
+  if (fs::is_directory(path, ec)) throw usage_error("--output " + path + " is a folder; give a file name");
+}
+
+/// Vectors to search for eval and neighbors, and what they are.
+struct Searchable {
+  Embeddings vectors;
+  size_t restrict = 0;  ///< rows the analogy search may use
+  std::string note;     ///< how they were obtained (BPE runs)
+};
+
+/// Vectors for `source`. A vectors file and a words run give their rows as they are (the
+/// first `restrict` are searched). A BPE run composes: the `restrict` most frequent words
+/// of the training text (count >= the run's min_count), then every word of `wanted` not
+/// already among them (case-insensitively), and all of these are searched, so coverage
+/// of `wanted` is full.
+Searchable load_searchable(const std::string& source, const std::vector<std::string>& wanted, size_t restrict) {
+  Searchable s;
+  if (!is_run_path(source)) {
+    s.vectors = read_vectors(source);
+    s.restrict = restrict;
+    return s;
+  }
+  Run run = load_run(source);
+  if (!run.is_bpe()) {
+    s.vectors = token_embeddings(run.state);
+    s.restrict = restrict;
+    return s;
+  }
+  std::vector<std::string> words;
+  std::string base;
+  if (!run.input_path.empty() && fs::exists(run.input_path)) {
+    words = run_corpus_words(run);
+    if (words.size() > restrict) words.resize(restrict);
+    base = std::to_string(words.size()) + " most frequent words of " + run.input_path + " (count >= " + std::to_string(run.min_count) + ")";
+  } else {
+    base = "no training text available (" + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + "), so only the requested words";
+  }
+  Embeddings corpus = compose_word_vectors(run.state, words, run.encode);
+  WordIndex index(corpus, corpus.size());
+  std::vector<std::string> extra;
+  std::unordered_set<std::string> extra_seen;
+  for (const std::string& w : wanted) {
+    if (index.find(w) >= 0) continue;
+    if (extra_seen.insert(WordIndex::upper(w)).second) extra.push_back(w);
+  }
+  Embeddings more = compose_word_vectors(run.state, extra, run.encode);
+  corpus.words.insert(corpus.words.end(), more.words.begin(), more.words.end());
+  corpus.data.insert(corpus.data.end(), more.data.begin(), more.data.end());
+  s.vectors = std::move(corpus);
+  s.restrict = s.vectors.size();
+  s.note = "BPE run: vectors composed from pieces (mean) for the " + base + ", plus " + std::to_string(extra.size()) +
+           " requested words outside them; all " + std::to_string(s.vectors.size()) + " are searched";
+  return s;
+}
+
+std::string pct(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+double round_to(double v, double scale) { return std::round(v * scale) / scale; }
+
+}  // namespace
+
+int cmd_export(int argc, char** argv) {
+  cxxopts::Options options("tokvec export", "Export vectors of a run: token vectors, or word vectors composed from BPE pieces.");
+  options.positional_help("RUN_DIR|STATE_FILE");
+  options.add_options()
+      ("source", "Run folder or state file", cxxopts::value<std::string>())
+      ("format", "word2vec-text, word2vec-binary or npy (npy also writes FILE.vocab.txt)", cxxopts::value<std::string>()->default_value("word2vec-text"))
+      ("o,output", "Output file (written atomically)", cxxopts::value<std::string>())
+      ("words", "Export a vector for each word of FILE (one per line); BPE runs compose unseen words from pieces", cxxopts::value<std::string>())
+      ("corpus-words", "Export a vector for every word of the training text with count >= the run's min_count")
+      ("matrix", "Token vectors of the input or output matrix", cxxopts::value<std::string>()->default_value("input"));
+  options.parse_positional({"source"});
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& p = *parsed;
+  require(p, "source");
+  require(p, "output");
+  const std::string source = p["source"].as<std::string>();
+  const std::string output = p["output"].as<std::string>();
+  const VectorFormat format = parse_vector_format(p["format"].as<std::string>());
+  const std::string matrix_name = p["matrix"].as<std::string>();
+  if (matrix_name != "input" && matrix_name != "output") throw usage_error("--matrix must be input or output, got '" + matrix_name + "'");
+  const bool words_file = p.count("words") > 0, corpus_words = p.count("corpus-words") > 0;
+  if (words_file && corpus_words) throw usage_error("give --words FILE or --corpus-words, not both");
+  if ((words_file || corpus_words) && matrix_name != "input") throw usage_error("word vectors are composed from the input matrix; drop --matrix output");
+  check_output_folder(output);
+  if (format == VectorFormat::npy) check_output_folder(npy_vocab_path(output));
+  std::vector<std::string> listed;
+  if (words_file) listed = read_word_list(p["words"].as<std::string>());
+
+  auto t0 = std::chrono::steady_clock::now();
+  Run run = load_run(source);
+  Embeddings e;
+  std::string what;
+  if (words_file || corpus_words) {
+    if (corpus_words) listed = run_corpus_words(run);
+    size_t missing = 0;
+    e = run_word_vectors(run, listed, &missing);
+    what = run.is_bpe() ? "word vectors (mean of BPE pieces)" : "word vectors";
+    if (missing > 0) {
+      std::fprintf(stderr, "tokvec export: %zu of %zu listed words are not in the vocabulary of this words run; skipped\n", missing, listed.size());
+    }
+  } else {
+    e = token_embeddings(run.state, matrix_name == "input" ? MatrixChoice::input : MatrixChoice::output);
+    what = "token vectors (" + matrix_name + " matrix, frequency order)";
+  }
+  if (e.size() == 0) throw input_error(source, "", "nothing to export: no listed word has a vector");
+  write_vectors(output, format, e);
+  std::fprintf(stderr, "tokvec export: wrote %zu %s of dimension %u to %s%s in %.2fs\n", e.size(), what.c_str(), e.dim, output.c_str(),
+               format == VectorFormat::npy ? (" and " + npy_vocab_path(output)).c_str() : "", seconds_since(t0));
+  return 0;
+}
+
+int cmd_neighbors(int argc, char** argv) {
+  cxxopts::Options options("tokvec neighbors", "Nearest neighbours by cosine similarity.");
+  options.positional_help("RUN_DIR|VECTORS WORD...");
+  options.add_options()
+      ("source", "Run folder, state file or vectors file", cxxopts::value<std::string>())
+      ("words", "Words to look up", cxxopts::value<std::vector<std::string>>())
+      ("k", "Neighbours per word", cxxopts::value<size_t>()->default_value("10"));
+  options.parse_positional({"source", "words"});
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& p = *parsed;
+  require(p, "source");
+  require(p, "words");
+  const size_t k = p["k"].as<size_t>();
+  if (k < 1 || k > 100000) throw usage_error("-k must be in [1, 100000], got " + std::to_string(k));
+  std::vector<std::string> words = p["words"].as<std::vector<std::string>>();
+  Searchable s = load_searchable(p["source"].as<std::string>(), words, SIZE_MAX);
+  if (!s.note.empty()) std::fprintf(stderr, "%s\n", s.note.c_str());
+  std::vector<float> unit = unit_rows(s.vectors);
+  WordIndex index(s.vectors, s.vectors.size());
+  int status = 0;
+  for (const std::string& w : words) {
+    // Exact match first, then any case variant (the most frequent).
+    int64_t row = -1;
+    for (size_t i = 0; i < s.vectors.size() && row < 0; ++i)
+      if (s.vectors.words[i] == w) row = static_cast<int64_t>(i);
+    if (row < 0) row = index.find(w);
+    if (row < 0) {
+      std::fprintf(stderr, "%s: not in the vocabulary\n", w.c_str());
+      status = 3;
+      continue;
+    }
+    std::vector<Neighbor> nn = nearest(s.vectors, unit, s.vectors.row(static_cast<size_t>(row)), k, row, w);
+    std::printf("%s%s\n", w.c_str(), s.vectors.words[static_cast<size_t>(row)] == w ? "" : (" (as " + s.vectors.words[static_cast<size_t>(row)] + ")").c_str());
+    for (const Neighbor& n : nn) std::printf("  %.4f  %s\n", static_cast<double>(n.cosine), n.word.c_str());
+  }
+  return status;
+}
+
+int cmd_eval(int argc, char** argv) {
+  cxxopts::Options options("tokvec eval", "Analogy accuracy (3CosAdd) and word-pair Spearman correlation, as gensim computes them.");
+  options.positional_help("RUN_DIR|VECTORS");
+  options.add_options()
+      ("source", "Run folder, state file or vectors file", cxxopts::value<std::string>())
+      ("analogies", "Analogy questions (': section' lines, then 'a b c d')", cxxopts::value<std::string>())
+      ("pairs", "Word-pair files (word TAB word TAB score), repeatable", cxxopts::value<std::vector<std::string>>())
+      ("restrict", "Search the analogy answers among the N most frequent rows", cxxopts::value<size_t>()->default_value("30000"))
+      ("threads", "Threads for the analogy search (0 = all cores)", cxxopts::value<int>()->default_value("0"))
+      ("json", "Print one JSON object instead of the summary");
+  options.parse_positional({"source"});
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& p = *parsed;
+  require(p, "source");
+  if (p.count("analogies") == 0 && p.count("pairs") == 0) throw usage_error("give --analogies FILE and/or --pairs FILE... (see --help)");
+  const std::string source = p["source"].as<std::string>();
+  const std::string analogies = p.count("analogies") ? p["analogies"].as<std::string>() : "";
+  const std::vector<std::string> pairs = p.count("pairs") ? p["pairs"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const size_t restrict = p["restrict"].as<size_t>();
+  if (restrict < 1) throw usage_error("--restrict must be >= 1");
+  const int threads = p["threads"].as<int>();
+  check_range("--threads", static_cast<int64_t>(threads), 0, kMaxThreads);
+  if (!analogies.empty()) check_readable_file(analogies);
+  for (const std::string& f : pairs) check_readable_file(f);
+
+  auto t0 = std::chrono::steady_clock::now();
+  // The words to compose in a BPE run (a vectors file or a words run ignores them).
+  std::vector<std::string> wanted = is_run_path(source) ? evaluation_words(analogies, pairs) : std::vector<std::string>{};
+  Searchable s = load_searchable(source, wanted, restrict);
+  double load_s = seconds_since(t0);
+
+  nlohmann::json out;
+  out["vectors"] = source;
+  out["vocab"] = s.vectors.size();
+  out["dim"] = s.vectors.dim;
+  out["load_seconds"] = round_to(load_s, 1000);
+  if (!s.note.empty()) out["note"] = s.note;
+  std::vector<std::string> lines;
+  lines.push_back("vectors: " + source + " (" + std::to_string(s.vectors.size()) + " x " + std::to_string(s.vectors.dim) + ", loaded in " + pct(load_s) + "s)");
+  if (!s.note.empty()) lines.push_back("  " + s.note);
+  if (!analogies.empty()) {
+    AnalogyResult r = evaluate_analogies(s.vectors, analogies, s.restrict, threads);
+    auto acc = [](uint64_t c, uint64_t n) { return n ? nlohmann::json(round_to(100.0 * static_cast<double>(c) / static_cast<double>(n), 100)) : nlohmann::json(nullptr); };
+    out["analogy_total"] = round_to(r.accuracy(), 100);
+    out["analogy_semantic"] = acc(r.semantic_correct, r.semantic_answered);
+    out["analogy_semantic_n"] = r.semantic_answered;
+    out["analogy_syntactic"] = acc(r.syntactic_correct, r.syntactic_answered);
+    out["analogy_syntactic_n"] = r.syntactic_answered;
+    out["analogy_questions"] = r.questions;
+    out["analogy_answered"] = r.answered;
+    out["analogy_correct"] = r.correct;
+    out["analogy_coverage_pct"] = round_to(r.coverage(), 100);
+    out["analogy_restrict"] = r.restrict_rows;
+    out["analogy_seconds"] = round_to(r.seconds, 1000);
+    nlohmann::json sections = nlohmann::json::array();
+    for (const AnalogySection& sec : r.sections)
+      sections.push_back({{"section", sec.name}, {"correct", sec.correct}, {"incorrect", sec.incorrect}, {"oov", sec.oov}});
+    out["analogy_sections"] = sections;
+    lines.push_back("analogies: " + analogies);
+    lines.push_back("  total      " + pct(r.accuracy()) + " % (" + std::to_string(r.correct) + " / " + std::to_string(r.answered) + ")");
+    lines.push_back("  semantic   " + (r.semantic_answered ? pct(100.0 * static_cast<double>(r.semantic_correct) / static_cast<double>(r.semantic_answered)) : std::string("-")) +
+                    " % (" + std::to_string(r.semantic_correct) + " / " + std::to_string(r.semantic_answered) + ")");
+    lines.push_back("  syntactic  " + (r.syntactic_answered ? pct(100.0 * static_cast<double>(r.syntactic_correct) / static_cast<double>(r.syntactic_answered)) : std::string("-")) +
+                    " % (" + std::to_string(r.syntactic_correct) + " / " + std::to_string(r.syntactic_answered) + ")");
+    lines.push_back("  coverage   " + pct(r.coverage()) + " % of " + std::to_string(r.questions) + " questions (" + pct(100.0 - r.coverage()) +
+                    " % skipped: a word outside the " + std::to_string(r.restrict_rows) + " searched rows)");
+    lines.push_back("  time       " + pct(r.seconds) + "s");
+  }
+  for (const std::string& f : pairs) {
+    PairsResult r = evaluate_pairs(s.vectors, f);
+    std::string name = fs::path(f).filename().string();
+    out["pairs:" + name] = {{"spearman", std::isnan(r.spearman) ? nlohmann::json(nullptr) : nlohmann::json(round_to(r.spearman, 10000))},
+                            {"oov_pct", round_to(r.oov_pct(), 10)}, {"pairs", r.pairs}, {"used", r.used}};
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.4f", r.spearman);
+    lines.push_back("pairs: " + f);
+    lines.push_back("  Spearman   " + std::string(buf) + " over " + std::to_string(r.used) + " of " + std::to_string(r.pairs) + " pairs (" +
+                    pct(r.oov_pct()) + " % out of vocabulary)");
+  }
+  out["seconds"] = round_to(seconds_since(t0), 1000);
+  if (p.count("json")) {
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    for (const std::string& l : lines) std::printf("%s\n", l.c_str());
+  }
+  return 0;
+}
+
 }  // namespace tokvec::cli

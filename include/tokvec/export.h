@@ -1,0 +1,153 @@
+// Exporting trained vectors and reading vector files back.
+//
+// Embeddings is the common currency of export, neighbors and eval: labelled rows in a
+// dense row-major float matrix, in frequency order (most frequent first), which is the
+// order word2vec, fastText and gensim write and what "restrict to the N most frequent"
+// relies on.
+//
+// File formats written (all atomically, through AtomicFileWriter):
+//   word2vec text    "N D\n", then N lines "token v1 ... vD\n". Values are the shortest
+//                    decimal strings that read back to the identical float32
+//                    (std::to_chars), so a text round trip is exact.
+//   word2vec binary  "N D\n", then N records "token " + D little-endian float32 + "\n"
+//                    (word2vec.c's -binary 1 layout, read by gensim's binary=True).
+//   npy              NumPy format 1.0, dtype '<f4', shape (N, D), C order; beside it a
+//                    vocabulary file (npy_vocab_path) with one token per line, row order,
+//                    where '\\' is written "\\\\", a newline "\\n" and a carriage return
+//                    "\\r" (nothing else is escaped; see escape_vocab_token).
+// In the word2vec formats a token is ended by a space, so a token that is empty or holds
+// ASCII whitespace or a control byte (< 0x20 or 0x7F) cannot be stored: export refuses
+// such a vocabulary with an input error naming the row, and suggests --format npy. BPE
+// display pieces never hold one (the word-start marker is shown as U+2581, raw bytes as
+// "<0xAB>"), nor do words of a --words run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokvec/checkpoint.h"
+
+namespace tokvec {
+
+/// Labelled vectors: row i is words[i], its dim floats at data[i * dim].
+struct Embeddings {
+  std::vector<std::string> words;
+  uint32_t dim = 0;
+  std::vector<float> data;
+
+  size_t size() const noexcept { return words.size(); }
+  const float* row(size_t i) const noexcept { return data.data() + i * dim; }
+  float* row(size_t i) noexcept { return data.data() + i * dim; }
+};
+
+enum class VectorFormat { word2vec_text, word2vec_binary, npy };
+
+/// "word2vec-text", "word2vec-binary" or "npy"; anything else is a usage error.
+VectorFormat parse_vector_format(std::string_view name);
+
+/// Which matrix of the state to export.
+enum class MatrixChoice { input, output };
+
+/// The rows of one matrix of `state` with their tokens, in frequency order (frequency
+/// descending, ties by id ascending, so the order is deterministic). A --words run's ids
+/// are already in that order; a BPE run's ids are merge order, which this re-sorts.
+Embeddings token_embeddings(const TrainingState& state, MatrixChoice matrix = MatrixChoice::input);
+
+/// The ids of a word's pieces (BpeModel::encode_word, or a stand-in in tests).
+using PieceEncoder = std::function<std::vector<uint32_t>(std::string_view word)>;
+
+/// A vector for each word: the mean of the input-matrix rows of its pieces.
+///
+/// Why the mean and not the sum: the mean keeps the scale of a single piece whatever the
+/// word's length (a 5-piece word's sum would be ~sqrt(5) to 5 times longer), it is what
+/// fastText does with a word's subword vectors, and cosine-based tools (neighbours,
+/// analogies, similarity) only see the direction, which sum and mean share.
+/// Throws an input error for a word that encodes to no piece, an internal error for a
+/// piece id outside the state's vocabulary.
+Embeddings compose_word_vectors(const TrainingState& state, const std::vector<std::string>& words,
+                                const PieceEncoder& encode);
+
+/// A distinct whitespace-separated word of a text and how often it occurs.
+struct WordCount {
+  std::string word;
+  uint64_t count = 0;
+};
+
+/// Every distinct word of the text file (maximal runs of non-ASCII-whitespace bytes, the
+/// rule of the --words tokenizer) seen at least `min_count` times, by count descending,
+/// ties by bytes ascending. oneTBB counts blocks of the file in parallel.
+std::vector<WordCount> count_text_words(const std::string& path, uint64_t min_count);
+
+/// Reads a word list: one word per line; '\r' before a newline and surrounding spaces and
+/// tabs are dropped, empty lines skipped; a line with inner whitespace is an input error
+/// naming the line. Duplicates are kept once (first position).
+std::vector<std::string> read_word_list(const std::string& path);
+
+/// Checks that every token can be written in a word2vec format (see the header comment);
+/// throws an input error naming `what`, the row and the token otherwise.
+void check_word2vec_tokens(const Embeddings& e, std::string_view what);
+
+/// Writers. `fail_after_bytes` injects a write failure for tests. Each validates first
+/// (sizes, tokens), so a refused export leaves no file.
+void write_word2vec_text(const std::string& path, const Embeddings& e, uint64_t fail_after_bytes = UINT64_MAX);
+void write_word2vec_binary(const std::string& path, const Embeddings& e, uint64_t fail_after_bytes = UINT64_MAX);
+/// Writes the .npy and its vocabulary file (npy_vocab_path(path)).
+void write_npy(const std::string& path, const Embeddings& e, uint64_t fail_after_bytes = UINT64_MAX);
+void write_vectors(const std::string& path, VectorFormat format, const Embeddings& e);
+
+/// The vocabulary file beside an .npy: "x.npy" -> "x.vocab.txt", other names + ".vocab.txt".
+std::string npy_vocab_path(const std::string& npy_path);
+/// Vocabulary-file escaping: '\\' -> "\\\\", '\n' -> "\\n", '\r' -> "\\r".
+std::string escape_vocab_token(std::string_view token);
+/// The inverse; `where` names the place for the error of a bad escape.
+std::string unescape_vocab_token(std::string_view text, const std::string& path, size_t line);
+
+/// Readers. Errors are input errors naming the file and the line (text) or byte offset
+/// (binary, npy): truncated files, a bad header, a non-numeric value, a wrong number of
+/// values or of rows.
+Embeddings read_word2vec_text(const std::string& path);
+Embeddings read_word2vec_binary(const std::string& path);
+/// Reads an .npy written by tokvec ('<f4', 2-D, C order) and its vocabulary file.
+Embeddings read_npy(const std::string& path, const std::string& vocab_path);
+Embeddings read_npy(const std::string& path);
+/// A vectors file of any of the three formats: ".npy" by name; text or binary by content
+/// (the first record after the header parses as text or it is binary).
+Embeddings read_vectors(const std::string& path);
+
+/// What a RUN_DIR (or a state file, with tokenizer.bpe looked for beside it) holds for
+/// export and eval.
+struct Run {
+  std::string state_path;
+  TrainingState state;
+  std::string tokenizer_kind;  ///< "bpe" or "words"
+  /// Encodes a word into piece ids (BPE runs, from tokenizer.bpe); empty for words runs.
+  PieceEncoder encode;
+  uint64_t min_count = 5;   ///< from the run's config
+  std::string input_path;   ///< the training text ("" when trained from an encoded corpus)
+
+  bool is_bpe() const noexcept { return tokenizer_kind == "bpe"; }
+};
+
+/// Loads RUN_DIR/state.tkv (or the state file given) and, for a BPE run, tokenizer.bpe.
+/// Errors name the path: a missing folder or state, a corrupt state, a BPE run without
+/// its tokenizer.
+Run load_run(const std::string& path);
+
+/// True when `path` looks like a run (a folder, or a tokvec state file by its magic),
+/// false for anything else (taken to be a vectors file).
+bool is_run_path(const std::string& path);
+
+/// The words of the run's training text, as --corpus-words lists them: in a words run its
+/// vocabulary (already every word with count >= min_count); in a BPE run every distinct
+/// word of the input text with count >= the run's min_count (count_text_words).
+std::vector<std::string> run_corpus_words(const Run& run);
+
+/// Vectors for `words` in a run: a BPE run composes each word from its pieces (every word
+/// gets one); a words run looks each word up and skips missing ones, counted in *missing.
+Embeddings run_word_vectors(const Run& run, const std::vector<std::string>& words, size_t* missing = nullptr);
+
+}  // namespace tokvec
