@@ -20,6 +20,7 @@ usage: tools/bench_train.sh [options]
                    words of the evaluation files; analogies then search ~1k candidates, which
                    inflates the score: not comparable with the word-level rows)
   --scaling        also tokvec with 1 thread, against the N-thread run
+  --repeat N       time every training N times (default 1); report the median and the min
   --corpus NAME    corpus file name in the data folder (default gut100m.txt)
   -h, --help       this text
 
@@ -46,6 +47,7 @@ SKIP_PEERS=0
 DO_BPE=0
 DO_SCALING=0
 BPE_WORDS=top30k
+REPEAT=1
 CORPUS=gut100m.txt
 
 while (($#)); do
@@ -55,6 +57,7 @@ while (($#)); do
         --tokvec) TOKVEC_BIN=${2:?--tokvec needs a value}; shift 2 ;;
         --out) OUT=${2:?--out needs a value}; shift 2 ;;
         --corpus) CORPUS=${2:?--corpus needs a value}; shift 2 ;;
+        --repeat) REPEAT=${2:?--repeat needs a value}; shift 2 ;;
         --bpe-words) BPE_WORDS=${2:?--bpe-words needs a value}; shift 2 ;;
         --skip-peers) SKIP_PEERS=1; shift ;;
         --bpe) DO_BPE=1; shift ;;
@@ -64,6 +67,7 @@ while (($#)); do
     esac
 done
 [[ $THREADS =~ ^[1-9][0-9]*$ ]] || bench_die "--threads must be a positive integer, got '$THREADS'"
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || bench_die "--repeat must be a positive integer, got '$REPEAT'"
 [[ $BPE_WORDS == top30k || $BPE_WORDS == eval ]] || bench_die "--bpe-words must be top30k or eval"
 
 cd "$BENCH_REPO_DIR"
@@ -108,16 +112,20 @@ bench_log "corpus $TEXT: $WORDS words; output in $OUT"
 
 # ---------------------------------------------------------------- results
 RESULTS=$OUT/results.tsv
-printf 'tool\tvariant\tthreads\twall_s\twords_per_s\tpeak_rss_mb\tanalogy_pct\tanalogy_n\tws353_spearman\tws353_oov_pct\tstatus\tnote\n' >"$RESULTS"
+printf 'tool\tvariant\tthreads\twall_s\twall_min_s\twalls_s\twords_per_s\tpeak_rss_mb\tanalogy_pct\tanalogy_n\tws353_spearman\tws353_oov_pct\tstatus\tnote\n' >"$RESULTS"
 FAILED=0
 
-# record TOOL VARIANT THREADS WALL RSS STATUS NOTE  (uses BENCH_ANALOGY... from the last eval)
+# record TOOL VARIANT THREADS WALLS RSS STATUS NOTE  (uses BENCH_ANALOGY... from the last eval)
+# WALLS: the wall seconds of each repetition, space-separated ("-" if none); the row's
+# wall_s is their median, wall_min_s their minimum.
 record() {
-    local tool=$1 variant=$2 threads=$3 wall=$4 rss=$5 status=$6 note=$7 wps
+    local tool=$1 variant=$2 threads=$3 walls=${4:--} rss=$5 status=$6 note=$7 wps wall wmin
+    read -r wall wmin < <(tr ' ' '\n' <<<"$walls" | awk 'NF && $1 != "-"' | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR == 0) print "- -"; else printf "%.2f %s\n", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2, v[1] }')
     wps=$(awk -v w="$WORDS" -v t="$wall" 'BEGIN { if (t == "" || t == "-" || t + 0 == 0) print "-"; else printf "%.0f", w / t }')
     [[ $status == ok ]] || FAILED=1
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$variant" "$threads" \
-        "${wall:--}" "$wps" "${rss:--}" "${BENCH_ANALOGY:--}" "${BENCH_ANALOGY_N:--}" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$variant" "$threads" \
+        "$wall" "$wmin" "$walls" "$wps" "${rss:--}" "${BENCH_ANALOGY:--}" "${BENCH_ANALOGY_N:--}" \
         "${BENCH_WS:--}" "${BENCH_WS_OOV:--}" "$status" "$note" >>"$RESULTS"
 }
 
@@ -146,79 +154,93 @@ tokvec_run() {
         record tokvec "$label" "$threads" - - missing "no binary at $TOKVEC_BIN"
         return 0
     fi
-    bench_log "$label: tokvec train, $threads thread(s) (load $(loadavg))"
-    bench_timed "$label.train" "$OUT" -- "$TOKVEC_BIN" train --input "$TEXT" --output "$run" \
-        "${train_args[@]}" --dim 100 --window 5 --negative 5 --sample 1e-4 --min-count 5 \
-        --epochs 1 --threads "$threads" --force --quiet
-    local t_train=$BENCH_WALL rss_train=$BENCH_RSS_MB
-    if ((BENCH_RC != 0)); then
-        show_failure "$label: tokvec train (exit $BENCH_RC)" "$OUT/$label.train.log"
-        record tokvec "$label" "$threads" - "$rss_train" "failed" "train exit $BENCH_RC, see $label.train.log"
-        return 0
-    fi
-    bench_timed "$label.export" "$OUT" -- "$TOKVEC_BIN" export "$run" --format word2vec-text \
-        "${export_args[@]}" --output "$vec"
-    local t_export=$BENCH_WALL rss_export=$BENCH_RSS_MB
-    if ((BENCH_RC != 0)); then
-        show_failure "$label: tokvec export (exit $BENCH_RC)" "$OUT/$label.export.log"
-        record tokvec "$label" "$threads" - "$rss_train" "failed" "export exit $BENCH_RC, see $label.export.log"
-        return 0
-    fi
-    local wall rss status=ok
-    wall=$(bench_add "$t_train" "$t_export")
-    rss=$(((rss_train > rss_export) ? rss_train : rss_export))
+    local r walls='' wall rss=0 t_train t_export status=ok
+    for ((r = 1; r <= REPEAT; r++)); do
+        bench_log "$label: tokvec train, $threads thread(s), run $r/$REPEAT (load $(loadavg))"
+        bench_timed "$label.train" "$OUT" -- "$TOKVEC_BIN" train --input "$TEXT" --output "$run" \
+            "${train_args[@]}" --dim 100 --window 5 --negative 5 --sample 1e-4 --min-count 5 \
+            --epochs 1 --threads "$threads" --force --quiet
+        t_train=$BENCH_WALL
+        if ((BENCH_RC != 0)); then
+            show_failure "$label: tokvec train (exit $BENCH_RC)" "$OUT/$label.train.log"
+            record tokvec "$label" "$threads" - "$BENCH_RSS_MB" "failed" "train exit $BENCH_RC, see $label.train.log"
+            return 0
+        fi
+        ((BENCH_RSS_MB > rss)) && rss=$BENCH_RSS_MB
+        bench_timed "$label.export" "$OUT" -- "$TOKVEC_BIN" export "$run" --format word2vec-text \
+            "${export_args[@]}" --output "$vec"
+        t_export=$BENCH_WALL
+        if ((BENCH_RC != 0)); then
+            show_failure "$label: tokvec export (exit $BENCH_RC)" "$OUT/$label.export.log"
+            record tokvec "$label" "$threads" - "$rss" "failed" "export exit $BENCH_RC, see $label.export.log"
+            return 0
+        fi
+        ((BENCH_RSS_MB > rss)) && rss=$BENCH_RSS_MB
+        wall=$(bench_add "$t_train" "$t_export")
+        walls+="${walls:+ }$wall"
+        bench_log "$label: run $r: wall $wall s (train $t_train + export $t_export)"
+    done
     bench_eval "$vec" "$OUT" "$label" || status=eval-failed
-    bench_log "$label: wall ${wall} s (train $t_train + export $t_export), peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
-    record tokvec "$label" "$threads" "$wall" "$rss" "$status" "train ${t_train} s + export ${t_export} s"
+    bench_log "$label: walls $walls s, peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+    record tokvec "$label" "$threads" "$walls" "$rss" "$status" "last run: train ${t_train} s + export ${t_export} s"
 }
 
 gensim_run() {
     local label=gensim vec=$OUT/gensim.vec status=ok note
     clear_eval
-    bench_log "gensim: Word2Vec(corpus_file, sg=1), $THREADS threads (load $(loadavg))"
-    bench_timed gensim "$OUT" -- "$BENCH_PYTHON" "$BENCH_TOOLS_DIR/peers/gensim_train.py" \
-        --input "$LINES" --output "$vec" --threads "$THREADS" --dim 100 --window 5 \
-        --negative 5 --sample 1e-4 --min-count 5 --epochs 1 --timings "$OUT/gensim.phases.json"
-    if ((BENCH_RC != 0)); then
-        show_failure "gensim (exit $BENCH_RC)" "$OUT/gensim.log"
-        record gensim "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see gensim.log"
-        return 0
-    fi
-    local wall=$BENCH_WALL rss=$BENCH_RSS_MB
-    note=$("$BENCH_PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("import %(import_s)s s, vocab %(vocab_s)s s, train %(train_s)s s, save %(save_s)s s; %(corpus_words)s words, vocab %(vocab_size)s" % d)' "$OUT/gensim.phases.json" 2>/dev/null || echo '')
+    local r walls='' rss=0
+    for ((r = 1; r <= REPEAT; r++)); do
+        bench_log "gensim: Word2Vec(corpus_file, sg=1), $THREADS threads, run $r/$REPEAT (load $(loadavg))"
+        bench_timed gensim "$OUT" -- "$BENCH_PYTHON" "$BENCH_TOOLS_DIR/peers/gensim_train.py" \
+            --input "$LINES" --output "$vec" --threads "$THREADS" --dim 100 --window 5 \
+            --negative 5 --sample 1e-4 --min-count 5 --epochs 1 --timings "$OUT/gensim.phases.json"
+        if ((BENCH_RC != 0)); then
+            show_failure "gensim (exit $BENCH_RC)" "$OUT/gensim.log"
+            record gensim "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see gensim.log"
+            return 0
+        fi
+        ((BENCH_RSS_MB > rss)) && rss=$BENCH_RSS_MB
+        walls+="${walls:+ }$BENCH_WALL"
+    done
+    note=$("$BENCH_PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("last run: import %(import_s)s s, vocab %(vocab_s)s s, train %(train_s)s s, save %(save_s)s s; %(corpus_words)s words, vocab %(vocab_size)s" % d)' "$OUT/gensim.phases.json" 2>/dev/null || echo '')
     bench_eval "$vec" "$OUT" "$label" || status=eval-failed
-    bench_log "gensim: wall $wall s ($note), peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
-    record gensim "$label" "$THREADS" "$wall" "$rss" "$status" "$note"
+    bench_log "gensim: walls $walls s ($note), peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+    record gensim "$label" "$THREADS" "$walls" "$rss" "$status" "$note"
 }
 
-# fasttext_run LABEL [EXTRA ARGS...]: skipgram on the one-line text; OUT/LABEL.{bin,vec}
+# fasttext_run LABEL [EXTRA ARGS...]: skipgram on the one-line text; OUT/LABEL.{bin,vec}.
+# Sets FT_WALLS (each run's wall, space-separated) and FT_RSS; records a row only on failure.
 fasttext_run() {
-    local label=$1 status=ok
+    local label=$1 r
     shift
     clear_eval
-    bench_log "$label: fasttext skipgram $*, $THREADS threads (load $(loadavg))"
-    bench_timed "$label" "$OUT" -- fasttext skipgram -input "$TEXT" -output "$OUT/$label" \
-        -dim 100 -ws 5 -neg 5 -t 1e-4 -minCount 5 -thread "$THREADS" -epoch 1 -verbose 1 "$@"
-    if ((BENCH_RC != 0)); then
-        show_failure "$label (exit $BENCH_RC)" "$OUT/$label.log"
-        record fasttext "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see $label.log"
-        return 1
-    fi
-    FT_WALL=$BENCH_WALL FT_RSS=$BENCH_RSS_MB
+    FT_WALLS='' FT_RSS=0
+    for ((r = 1; r <= REPEAT; r++)); do
+        bench_log "$label: fasttext skipgram $*, $THREADS threads, run $r/$REPEAT (load $(loadavg))"
+        bench_timed "$label" "$OUT" -- fasttext skipgram -input "$TEXT" -output "$OUT/$label" \
+            -dim 100 -ws 5 -neg 5 -t 1e-4 -minCount 5 -thread "$THREADS" -epoch 1 -verbose 1 "$@"
+        if ((BENCH_RC != 0)); then
+            show_failure "$label (exit $BENCH_RC)" "$OUT/$label.log"
+            record fasttext "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see $label.log"
+            return 1
+        fi
+        ((BENCH_RSS_MB > FT_RSS)) && FT_RSS=$BENCH_RSS_MB
+        FT_WALLS+="${FT_WALLS:+ }$BENCH_WALL"
+    done
     return 0
 }
 
 # ---------------------------------------------------------------- word-level runs
 tokvec_run tokvec "$THREADS" --words
-TOKVEC_WALL=$(awk -F'\t' '$2 == "tokvec" && $11 == "ok" { print $4 }' "$RESULTS")
+TOKVEC_WALL=$(awk -F'\t' '$2 == "tokvec" && $13 == "ok" { print $4 }' "$RESULTS")
 
 if ((!SKIP_PEERS)); then
     gensim_run
     if fasttext_run fasttext -minn 0 -maxn 0; then
         st=ok
         bench_eval "$OUT/fasttext.vec" "$OUT" fasttext || st=eval-failed
-        bench_log "fasttext: wall $FT_WALL s, peak RSS $FT_RSS MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
-        record fasttext fasttext "$THREADS" "$FT_WALL" "$FT_RSS" "$st" "-minn 0 -maxn 0; wall includes writing .bin and .vec"
+        bench_log "fasttext: walls $FT_WALLS s, peak RSS $FT_RSS MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+        record fasttext fasttext "$THREADS" "$FT_WALLS" "$FT_RSS" "$st" "-minn 0 -maxn 0; wall includes writing .bin and .vec"
     fi
 fi
 
@@ -259,7 +281,7 @@ if ((DO_BPE)); then
         # fastText with its default subword n-grams (minn 3, maxn 6): a vector for any word
         # via print-word-vectors, the same list as tokvec's export; wall = train + print.
         if fasttext_run fasttext-subword; then
-            t_train=$FT_WALL rss_train=$FT_RSS
+            rss_train=$FT_RSS
             bench_timed fasttext-subword.print "$OUT" -- sh -c \
                 'fasttext print-word-vectors "$1" <"$2" >"$3"' sh \
                 "$OUT/fasttext-subword.bin" "$BPE_LIST" "$OUT/fasttext-subword.words.txt"
@@ -268,12 +290,13 @@ if ((DO_BPE)); then
                 vec=$OUT/fasttext-subword.words.vec
                 { echo "$(wc -l <"$OUT/fasttext-subword.words.txt") 100"
                   sed 's/ *$//' "$OUT/fasttext-subword.words.txt"; } >"$vec"
-                wall=$(bench_add "$t_train" "$t_print")
+                walls=''
+                for w in $FT_WALLS; do walls+="${walls:+ }$(bench_add "$w" "$t_print")"; done
                 rss=$(((rss_train > BENCH_RSS_MB) ? rss_train : BENCH_RSS_MB))
                 st=ok
                 bench_eval "$vec" "$OUT" fasttext-subword || st=eval-failed
-                bench_log "fasttext-subword: wall $wall s (train $t_train + print $t_print), peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
-                record fasttext fasttext-subword "$THREADS" "$wall" "$rss" "$st" "default -minn 3 -maxn 6; train $t_train s + print-word-vectors $t_print s"
+                bench_log "fasttext-subword: walls $walls s (train $FT_WALLS + print $t_print), peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+                record fasttext fasttext-subword "$THREADS" "$walls" "$rss" "$st" "default -minn 3 -maxn 6; train $FT_WALLS s + print-word-vectors $t_print s (once)"
             else
                 clear_eval
                 show_failure "fasttext print-word-vectors" "$OUT/fasttext-subword.print.log"
@@ -297,18 +320,23 @@ PY
     echo
     echo "Wall: raw text to word2vec text file (vocabulary, training, writing the vectors). words/s: corpus words / wall."
     echo
+    if ((REPEAT > 1)); then
+        echo "Each timed run repeated $REPEAT times: wall is the median (min in brackets); quality is from the last run."
+        echo
+    fi
     echo "| run | threads | wall s | words/s | words/s/thread | peak RSS MB | analogy % (questions) | WS-353 ρ (OOV %) | status |"
     echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-    awk -F'\t' 'NR > 1 {
-        wpt = ($5 == "-") ? "-" : sprintf("%.0f k", $5 / $3 / 1000)
-        wps = ($5 == "-") ? "-" : sprintf("%.2f M", $5 / 1e6)
-        printf "| %s | %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s |\n", $2, $3, $4, wps, wpt, $6, $7, $8, $9, $10, $11
+    awk -F'\t' -v rep="$REPEAT" 'NR > 1 {
+        wpt = ($7 == "-") ? "-" : sprintf("%.0f k", $7 / $3 / 1000)
+        wps = ($7 == "-") ? "-" : sprintf("%.2f M", $7 / 1e6)
+        wall = (rep > 1 && $4 != "-") ? sprintf("%s (%s)", $4, $5) : $4
+        printf "| %s | %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s |\n", $2, $3, wall, wps, wpt, $8, $9, $10, $11, $12, $13
     }' "$RESULTS"
     echo
     ratio_line() { # RUN PEER
         local a b
-        a=$(awk -F'\t' -v r="$1" '$2 == r && $11 != "failed" && $11 != "missing" { print $4 }' "$RESULTS")
-        b=$(awk -F'\t' -v r="$2" '$2 == r && $11 != "failed" && $11 != "missing" { print $4 }' "$RESULTS")
+        a=$(awk -F'\t' -v r="$1" '$2 == r && $13 != "failed" && $13 != "missing" { print $4 }' "$RESULTS")
+        b=$(awk -F'\t' -v r="$2" '$2 == r && $13 != "failed" && $13 != "missing" { print $4 }' "$RESULTS")
         [[ -n $b ]] || return 0
         echo "- $1 vs $2: $2 wall / $1 wall = $(bench_ratio "$b" "$a") (above 1: tokvec is faster)"
     }
@@ -316,7 +344,7 @@ PY
     ratio_line tokvec fasttext
     ratio_line tokvec-bpe32k fasttext-subword
     if ((DO_SCALING)); then
-        t1=$(awk -F'\t' '$2 == "tokvec-t1" && $11 == "ok" { print $4 }' "$RESULTS")
+        t1=$(awk -F'\t' '$2 == "tokvec-t1" && $13 == "ok" { print $4 }' "$RESULTS")
         echo "- scaling: tokvec 1 thread / $THREADS threads wall = $(bench_ratio "$t1" "${TOKVEC_WALL:-}")"
     fi
     [[ -n ${TOKVEC_WALL:-} ]] || echo "- tokvec did not run (see status); no ratios"
