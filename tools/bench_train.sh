@@ -330,7 +330,8 @@ PY
         wpt = ($7 == "-") ? "-" : sprintf("%.0f k", $7 / $3 / 1000)
         wps = ($7 == "-") ? "-" : sprintf("%.2f M", $7 / 1e6)
         wall = (rep > 1 && $4 != "-") ? sprintf("%s (%s)", $4, $5) : $4
-        printf "| %s | %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s |\n", $2, $3, wall, wps, wpt, $8, $9, $10, $11, $12, $13
+        st = ($13 == "ok") ? $13 : $13 " (" $14 ")"
+        printf "| %s | %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s |\n", $2, $3, wall, wps, wpt, $8, $9, $10, $11, $12, st
     }' "$RESULTS"
     echo
     ratio_line() { # RUN PEER
@@ -347,7 +348,7 @@ PY
         t1=$(awk -F'\t' '$2 == "tokvec-t1" && $13 == "ok" { print $4 }' "$RESULTS")
         echo "- scaling: tokvec 1 thread / $THREADS threads wall = $(bench_ratio "$t1" "${TOKVEC_WALL:-}")"
     fi
-    [[ -n ${TOKVEC_WALL:-} ]] || echo "- tokvec did not run (see status); no ratios"
+    [[ -n ${TOKVEC_WALL:-} ]] || echo "- no timed tokvec result (see its status and log); no ratios"
     echo
     echo "Files: $RESULTS, $OUT/results.json, logs and vectors in $OUT"
 } | tee "$OUT/results.md"
