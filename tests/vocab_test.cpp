@@ -53,6 +53,21 @@ TEST(WordVocab, SmallBlocksGiveTheSameCorpus) {
   EXPECT_EQ(copy.counts, big.counts);
 }
 
+TEST(WordVocab, WordsLongerThanABlockAreReadWhole) {
+  std::string longword(300, 'x');
+  std::string text = "a ";
+  text += longword;
+  text += " b\r\n";
+  text += longword;
+  text += "\n\na b";
+  for (size_t block : {64, 7, 1 << 20}) {
+    CorpusData c = build(text, 1, block, 2);
+    EXPECT_EQ(c.vocab, (std::vector<std::string>{"a", "b", longword})) << block;
+    EXPECT_EQ(c.tokens, (std::vector<uint32_t>{0, 2, 1, 2, 0, 1})) << block;
+    EXPECT_EQ(c.line_ends, (std::vector<uint64_t>{3, 4, 6})) << block;
+  }
+}
+
 TEST(WordVocab, ChecksumIdentifiesTheVocabulary) {
   EXPECT_EQ(word_vocab_checksum({"a", "b"}), word_vocab_checksum({"a", "b"}));
   EXPECT_NE(word_vocab_checksum({"a", "b"}), word_vocab_checksum({"b", "a"}));
