@@ -47,7 +47,7 @@ void check_gradient(const std::vector<uint32_t>& inputs, const std::vector<uint3
     ASSERT_EQ(inputs.size(), 1u);
     loss = pair_step(in, out, inputs[0], targets, lr, table, scratch);
   }
-  EXPECT_NEAR(loss, sgns_loss(in0, out0, inputs, targets), 2e-3 * inputs.size() * targets.size());
+  EXPECT_NEAR(loss, sgns_loss(in0, out0, inputs, targets), 2e-3 * static_cast<double>(inputs.size() * targets.size()));
   Matrix a = in0, b = out0;
   for (size_t r = 0; r < rows; ++r) {
     for (size_t j = 0; j < dim; ++j) {

@@ -15,7 +15,11 @@ namespace {
 CorpusData make_corpus(const std::vector<std::vector<uint32_t>>& lines, uint32_t vocab_size) {
   CorpusData c;
   c.tokenizer_kind = "words";
-  for (uint32_t i = 0; i < vocab_size; ++i) c.vocab.push_back("t" + std::to_string(i));
+  for (uint32_t i = 0; i < vocab_size; ++i) {
+    std::string name = "t";
+    name += std::to_string(i);
+    c.vocab.push_back(name);
+  }
   for (const auto& line : lines) {
     c.tokens.insert(c.tokens.end(), line.begin(), line.end());
     c.line_ends.push_back(c.tokens.size());
@@ -181,7 +185,7 @@ TEST(Trainer, InitialRowsAreReproducibleFromSeedAndRow) {
     initial_input_row(99, r, row);
     for (uint32_t j = 0; j < cfg.dim; ++j) {
       EXPECT_EQ(row[j], s.input.row(r)[j]);
-      EXPECT_LE(std::fabs(row[j]), 0.5f / cfg.dim);
+      EXPECT_LE(std::fabs(row[j]), 0.5f / static_cast<float>(cfg.dim));
       EXPECT_EQ(s.output.row(r)[j], 0.0f);
     }
   }

@@ -39,7 +39,9 @@ TEST(WordVocab, MinCountDropsWordsFromTheStreamAndLinesEndAtCrLf) {
 TEST(WordVocab, SmallBlocksGiveTheSameCorpus) {
   std::string text;
   for (int i = 0; i < 2000; ++i) {
-    text += "w" + std::to_string(i % 37) + (i % 11 == 0 ? "\n" : "  ");
+    text += 'w';
+    text += std::to_string(i % 37);
+    text += i % 11 == 0 ? "\n" : "  ";
   }
   CorpusData big = build(text, 3);
   CorpusData small = build(text, 3, /*block_bytes=*/64, /*threads=*/2);
