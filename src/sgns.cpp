@@ -2,6 +2,15 @@
 
 #include <cmath>
 
+#if defined(__x86_64__)
+// GCC 12's _mm512_reduce_add_ps starts from _mm512_undefined_ps and trips
+// -Wmaybe-uninitialized inside the header: a known false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#endif
+
 #include "tokvec/status.h"
 
 // The row loops below run over the full row stride (a multiple of 16 floats; the padding
@@ -11,7 +20,7 @@
 // picked at load time, so one binary runs everywhere and uses AVX-512 or AVX2+FMA where
 // present.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define TOKVEC_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define TOKVEC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define TOKVEC_CLONES
 #endif
@@ -77,6 +86,101 @@ double hogbatch_kernel(float* __restrict in_base, float* __restrict out_base, si
   return loss;
 }
 
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define TOKVEC_HAVE_AVX512_KERNEL 1
+#define TOKVEC_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+
+/// The HogBatch step with AVX-512 intrinsics for T = K + 1 targets known at compile time,
+/// so the T output-row chunks live in registers. Two passes over the (L1-resident) rows:
+///   1. S = X Uᵀ: per input row, T accumulators over the 16-float chunks of the row,
+///      then a horizontal sum each;
+///   2. G from the sigmoid table, then per 16-float chunk c, with the T chunks of U in
+///      registers: x_b[c] += Σ_t G[b,t] u_t[c] (stored at once) and
+///      ΔU_t[c] += G[b,t] x_b[c] (accumulated in registers, added to memory at the end).
+/// Each row is read twice and written once. A repeated output row (the same negative
+/// drawn twice) adds its delta to the current memory value, so both updates count; a
+/// repeated input row reads its first update before applying the second, as sequential
+/// SGD would.
+template <int T>
+TOKVEC_AVX512 double hogbatch_avx512(float* __restrict in_base, float* __restrict out_base, size_t stride,
+                                     const uint32_t* inputs, size_t B, const uint32_t* targets, float lr,
+                                     const SigmoidTable& table, float* __restrict S) {
+  const size_t chunks = stride / 16;
+  float* u[T];
+  for (int t = 0; t < T; ++t) u[t] = out_base + targets[t] * stride;
+  for (size_t b = 0; b < B; ++b) {
+    const float* x = in_base + inputs[b] * stride;
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (size_t c = 0; c < chunks; ++c) {
+      const __m512 xv = _mm512_load_ps(x + 16 * c);
+      for (int t = 0; t < T; ++t) acc[t] = _mm512_fmadd_ps(xv, _mm512_load_ps(u[t] + 16 * c), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) S[b * T + t] = _mm512_reduce_add_ps(acc[t]);
+  }
+  double loss = 0.0;
+  for (size_t b = 0; b < B; ++b) {
+    float z = S[b * T];
+    loss += table.neg_log_sigmoid(z);
+    S[b * T] = lr * (1.0f - table.sigmoid(z));
+    for (int t = 1; t < T; ++t) {
+      z = S[b * T + t];
+      loss += table.neg_log_sigmoid(-z);
+      S[b * T + t] = -lr * table.sigmoid(z);
+    }
+  }
+  for (size_t c = 0; c < chunks; ++c) {
+    __m512 uo[T], ua[T];
+    for (int t = 0; t < T; ++t) uo[t] = ua[t] = _mm512_load_ps(u[t] + 16 * c);
+    for (size_t b = 0; b < B; ++b) {
+      float* x = in_base + inputs[b] * stride + 16 * c;
+      const __m512 xv = _mm512_load_ps(x);
+      __m512 xa = xv;
+      const float* g = S + b * T;
+      for (int t = 0; t < T; ++t) {
+        const __m512 gv = _mm512_set1_ps(g[t]);
+        xa = _mm512_fmadd_ps(gv, uo[t], xa);
+        ua[t] = _mm512_fmadd_ps(gv, xv, ua[t]);
+      }
+      _mm512_store_ps(x, xa);
+    }
+    for (int t = 0; t < T; ++t) {
+      float* p = u[t] + 16 * c;
+      _mm512_store_ps(p, _mm512_add_ps(_mm512_load_ps(p), _mm512_sub_ps(ua[t], uo[t])));
+    }
+  }
+  return loss;
+}
+
+using AvxKernel = double (*)(float*, float*, size_t, const uint32_t*, size_t, const uint32_t*, float,
+                             const SigmoidTable&, float*);
+
+/// The AVX-512 kernel for T targets, or nullptr when the CPU lacks AVX-512 or T is not
+/// one of the compiled sizes (then the portable kernel runs).
+AvxKernel avx512_kernel(size_t T) {
+  // The CPU does not change while we run: probe once.
+  static const bool cpu_ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                             __builtin_cpu_supports("avx512vl");
+  if (!cpu_ok) return nullptr;
+  switch (T) {
+    case 2: return hogbatch_avx512<2>;
+    case 3: return hogbatch_avx512<3>;
+    case 4: return hogbatch_avx512<4>;
+    case 5: return hogbatch_avx512<5>;
+    case 6: return hogbatch_avx512<6>;
+    case 7: return hogbatch_avx512<7>;
+    case 8: return hogbatch_avx512<8>;
+    case 9: return hogbatch_avx512<9>;
+    case 11: return hogbatch_avx512<11>;
+    case 16: return hogbatch_avx512<16>;
+    default: return nullptr;
+  }
+}
+#else
+#define TOKVEC_HAVE_AVX512_KERNEL 0
+#endif
+
 TOKVEC_CLONES
 double pair_kernel(float* __restrict in_base, float* __restrict out_base, size_t stride, uint32_t input_row,
                    const uint32_t* targets, size_t T, float lr, const SigmoidTable& table, float* __restrict neu1e) {
@@ -117,6 +221,14 @@ SgnsScratch::SgnsScratch(size_t max_inputs, size_t max_targets, size_t dim)
 double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> inputs, std::span<const uint32_t> targets,
                      float lr, const SigmoidTable& table, SgnsScratch& scratch) {
   if (inputs.empty()) return 0.0;
+#if TOKVEC_HAVE_AVX512_KERNEL
+  if (input.stride() % 16 == 0) {
+    if (AvxKernel k = avx512_kernel(targets.size())) {
+      return k(input.row(0), output.row(0), input.stride(), inputs.data(), inputs.size(), targets.data(), lr, table,
+               scratch.scores_.data());
+    }
+  }
+#endif
   return hogbatch_kernel(input.row(0), output.row(0), input.stride(), inputs.data(), inputs.size(), targets.data(),
                          targets.size(), lr, table, scratch.scores_.data(), scratch.delta_.row(0));
 }

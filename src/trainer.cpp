@@ -132,14 +132,23 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
   double reported_loss = 0.0;
   uint64_t reported_pairs = 0;
 
-  auto draw_negatives = [&](uint32_t centre) {
-    targets[0] = centre;
+  // Negatives for the next centre are drawn one step ahead and their rows prefetched, so
+  // the (mostly cache-missing) random output rows arrive while the current step computes.
+  std::vector<uint32_t> next_targets(K + 1);
+  const size_t row_bytes = sh.output.stride() * sizeof(float);
+  auto prefetch_row = [&](const float* row) {
+    for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(reinterpret_cast<const char*>(row) + off, 1, 3);
+  };
+  auto draw_negatives = [&](std::vector<uint32_t>& out, uint32_t centre) {
+    out[0] = centre;
+    prefetch_row(sh.output.row(centre));
     for (uint32_t k = 1; k <= K; ++k) {
       uint32_t id = sh.negatives.draw(rng);
       // The positive drawn as a negative would push u_w both ways: redraw (a few times at
       // most, so a one-token vocabulary cannot loop).
       for (int tries = 0; id == centre && tries < 4; ++tries) id = sh.negatives.draw(rng);
-      targets[k] = id;
+      out[k] = id;
+      prefetch_row(sh.output.row(id));
     }
   };
 
@@ -160,6 +169,7 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
       const float lr = static_cast<float>(lr0 * std::max(1e-4, 1.0 - progress_frac));
       double loss = 0.0;
       uint64_t pairs = 0;
+      if (hogbatch && n > 0) draw_negatives(next_targets, kept[0]);
       for (size_t i = 0; i < n; ++i) {
         const uint32_t w = 1 + static_cast<uint32_t>(rng.below(window));  // random window shrinking
         const size_t lo = i >= w ? i - w : 0;
@@ -168,15 +178,19 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
         for (size_t j = lo; j < hi; ++j) {
           if (j != i) context[B++] = kept[j];
         }
-        if (B == 0) continue;
         const uint32_t centre = kept[i];
         if (hogbatch) {
-          draw_negatives(centre);
+          std::swap(targets, next_targets);
+          if (i + 1 < n) {
+            draw_negatives(next_targets, kept[i + 1]);
+            if (i + window + 1 < n) prefetch_row(sh.input.row(kept[i + window + 1]));
+          }
+          if (B == 0) continue;
           loss += hogbatch_step(sh.input, sh.output, {context.data(), B}, targets, lr, sh.sigmoid, scratch);
           for (uint32_t k = 1; k <= K; ++k) counts.negative[targets[k]] += B;
         } else {
           for (uint32_t b = 0; b < B; ++b) {
-            draw_negatives(centre);  // word2vec: fresh negatives for every pair
+            draw_negatives(targets, centre);  // word2vec: fresh negatives for every pair
             loss += pair_step(sh.input, sh.output, context[b], targets, lr, sh.sigmoid, scratch);
             for (uint32_t k = 1; k <= K; ++k) ++counts.negative[targets[k]];
           }

@@ -1,5 +1,13 @@
 #include "tokvec/vocab.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+// The hash of every word of the corpus: inline XXH3 (the header holds the whole library).
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
@@ -8,6 +16,7 @@
 
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+#include <tbb/enumerable_thread_specific.h>
 #include <tbb/task_arena.h>
 
 #include "tokvec/config.h"
@@ -65,41 +74,98 @@ class WordMap {
   std::vector<std::string_view> words_;
 };
 
-/// One block of the file after the counting pass.
+/// One block of the file after the counting pass. Block i owns the words that start in
+/// bytes [i·S, (i+1)·S) of the file and the line ends in that range; a word crossing the
+/// block's end is read to its end.
 struct Block {
-  size_t begin = 0, end = 0;          // byte range; both on word boundaries
-  std::vector<std::string_view> words;  // local vocabulary
+  std::string arena;                    // the block's distinct words, back to back
+  std::vector<std::string_view> words;  // local vocabulary (views into arena)
   std::vector<uint64_t> counts;         // per local id
-  std::vector<uint32_t> ids;            // the block's tokens as local ids
+  std::vector<uint32_t> ids;            // the block's tokens as local ids, then final ids
   std::vector<uint64_t> line_breaks;    // local token index at each line end
   std::vector<uint32_t> remap;          // local id -> final id, or kDropped
-  uint64_t kept = 0;                    // tokens left after min_count
 };
 
 constexpr uint32_t kDropped = UINT32_MAX;
 
-void count_block(std::string_view text, Block& block) {
+/// Closes a file descriptor on scope exit.
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+/// Appends bytes [offset, offset + n) of the file to `out` (fewer at the end of the file).
+void read_at(int fd, const std::string& path, uint64_t offset, size_t n, std::string& out) {
+  size_t old = out.size();
+  out.resize(old + n);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, out.data() + old + got, n - got, static_cast<off_t>(offset + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw io_error(path, "cannot read at byte " + std::to_string(offset + got), errno);
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  out.resize(old + got);
+}
+
+/// Reads block `i` (streamed: only this block's bytes are in memory) and counts its words.
+void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t block_bytes, size_t i, Block& block,
+                 std::string& buf) {
+  const uint64_t begin = i * block_bytes;
+  const uint64_t end = std::min(file_size, begin + block_bytes);
+  // One byte before the block tells whether its first word started in the previous block.
+  const uint64_t read_from = begin == 0 ? 0 : begin - 1;
+  buf.clear();
+  read_at(fd, path, read_from, end - read_from, buf);
+  // A word crossing the end is ours: read on until whitespace or the end of the file.
+  for (uint64_t pos = end; pos < file_size && !buf.empty() && !is_space(static_cast<unsigned char>(buf.back()));) {
+    size_t before = buf.size();
+    read_at(fd, path, pos, 4096, buf);
+    pos += buf.size() - before;
+    if (buf.size() == before) break;
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(buf.data());
+  const size_t n = buf.size();
+  const size_t own_end = static_cast<size_t>(end - read_from);  // bytes before this are ours
+  size_t k = 0;
+  if (begin > 0) {
+    k = 1;
+    if (!is_space(p[0])) {
+      while (k < n && !is_space(p[k])) ++k;  // the tail of the previous block's word
+    }
+  }
   WordMap map;
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  size_t i = block.begin;
-  const size_t end = block.end;
-  while (i < end) {
-    unsigned char c = p[i];
+  block.ids.reserve(own_end / 5);
+  while (k < own_end) {
+    unsigned char c = p[k];
     if (is_space(c)) {
       if (is_line_end(c) && (block.line_breaks.empty() || block.line_breaks.back() != block.ids.size())) {
         block.line_breaks.push_back(block.ids.size());
       }
-      ++i;
+      ++k;
       continue;
     }
-    size_t start = i;
-    while (i < end && !is_space(p[i])) ++i;
-    uint32_t id = map.find_or_insert(text.substr(start, i - start));
+    size_t start = k;
+    while (k < n && !is_space(p[k])) ++k;
+    uint32_t id = map.find_or_insert(std::string_view(buf.data() + start, k - start));
     if (id == block.counts.size()) block.counts.push_back(0);
     ++block.counts[id];
     block.ids.push_back(id);
   }
-  block.words = map.words();
+  // Keep the distinct words: copy them out of the reused read buffer.
+  size_t bytes = 0;
+  for (std::string_view w : map.words()) bytes += w.size();
+  block.arena.reserve(bytes);
+  for (std::string_view w : map.words()) block.arena.append(w);
+  block.words.reserve(map.words().size());
+  size_t off = 0;
+  for (std::string_view w : map.words()) {
+    block.words.emplace_back(block.arena.data() + off, w.size());
+    off += w.size();
+  }
 }
 
 }  // namespace
@@ -122,28 +188,25 @@ uint64_t word_vocab_checksum(const std::vector<std::string>& vocab) {
 
 CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& config) {
   check_readable_file(path);
-  MappedFile file(path);
-  std::string_view text = file.view();
+  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) throw io_error(path, "cannot open", errno);
+  struct stat st {};
+  if (::fstat(file.fd, &st) != 0) throw io_error(path, "cannot stat", errno);
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   const int threads = resolve_threads(config.threads);
-  const size_t block_bytes = std::max<size_t>(config.block_bytes, 64);
-
-  // Blocks end on a whitespace byte (or the end of the file), so no word spans two blocks.
-  std::vector<Block> blocks;
-  for (size_t begin = 0; begin < text.size();) {
-    size_t end = std::min(text.size(), begin + block_bytes);
-    while (end < text.size() && !is_space(static_cast<unsigned char>(text[end]))) ++end;
-    Block b;
-    b.begin = begin;
-    b.end = end;
-    blocks.push_back(std::move(b));
-    begin = end;
-  }
+  const uint64_t block_bytes = std::max<uint64_t>(config.block_bytes, 64);
+  std::vector<Block> blocks((file_size + block_bytes - 1) / block_bytes);
 
   tbb::task_arena arena(threads);
-  // Pass 1 (parallel): tokenize and count each block with a block-local map.
+  // Pass 1 (parallel): read, tokenize and count each block with a block-local map. Memory:
+  // one read buffer per worker, each block's distinct words and its token ids.
+  tbb::enumerable_thread_specific<std::string> buffers;
   arena.execute([&] {
-    tbb::parallel_for(size_t{0}, blocks.size(), [&](size_t i) { count_block(text, blocks[i]); });
+    tbb::parallel_for(size_t{0}, blocks.size(), [&](size_t i) {
+      count_block(file.fd, path, file_size, block_bytes, i, blocks[i], buffers.local());
+    });
   });
+  buffers.clear();
 
   // Merge the block vocabularies (sequential; ~distinct words per block, small).
   WordMap global;
@@ -156,7 +219,6 @@ CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& con
       counts[g] += b.counts[l];
       b.remap[l] = g;
     }
-    b.words = {};
     b.counts = {};
   }
   if (counts.empty()) throw input_error(path, "", "the text holds no word (empty or only whitespace)");
@@ -186,45 +248,36 @@ CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& con
   }
   corpus.tokenizer_checksum = word_vocab_checksum(corpus.vocab);
 
-  // Pass 2 (parallel): local ids -> final ids, dropping rare words, into one array.
+  // Pass 2 (parallel): local ids -> final ids in place, dropping rare words; line breaks
+  // move with the tokens.
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, blocks.size(), [&](size_t i) {
       Block& b = blocks[i];
       for (uint32_t& r : b.remap) r = final_id[r];
-      uint64_t kept = 0;
-      for (uint32_t l : b.ids) kept += b.remap[l] != kDropped;
-      b.kept = kept;
-    });
-  });
-  std::vector<uint64_t> offset(blocks.size() + 1, 0);
-  for (size_t i = 0; i < blocks.size(); ++i) offset[i + 1] = offset[i] + blocks[i].kept;
-  corpus.tokens.resize(offset.back());
-  std::vector<std::vector<uint64_t>> block_lines(blocks.size());
-  arena.execute([&] {
-    tbb::parallel_for(size_t{0}, blocks.size(), [&](size_t i) {
-      Block& b = blocks[i];
-      uint32_t* out = corpus.tokens.data() + offset[i];
-      uint64_t n = 0;
-      size_t next_break = 0;
-      std::vector<uint64_t>& lines = block_lines[i];
-      for (size_t t = 0; t <= b.ids.size(); ++t) {
-        while (next_break < b.line_breaks.size() && b.line_breaks[next_break] == t) {
-          lines.push_back(offset[i] + n);
-          ++next_break;
-        }
-        if (t == b.ids.size()) break;
+      size_t n = 0, next_break = 0;
+      for (size_t t = 0; t < b.ids.size(); ++t) {
+        while (next_break < b.line_breaks.size() && b.line_breaks[next_break] == t) b.line_breaks[next_break++] = n;
         uint32_t id = b.remap[b.ids[t]];
-        if (id != kDropped) out[n++] = id;
+        if (id != kDropped) b.ids[n++] = id;
       }
-      b.ids = {};
+      while (next_break < b.line_breaks.size()) b.line_breaks[next_break++] = n;
+      b.ids.resize(n);
       b.remap = {};
     });
   });
-  // Line ends: global token offsets, without empty lines; the last line ends at the end.
-  for (const std::vector<uint64_t>& lines : block_lines) {
-    for (uint64_t e : lines) {
-      if (e > (corpus.line_ends.empty() ? 0 : corpus.line_ends.back())) corpus.line_ends.push_back(e);
+  // Pass 3: concatenate, freeing each block as it is copied (peak: the id array once).
+  uint64_t total = 0;
+  for (const Block& b : blocks) total += b.ids.size();
+  corpus.tokens.reserve(total);
+  for (Block& b : blocks) {
+    const uint64_t offset = corpus.tokens.size();
+    corpus.tokens.insert(corpus.tokens.end(), b.ids.begin(), b.ids.end());
+    for (uint64_t e : b.line_breaks) {
+      // Line ends as global token offsets, without empty lines.
+      if (offset + e > (corpus.line_ends.empty() ? 0 : corpus.line_ends.back())) corpus.line_ends.push_back(offset + e);
     }
+    b.ids = {};
+    b.line_breaks = {};
   }
   if (corpus.line_ends.empty() || corpus.line_ends.back() != corpus.tokens.size()) {
     corpus.line_ends.push_back(corpus.tokens.size());

@@ -1,0 +1,235 @@
+#include "tokvec/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "tokvec/sampler.h"
+#include "tokvec/status.h"
+
+namespace tokvec {
+namespace {
+
+/// A corpus from lines of ids (vocabulary "t0", "t1", ...).
+CorpusData make_corpus(const std::vector<std::vector<uint32_t>>& lines, uint32_t vocab_size) {
+  CorpusData c;
+  c.tokenizer_kind = "words";
+  for (uint32_t i = 0; i < vocab_size; ++i) {
+    std::string name = "t";
+    name += std::to_string(i);
+    c.vocab.push_back(name);
+  }
+  for (const auto& line : lines) {
+    c.tokens.insert(c.tokens.end(), line.begin(), line.end());
+    c.line_ends.push_back(c.tokens.size());
+  }
+  c.recount();
+  return c;
+}
+
+/// Two groups of 10 tokens; each line draws 8 tokens from one group only.
+CorpusData planted_corpus(int lines) {
+  Rng rng(5, 0);
+  std::vector<std::vector<uint32_t>> ls;
+  for (int i = 0; i < lines; ++i) {
+    uint32_t group = static_cast<uint32_t>(i % 2);
+    std::vector<uint32_t> line;
+    for (int k = 0; k < 8; ++k) line.push_back(group * 10 + static_cast<uint32_t>(rng.below(10)));
+    ls.push_back(line);
+  }
+  return make_corpus(ls, 20);
+}
+
+TrainConfig small_config() {
+  TrainConfig c;
+  c.dim = 16;
+  c.window = 3;
+  c.negative = 3;
+  c.sample = 0;
+  c.epochs = 3;
+  c.threads = 1;
+  c.lr = 0.05;
+  c.quiet = true;
+  return c;
+}
+
+TrainingState run(const CorpusData& corpus, const TrainConfig& cfg) {
+  TrainingState s = initial_state(corpus.view(), corpus.vocab, "words", 0, cfg);
+  train(corpus.view(), cfg, s);
+  return s;
+}
+
+double cosine(const Matrix& m, size_t a, size_t b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t j = 0; j < m.cols(); ++j) {
+    ab += m.row(a)[j] * m.row(b)[j];
+    aa += m.row(a)[j] * m.row(a)[j];
+    bb += m.row(b)[j] * m.row(b)[j];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+void expect_groups_learnt(const TrainingState& s) {
+  double within = 0, across = 0;
+  int nw = 0, na = 0;
+  for (size_t a = 0; a < 20; ++a) {
+    for (size_t b = a + 1; b < 20; ++b) {
+      if ((a < 10) == (b < 10)) {
+        within += cosine(s.input, a, b);
+        ++nw;
+      } else {
+        across += cosine(s.input, a, b);
+        ++na;
+      }
+    }
+  }
+  within /= nw;
+  across /= na;
+  EXPECT_GT(within, across + 0.3) << "within " << within << " across " << across;
+}
+
+TEST(Trainer, LearnsPlantedGroups) {
+  CorpusData c = planted_corpus(2000);
+  TrainingState s = run(c, small_config());
+  EXPECT_TRUE(s.finished());
+  EXPECT_TRUE(s.cursor.empty());
+  EXPECT_EQ(s.tokens_done, 3 * c.tokens.size());
+  EXPECT_GT(s.loss_count, 0u);
+  expect_groups_learnt(s);
+}
+
+TEST(Trainer, LearnsPlantedGroupsWithTwoThreadsAndThePairKernel) {
+  CorpusData c = planted_corpus(2000);
+  TrainConfig cfg = small_config();
+  cfg.threads = 2;
+  expect_groups_learnt(run(c, cfg));
+  cfg.threads = 1;
+  cfg.kernel = "pair";
+  expect_groups_learnt(run(c, cfg));
+}
+
+TEST(Trainer, OneThreadIsBitIdentical) {
+  CorpusData c = planted_corpus(500);
+  TrainConfig cfg = small_config();
+  cfg.sample = 1e-2;  // exercise the subsampling draws too
+  TrainingState a = run(c, cfg), b = run(c, cfg);
+  ASSERT_EQ(a.input.storage().size(), b.input.storage().size());
+  EXPECT_EQ(std::memcmp(a.input.storage().data(), b.input.storage().data(), a.input.storage().size_bytes()), 0);
+  EXPECT_EQ(std::memcmp(a.output.storage().data(), b.output.storage().data(), a.output.storage().size_bytes()), 0);
+  EXPECT_EQ(a.input_updates, b.input_updates);
+  EXPECT_EQ(a.output_negative_updates, b.output_negative_updates);
+  EXPECT_EQ(a.loss_sum, b.loss_sum);
+  cfg.seed = 2;
+  TrainingState d = run(c, cfg);
+  EXPECT_NE(std::memcmp(a.input.storage().data(), d.input.storage().data(), a.input.storage().size_bytes()), 0);
+}
+
+TEST(Trainer, UpdateCountsMatchAnIndependentCount) {
+  // Window 1 never shrinks and sample 0 keeps every token, so the pairs are known: each
+  // token is the input (context) of one pair per neighbour inside its line.
+  CorpusData c = make_corpus({{0, 1, 2, 3, 1}, {4}, {2, 2}, {0, 4, 1}}, 5);
+  TrainConfig cfg = small_config();
+  cfg.window = 1;
+  cfg.epochs = 2;
+  std::vector<uint64_t> input(5, 0), positive(5, 0);
+  uint64_t begin = 0, pairs = 0;
+  for (uint64_t end : c.line_ends) {
+    for (uint64_t i = begin; i < end; ++i) {
+      uint64_t neighbours = (i > begin) + (i + 1 < end);
+      input[c.tokens[i]] += neighbours;     // as a context of each neighbour
+      positive[c.tokens[i]] += neighbours;  // as the centre (target) of each neighbour
+      pairs += neighbours;
+    }
+    begin = end;
+  }
+  for (uint64_t& v : input) v *= cfg.epochs;
+  for (uint64_t& v : positive) v *= cfg.epochs;
+  TrainingState s = run(c, cfg);
+  EXPECT_EQ(s.input_updates, input);
+  EXPECT_EQ(s.output_positive_updates, positive);
+  uint64_t negatives = 0;
+  for (uint64_t v : s.output_negative_updates) negatives += v;
+  EXPECT_EQ(negatives, cfg.negative * pairs * cfg.epochs);
+  EXPECT_EQ(s.loss_count, pairs * cfg.epochs);
+}
+
+TEST(Trainer, NoWindowCrossesALine) {
+  // Two-token lines: whatever the window, each token has exactly one partner per line.
+  // A window crossing a line end would add pairs with the next line's tokens.
+  std::vector<std::vector<uint32_t>> lines;
+  for (int i = 0; i < 300; ++i) lines.push_back(i % 2 ? std::vector<uint32_t>{0, 1} : std::vector<uint32_t>{2, 3});
+  lines.push_back({4});  // a one-token line trains nothing
+  CorpusData c = make_corpus(lines, 5);
+  for (int threads : {1, 2}) {
+    for (std::string kernel : {"hogbatch", "pair"}) {
+      TrainConfig cfg = small_config();
+      cfg.window = 5;
+      cfg.epochs = 1;
+      cfg.threads = threads;
+      cfg.kernel = kernel;
+      TrainingState s = run(c, cfg);
+      EXPECT_EQ(s.input_updates, (std::vector<uint64_t>{150, 150, 150, 150, 0})) << threads << " " << kernel;
+      EXPECT_EQ(s.output_positive_updates, (std::vector<uint64_t>{150, 150, 150, 150, 0}));
+    }
+  }
+}
+
+TEST(Trainer, InitialRowsAreReproducibleFromSeedAndRow) {
+  CorpusData c = planted_corpus(10);
+  TrainConfig cfg = small_config();
+  cfg.seed = 99;
+  TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+  std::vector<float> row(cfg.dim);
+  for (uint32_t r = 0; r < 20; ++r) {
+    initial_input_row(99, r, row);
+    for (uint32_t j = 0; j < cfg.dim; ++j) {
+      EXPECT_EQ(row[j], s.input.row(r)[j]);
+      EXPECT_LE(std::fabs(row[j]), 0.5f / static_cast<float>(cfg.dim));
+      EXPECT_EQ(s.output.row(r)[j], 0.0f);
+    }
+  }
+  initial_input_row(100, 0, row);
+  EXPECT_NE(row[0], s.input.row(0)[0]);
+}
+
+TEST(TrainConfig, RangesAreChecked) {
+  CorpusData c = planted_corpus(10);
+  auto refuses = [&](auto change, ErrorKind kind, const std::string& words) {
+    TrainConfig cfg = small_config();
+    change(cfg);
+    try {
+      cfg.validate(c.view(), "corp.tkc");
+      ADD_FAILURE() << "accepted: " << words;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), kind) << e.what();
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  refuses([](TrainConfig& x) { x.dim = 0; }, ErrorKind::usage, "--dim");
+  refuses([](TrainConfig& x) { x.dim = 100000; }, ErrorKind::usage, "--dim");
+  refuses([](TrainConfig& x) { x.window = 0; }, ErrorKind::usage, "--window");
+  refuses([](TrainConfig& x) { x.negative = 0; }, ErrorKind::usage, "--negative");
+  refuses([](TrainConfig& x) { x.lr = 0; }, ErrorKind::usage, "--lr");
+  refuses([](TrainConfig& x) { x.sample = -1; }, ErrorKind::usage, "--sample");
+  refuses([](TrainConfig& x) { x.kernel = "fast"; }, ErrorKind::usage, "--kernel");
+  refuses([](TrainConfig& x) { x.threads = 81; }, ErrorKind::usage, "--threads 81");
+  refuses([](TrainConfig& x) { x.window = 80; }, ErrorKind::input, "window");
+  CorpusData empty = make_corpus({}, 1);
+  EXPECT_THROW(small_config().validate(empty.view(), "e"), Error);
+  EXPECT_NO_THROW(small_config().validate(c.view(), "corp.tkc"));
+}
+
+TEST(TrainConfig, JsonRoundTrip) {
+  TrainConfig a = small_config();
+  a.seed = 12345678901234ull;
+  a.kernel = "pair";
+  a.sample = 3e-5;
+  TrainConfig b = TrainConfig::from_json(nlohmann::json::parse(a.to_json().dump()));
+  EXPECT_EQ(b.to_json(), a.to_json());
+  EXPECT_THROW(TrainConfig::from_json(nlohmann::json{{"dim", "big"}}), Error);
+  EXPECT_EQ(TrainConfig::from_json(nlohmann::json{{"mode", "words"}}).to_json(), TrainConfig{}.to_json());
+}
+
+}  // namespace
+}  // namespace tokvec
