@@ -87,7 +87,6 @@ int cmd_bpe_train(int argc, char** argv) {
   if (!parsed) return 0;
   const auto& r = *parsed;
   require(r, "input");
-  require(r, "vocab-size");
   require(r, "output");
   BpeTrainConfig config;
   config.inputs = r["input"].as<std::vector<std::string>>();
