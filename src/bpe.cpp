@@ -531,7 +531,7 @@ namespace {
 /// holds the key and the ids inline, so a hit costs one memory access after the hash:
 /// English pre-tokens are short (a key of up to 26 bytes, up to 6 ids covers nearly all
 /// of them); longer ones are not cached and simply re-encoded. Open addressing, linear
-/// probing; cleared when half full, so memory stays bounded (kMaxSlots * 64 bytes).
+/// probing; cleared when 3/4 full at kMaxSlots, so memory stays bounded (kMaxSlots * 64 bytes).
 class EncodeCache {
  public:
   static constexpr size_t kMaxKey = 26;
@@ -562,7 +562,7 @@ class EncodeCache {
 
   void insert(std::string_view key, bool flag, uint64_t hash, const uint32_t* ids, size_t count) {
     if (key.size() > kMaxKey || count > kMaxIds) return;
-    if (2 * (size_ + 1) > slots_.size()) {
+    if (4 * (size_ + 1) > 3 * slots_.size()) {  // load <= 3/4: the slots are whole cache lines
       if (slots_.size() >= kMaxSlots) reset(slots_.size());  // full: start over
       else grow();
     }

@@ -260,8 +260,17 @@ class MergeLearner {
     for (uint32_t w = 0; w < word_begin_.size(); ++w) {
       const uint32_t* s = symbols_.data() + word_begin_[w];
       for (uint32_t i = 0; i + 1 < word_length_[w]; ++i) {
-        PairState& p = pairs_[pair_at(bpe_detail::pair_key(s[i], s[i + 1]))];
-        p.count += static_cast<int64_t>(word_count_[w]);
+        pairs_[pair_at(bpe_detail::pair_key(s[i], s[i + 1]))].count += static_cast<int64_t>(word_count_[w]);
+      }
+    }
+    // A pair of base symbols only loses occurrences as merges go on (new adjacencies always
+    // involve a new token), so one already below min_frequency can never be merged: it
+    // gets no list of pre-tokens. In text without spaces (CJK) most pairs are such.
+    for (uint32_t w = 0; w < word_begin_.size(); ++w) {
+      const uint32_t* s = symbols_.data() + word_begin_[w];
+      for (uint32_t i = 0; i + 1 < word_length_[w]; ++i) {
+        PairState& p = pairs_[pair_index_.get(bpe_detail::pair_key(s[i], s[i + 1]))];
+        if (static_cast<uint64_t>(p.count) < config_.min_frequency) continue;
         if (p.words.empty() || p.words.back() != w) p.words.push_back(w);
       }
     }

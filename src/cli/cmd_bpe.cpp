@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <memory>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -86,7 +87,6 @@ int cmd_bpe_train(int argc, char** argv) {
   if (!parsed) return 0;
   const auto& r = *parsed;
   require(r, "input");
-  require(r, "vocab-size");
   require(r, "output");
   BpeTrainConfig config;
   config.inputs = r["input"].as<std::vector<std::string>>();
@@ -208,13 +208,20 @@ int cmd_decode(int argc, char** argv) {
       throw input_error(input, "", "was encoded with tokenizer " + corpus.tokenizer_kind() + " " + hex64(corpus.tokenizer_checksum()) +
                                        ", not with " + model_path + " (bpe " + hex64(model.checksum()) + ")");
     }
+    // Streamed line by line: memory stays one line of text, however large the corpus.
+    std::unique_ptr<AtomicFileWriter> writer;
+    if (!output.empty()) writer = std::make_unique<AtomicFileWriter>(output);
     CorpusView v = corpus.view();
     uint64_t begin = 0;
     for (uint64_t end : v.line_ends) {
-      text += model.decode(v.tokens.subspan(begin, end - begin));
-      text.push_back('\n');
+      std::string line = model.decode(v.tokens.subspan(begin, end - begin));
+      line.push_back('\n');
+      if (writer) writer->write(line);
+      else write_stdout(line);
       begin = end;
     }
+    if (writer) writer->commit();
+    return 0;
   }
   if (output.empty()) {
     write_stdout(text);
