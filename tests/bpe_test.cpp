@@ -1,0 +1,305 @@
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_util.h"
+#include "tokvec/bpe.h"
+#include "tokvec/status.h"
+#include "tokvec/text.h"
+
+namespace tokvec {
+namespace {
+
+using test::TempDir;
+
+std::string fixture(const std::string& name) { return std::string(TOKVEC_TEST_DATA_DIR) + "/" + name; }
+
+/// Deterministic mixed text: English-like words, punctuation, digits, accents, CJK and
+/// Thai runs with no spaces, odd whitespace and line ends.
+std::string sample_text(size_t words, uint32_t seed) {
+  static const char* kWords[] = {"the", "of", "and", "tokenizer", "merges", "pairs", "café", "naïve", "Zürich",
+                                 "東京都", "日本語のテキスト", "ภาษาไทยไม่มีช่องว่าง", "42", "3.14", "don't", "—", "«quoted»",
+                                 "e\xCC\x81t\xC3\xA9", "emoji😀", "▁literal", "a"};
+  static const char* kSeps[] = {" ", " ", " ", " ", "  ", "\t", ", ", ". ", "\n", "\r\n", "\xE3\x80\x80"};
+  static const char* kSyllables[] = {"ka", "to", "ri", "mu", "sen", "pla", "dro", "qui", "ël", "ßa", "ну", "да", "ко", "ли"};
+  std::mt19937 rng(seed);
+  std::string out;
+  for (size_t i = 0; i < words; ++i) {
+    if (rng() % 2 == 0) {
+      out += kWords[rng() % std::size(kWords)];
+    } else {  // a made-up word of 1-4 syllables: many distinct words to merge
+      for (size_t k = 0, n = 1 + rng() % 4; k < n; ++k) out += kSyllables[rng() % std::size(kSyllables)];
+    }
+    out += kSeps[rng() % std::size(kSeps)];
+  }
+  return out;
+}
+
+BpeModel train_on(const std::string& path, uint32_t vocab, int threads, uint64_t min_frequency = 2, size_t block = 4 << 20) {
+  BpeTrainConfig c;
+  c.inputs = {path};
+  c.vocab_size = vocab;
+  c.threads = threads;
+  c.min_frequency = min_frequency;
+  c.quiet = true;
+  c.block_bytes = block;
+  return train_bpe(c);
+}
+
+std::string decode_corpus(const BpeModel& m, const CorpusData& c) {
+  std::string out;
+  uint64_t begin = 0;
+  for (uint64_t end : c.line_ends) {
+    out += m.decode(std::span<const uint32_t>(c.tokens).subspan(begin, end - begin));
+    out += '\n';
+    begin = end;
+  }
+  return out;
+}
+
+TEST(BpeGolden, Abracadabra) {
+  // Hand-checked: pair counts over ▁abracadabra x3, ▁cabra, ▁dabra; ties go to the
+  // smaller (left id, right id).
+  BpeModel m = train_on(fixture("abracadabra.txt"), 262, 1);
+  std::vector<BpeMerge> expected = {{'a', 'b'}, {'r', 'a'}, {257, 258}, {'d', 259}, {'a', 260}};
+  EXPECT_EQ(std::vector<BpeMerge>(m.merges().begin(), m.merges().end()), expected);
+  EXPECT_EQ(m.piece(259), "abra");
+  EXPECT_EQ(m.piece(261), "adabra");
+  std::vector<uint32_t> ids;
+  m.encode_line("abracadabra", ids);
+  std::vector<std::string> got;
+  for (uint32_t id : ids) got.emplace_back(m.piece(id));
+  EXPECT_EQ(got, (std::vector<std::string>{"▁", "abra", "c", "adabra"}));
+  EXPECT_EQ(m.piece(kBpeMarkerId), "▁");
+  EXPECT_EQ(m.piece(0xFF), "<0xFF>");
+  EXPECT_EQ(m.piece(' '), "<0x20>");
+  // The file is byte-for-byte what this version writes for that model.
+  EXPECT_EQ(m.serialize().substr(0, 40), "tokvec-bpe 1\nvocab 262 chars 0 merges 5\n");
+}
+
+TEST(BpeGolden, EncodeWordAndDecode) {
+  BpeModel m = train_on(fixture("abracadabra.txt"), 262, 1);
+  std::vector<uint32_t> w = m.encode_word("dabra");
+  EXPECT_EQ(m.decode(w), "dabra");
+  EXPECT_TRUE(m.starts_word(w.front()));
+  EXPECT_THROW(m.decode(std::vector<uint32_t>{262}), Error);
+}
+
+TEST(BpeModelFile, SaveLoadRoundTrip) {
+  TempDir dir;
+  test::write_text(dir.file("t.txt"), sample_text(3000, 1));
+  BpeModel m = train_on(dir.file("t.txt"), 600, 2);
+  m.save(dir.file("m.bpe"));
+  BpeModel back = BpeModel::load(dir.file("m.bpe"));
+  EXPECT_EQ(back.checksum(), m.checksum());
+  EXPECT_EQ(back.serialize(), m.serialize());
+  EXPECT_EQ(back.vocab_size(), 600u);
+}
+
+TEST(BpeModelFile, CorruptionIsReportedWithLine) {
+  TempDir dir;
+  test::write_text(dir.file("t.txt"), sample_text(3000, 2));
+  BpeModel m = train_on(dir.file("t.txt"), 500, 1);
+  std::string good = m.serialize();
+  auto expect_corrupt = [&](const std::string& bytes, const std::string& needle) {
+    test::write_text(dir.file("bad.bpe"), bytes);
+    try {
+      BpeModel::load(dir.file("bad.bpe"));
+      ADD_FAILURE() << "loaded a corrupt model; expected " << needle;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::corrupt) << e.what();
+      EXPECT_NE(std::string(e.what()).find("bad.bpe"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_corrupt(good.substr(0, good.size() / 2), "truncated");
+  expect_corrupt(good.substr(0, good.size() - 1), "line");
+  expect_corrupt("hello\n", "line 1: not a tokvec BPE model");
+  expect_corrupt("", "line 1");
+  expect_corrupt("tokvec-bpe 2\n", "line 1");
+  // An altered merge id: the line with it is named.
+  size_t at = good.find("merge ");
+  size_t line = static_cast<size_t>(std::count(good.begin(), good.begin() + static_cast<long>(at), '\n')) + 1;
+  std::string altered = good;
+  altered[at + 6] = altered[at + 6] == '1' ? '2' : '1';
+  expect_corrupt(altered, "line " + std::to_string(line));
+  // An altered piece only: caught by the comparison with the ids.
+  std::string piece_altered = good;
+  size_t eol = piece_altered.find('\n', at);
+  piece_altered.insert(eol, "x");
+  expect_corrupt(piece_altered, "line " + std::to_string(line));
+  // Altered checksum.
+  std::string sum = good;
+  sum[sum.size() - 2] = sum[sum.size() - 2] == '0' ? '1' : '0';
+  expect_corrupt(sum, "checksum");
+}
+
+TEST(BpeDeterminism, SameModelBytesForAnyThreadCountAndBlockSize) {
+  TempDir dir;
+  test::write_text(dir.file("t.txt"), sample_text(60000, 3));
+  std::string one = train_on(dir.file("t.txt"), 1500, 1).serialize();
+  EXPECT_EQ(train_on(dir.file("t.txt"), 1500, 2).serialize(), one);
+  EXPECT_EQ(train_on(dir.file("t.txt"), 1500, 4).serialize(), one);
+  EXPECT_EQ(train_on(dir.file("t.txt"), 1500, 4, 2, 4096).serialize(), one);
+}
+
+TEST(BpeRoundTrip, RandomUnicodeAndRandomBytes) {
+  TempDir dir;
+  test::write_text(dir.file("t.txt"), sample_text(20000, 4));
+  BpeModel m = train_on(dir.file("t.txt"), 1000, 2);
+  std::mt19937 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    std::string text;
+    int len = static_cast<int>(rng() % 200);
+    for (int i = 0; i < len; ++i) {
+      if (round % 2 == 0) {
+        text.push_back(static_cast<char>(rng() & 0xFF));  // random bytes
+      } else {
+        uint32_t cp;  // random scalar values, biased to small ones and spaces
+        switch (rng() % 4) {
+          case 0: cp = static_cast<uint32_t>(0x20 + rng() % 0x60); break;
+          case 1: cp = " \t\n\r"[rng() % 4]; break;
+          case 2: cp = static_cast<uint32_t>(rng() % 0x3000); break;
+          default: cp = static_cast<uint32_t>(rng() % 0x110000); break;
+        }
+        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 'x';
+        append_utf8(text, cp);
+      }
+    }
+    test::write_text(dir.file("r.txt"), text);
+    if (normalise(text).find_first_not_of('\n') == std::string::npos) continue;  // refused as empty
+    CorpusData c = encode_file(m, dir.file("r.txt"), 2);
+    ASSERT_EQ(decode_corpus(m, c), normalise(text)) << "round " << round;
+  }
+}
+
+TEST(BpeEncode, FileMatchesLinesAndIsIndependentOfBlocksAndThreads) {
+  TempDir dir;
+  std::string text = sample_text(40000, 6);
+  test::write_text(dir.file("t.txt"), text);
+  BpeModel m = train_on(dir.file("t.txt"), 800, 2);
+  EncodeOptions big;
+  big.threads = 1;
+  CorpusData a = encode_file(m, dir.file("t.txt"), big);
+  EncodeOptions small;
+  small.threads = 4;
+  small.block_bytes = 4096;
+  CorpusData b = encode_file(m, dir.file("t.txt"), small);
+  EXPECT_EQ(a.tokens, b.tokens);
+  EXPECT_EQ(a.line_ends, b.line_ends);
+  EXPECT_EQ(a.tokenizer_checksum, m.checksum());
+  EXPECT_EQ(a.tokenizer_kind, "bpe");
+  EXPECT_EQ(a.vocab.size(), m.vocab_size());
+  EXPECT_EQ(decode_corpus(m, a), normalise(text));
+  // The stateless encode_line agrees with the cached file encoder.
+  std::vector<uint32_t> ids;
+  std::string norm = normalise(text);
+  for (size_t i = 0, k = 0; i < norm.size(); ++k) {
+    size_t j = norm.find('\n', i);
+    m.encode_line(std::string_view(norm).substr(i, j - i), ids);
+    ASSERT_EQ(ids.size(), a.line_ends[k]) << "line " << k;
+    i = j + 1;
+  }
+  EXPECT_EQ(ids, a.tokens);
+}
+
+TEST(BpeEncode, ManyThreadsAtOnceGiveTheSameIds) {
+  TempDir dir;
+  std::string text = sample_text(5000, 7);
+  test::write_text(dir.file("t.txt"), text);
+  BpeModel m = train_on(dir.file("t.txt"), 700, 2);
+  std::vector<uint32_t> expected;
+  m.encode_line(text, expected);
+  std::vector<std::vector<uint32_t>> got(8);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&, t] {
+      BpeEncoder enc(m);
+      for (int rep = 0; rep < 3; ++rep) {
+        got[t].clear();
+        if (t % 2 == 0) enc.encode_line(text, got[t]);
+        else m.encode_line(text, got[t]);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& g : got) EXPECT_EQ(g, expected);
+}
+
+TEST(BpeOddInput, LongLineNoSpacesCrlfNulNoFinalNewline) {
+  TempDir dir;
+  // ~3 MB on one line with no ASCII space at all (CJK and Thai), then CRLF lines, NULs,
+  // invalid bytes, a very long word and no final newline.
+  std::string text;
+  std::mt19937 rng(8);
+  const char* chunks[] = {"日本語の", "テキスト", "ภาษาไทย", "中文没有空格", "，", "。", "\xE3\x80\x80"};
+  while (text.size() < (3u << 20)) text += chunks[rng() % std::size(chunks)];
+  text += "\r\nline two\r\n\r\n";
+  text += std::string("nul\0byte \xFF\xFE bad \xE6\x97 cut", 22);
+  text += "\n" + std::string(5000, 'w') + " end";
+  test::write_text(dir.file("odd.txt"), text);
+  BpeModel m = train_on(dir.file("odd.txt"), 2000, 2, 2, 1 << 16);
+  EncodeOptions o;
+  o.threads = 2;
+  o.block_bytes = 1 << 16;
+  CorpusData c = encode_file(m, dir.file("odd.txt"), o);
+  EXPECT_EQ(c.line_ends.size(), 5u);
+  EXPECT_EQ(decode_corpus(m, c), normalise(text));
+  EncodeOptions o2 = o;
+  o2.block_bytes = 5000;
+  CorpusData c2 = encode_file(m, dir.file("odd.txt"), o2);
+  EXPECT_EQ(c2.tokens, c.tokens);
+  EXPECT_EQ(train_on(dir.file("odd.txt"), 2000, 1, 2, 4096).serialize(), m.serialize());
+}
+
+TEST(BpeOddInput, LiteralMarkerCharacterRoundTrips) {
+  TempDir dir;
+  std::string text = "▁ ▁▁x a▁b\n";
+  for (int i = 0; i < 50; ++i) text += "word ▁ ▁word\n";
+  test::write_text(dir.file("t.txt"), text);
+  BpeModel m = train_on(dir.file("t.txt"), 260, 1);
+  CorpusData c = encode_file(m, dir.file("t.txt"), 1);
+  EXPECT_EQ(decode_corpus(m, c), normalise(text));
+  for (uint32_t id = 0; id < m.vocab_size(); ++id) {
+    if (m.token_bytes(id).find("▁") != std::string_view::npos) {
+      EXPECT_NE(m.piece(id).find("<U+2581>"), std::string_view::npos);
+    }
+  }
+}
+
+TEST(BpeTrain, RefusesWhatTheCorpusCannotSupply) {
+  TempDir dir;
+  test::write_text(dir.file("t.txt"), "ab ab ab\n");
+  try {
+    train_on(dir.file("t.txt"), 5000, 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::input);
+    EXPECT_NE(std::string(e.what()).find("at most 259"), std::string::npos) << e.what();
+  }
+  // min_frequency: "ab" occurs 3 times; with 4 no pair qualifies.
+  EXPECT_THROW(train_on(dir.file("t.txt"), 258, 1, 4), Error);
+  EXPECT_EQ(train_on(dir.file("t.txt"), 259, 1, 3).vocab_size(), 259u);
+  test::write_text(dir.file("empty.txt"), " \n\t\r\n");
+  EXPECT_THROW(train_on(dir.file("empty.txt"), 300, 1), Error);
+}
+
+TEST(BpeTrain, ConfigValidation) {
+  BpeTrainConfig c;
+  c.inputs = {"x"};
+  c.vocab_size = 256;
+  EXPECT_THROW(c.validate(), Error);
+  c.vocab_size = kBpeMaxVocab + 1;
+  EXPECT_THROW(c.validate(), Error);
+  c.vocab_size = 300;
+  c.min_frequency = 0;
+  EXPECT_THROW(c.validate(), Error);
+  c.min_frequency = 2;
+  c.validate();
+  c.inputs.clear();
+  EXPECT_THROW(c.validate(), Error);
+}
+
+}  // namespace
+}  // namespace tokvec
