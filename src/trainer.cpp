@@ -153,6 +153,7 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
       for (int tries = 0; id == centre && tries < 4; ++tries) id = sh.negatives.draw(rng);
       out[k] = id;
       prefetch_row(sh.output.row(id));
+      __builtin_prefetch(&counts.negative[id], 1, 3);  // its counter: the same miss, hidden too
     }
   };
 
@@ -196,7 +197,10 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
           std::swap(targets, next_targets);
           if (i + 1 < n) {
             draw_negatives(next_targets, kept[i + 1]);
-            if (i + window + 1 < n) prefetch_row(sh.input.row(kept[i + window + 1]));
+            if (i + window + 1 < n) {
+              prefetch_row(sh.input.row(kept[i + window + 1]));
+              __builtin_prefetch(&counts.input[kept[i + window + 1]], 1, 3);
+            }
           }
           if (B == 0) continue;
           loss += hogbatch_step(sh.input, sh.output, {context.data(), B}, targets, lr, sh.sigmoid, scratch);
