@@ -31,7 +31,7 @@ struct ThreadCursor {
 
 constexpr uint32_t kCursorVersion = 1;
 
-[[maybe_unused]] std::string encode_cursor(const std::vector<ThreadCursor>& cursors) {
+std::string encode_cursor(const std::vector<ThreadCursor>& cursors) {
   ByteWriter w;
   w.u32(kCursorVersion);
   w.u32(static_cast<uint32_t>(cursors.size()));
@@ -104,7 +104,11 @@ struct Shared {
   std::atomic<uint64_t> tokens_done{0};
   std::atomic<double> loss_sum{0.0};
   std::atomic<uint64_t> pairs{0};
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop{false};   ///< a thread failed: everyone stops
+  std::atomic<bool> pause{false};  ///< a pause condition was met: everyone stops at a segment start
+  const TrainPause* pause_when = nullptr;
+  std::chrono::steady_clock::time_point deadline{};
+  bool has_deadline = false;
 };
 
 /// A thread's own counters, merged after the parallel region.
@@ -149,6 +153,7 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
       for (int tries = 0; id == centre && tries < 4; ++tries) id = sh.negatives.draw(rng);
       out[k] = id;
       prefetch_row(sh.output.row(id));
+      __builtin_prefetch(&counts.negative[id], 1, 3);  // its counter: the same miss, hidden too
     }
   };
 
@@ -156,6 +161,15 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
     size_t line = std::upper_bound(corpus.line_ends.begin(), corpus.line_ends.end(), cur.pos) - corpus.line_ends.begin();
     while (cur.pos < cur.end) {
       if (sh.stop.load(std::memory_order_relaxed)) return;
+      // Pause only at a segment start: the cursor (pos, epoch, rng) then says exactly
+      // where to continue.
+      if (sh.pause.load(std::memory_order_relaxed)) return;
+      if (sh.tokens_done.load(std::memory_order_relaxed) >= sh.pause_when->at_tokens ||
+          (sh.pause_when->interrupt != nullptr && sh.pause_when->interrupt->load(std::memory_order_relaxed)) ||
+          (sh.has_deadline && std::chrono::steady_clock::now() >= sh.deadline)) {
+        sh.pause.store(true, std::memory_order_relaxed);
+        return;
+      }
       while (corpus.line_ends[line] <= cur.pos) ++line;
       const uint64_t seg_end = std::min({cur.end, corpus.line_ends[line], cur.pos + kSegmentTokens});
       // Subsampling first, as word2vec does: dropped tokens leave the window, so the
@@ -183,7 +197,10 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
           std::swap(targets, next_targets);
           if (i + 1 < n) {
             draw_negatives(next_targets, kept[i + 1]);
-            if (i + window + 1 < n) prefetch_row(sh.input.row(kept[i + window + 1]));
+            if (i + window + 1 < n) {
+              prefetch_row(sh.input.row(kept[i + window + 1]));
+              __builtin_prefetch(&counts.input[kept[i + window + 1]], 1, 3);
+            }
           }
           if (B == 0) continue;
           loss += hogbatch_step(sh.input, sh.output, {context.data(), B}, targets, lr, sh.sigmoid, scratch);
@@ -314,14 +331,19 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
 }
 
 void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state) {
+  train(corpus, config, state, TrainPause{});
+}
+
+bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state, const TrainPause& pause) {
   config.validate(corpus, "corpus");
   const size_t v = corpus.counts.size();
-  if (state.vocab_size() != v || state.input.rows() != v || state.dim() != config.dim) {
+  if (state.vocab_size() != v || state.input.rows() != v || state.dim() != config.dim ||
+      state.tokens_total != static_cast<uint64_t>(config.epochs) * corpus.tokens.size()) {
     throw internal_error("training state does not match the corpus or the configuration");
   }
   std::vector<ThreadCursor> cursors;
   if (state.cursor.empty()) {
-    if (state.finished()) return;
+    if (state.finished()) return true;
     cursors = make_shards(corpus, resolve_threads(config.threads), config.seed);
   } else {
     cursors = decode_cursor(state.cursor, corpus.tokens.size(), config.epochs);
@@ -330,6 +352,12 @@ void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& s
 
   Shared sh{corpus, config, state.input, state.output, NegativeSampler(corpus.counts), Subsampler(corpus.counts, config.sample),
             SigmoidTable(), state.tokens_total};
+  sh.pause_when = &pause;
+  if (pause.after_seconds > 0) {
+    sh.has_deadline = true;
+    sh.deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(pause.after_seconds));
+  }
   sh.tokens_done = state.tokens_done;
   sh.loss_sum = state.loss_sum;
   sh.pairs = state.loss_count;
@@ -368,12 +396,23 @@ void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& s
   state.tokens_done = sh.tokens_done;
   state.loss_sum = sh.loss_sum;
   state.loss_count = sh.pairs;
-  state.epochs_done = config.epochs;
-  state.cursor.clear();
+  bool all_done = true;
+  uint32_t epochs_done = config.epochs;
+  for (const ThreadCursor& c : cursors) {
+    all_done = all_done && c.epoch >= config.epochs;
+    epochs_done = std::min(epochs_done, c.epoch);
+  }
+  state.epochs_done = epochs_done;
   char detail[64];
   std::snprintf(detail, sizeof detail, "mean loss %.4f",
                 state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0);
-  progress.finish(state.tokens_done, detail);
+  if (all_done) {
+    state.cursor.clear();
+    progress.finish(state.tokens_done, detail);
+  } else {
+    state.cursor = encode_cursor(cursors);
+  }
+  return all_done;
 }
 
 }  // namespace tokvec

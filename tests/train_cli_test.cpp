@@ -145,3 +145,44 @@ TEST(TrainCli, CorpusFromAnotherTokenizerIsRefused) {
 
 }  // namespace
 }  // namespace tokvec
+
+namespace tokvec {
+namespace {
+
+TEST(TrainCli, BpeRunTrainsTheTokenizerAndCorporaMustMatchIt) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), small_text());
+  std::string run = dir.file("run");
+  auto r = run_cli("train --input " + dir.file("in.txt") + " --output " + run + " --bpe-vocab-size 280" + kFast);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_TRUE(fs::exists(run + "/tokenizer.bpe"));
+  nlohmann::json cfg = nlohmann::json::parse(test::read_text(run + "/config.json"));
+  EXPECT_EQ(cfg["mode"], "bpe");
+  EXPECT_EQ(cfg["tokenizer_kind"], "bpe");
+  EXPECT_EQ(cfg["bpe_vocab_size"], 280);
+  TrainingState s = load_state(run + "/state.tkv");
+  EXPECT_EQ(s.tokenizer_kind, "bpe");
+  EXPECT_EQ(s.vocab_size(), 280u);
+  TokenCorpus c = TokenCorpus::open(run + "/corpus.tkc");
+  EXPECT_EQ(c.tokenizer_checksum(), s.tokenizer_checksum);
+
+  // The same tokenizer given with --tokenizer encodes to the same corpus.
+  auto again = run_cli("train --input " + dir.file("in.txt") + " --tokenizer " + run + "/tokenizer.bpe --output " +
+                       dir.file("run2") + kFast);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(load_state(dir.file("run2") + "/state.tkv").tokenizer_checksum, s.tokenizer_checksum);
+  // --corpus with its own tokenizer: accepted; with another one: refused.
+  auto same = run_cli("train --corpus " + run + "/corpus.tkc --tokenizer " + run + "/tokenizer.bpe --output " +
+                      dir.file("run3") + kFast);
+  EXPECT_EQ(same.exit_code, 0) << same.output;
+  auto other = run_cli("train --input " + dir.file("in.txt") + " --output " + dir.file("run4") + " --bpe-vocab-size 270" + kFast);
+  ASSERT_EQ(other.exit_code, 0) << other.output;
+  auto refused = run_cli("train --corpus " + run + "/corpus.tkc --tokenizer " + dir.file("run4") + "/tokenizer.bpe --output " +
+                         dir.file("run5") + kFast);
+  EXPECT_EQ(refused.exit_code, 3) << refused.output;
+  EXPECT_NE(refused.output.find("another tokenizer"), std::string::npos) << refused.output;
+  EXPECT_FALSE(fs::exists(dir.file("run5")));
+}
+
+}  // namespace
+}  // namespace tokvec

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "test_util.h"
 #include "tokvec/sampler.h"
 #include "tokvec/status.h"
 
@@ -173,6 +174,63 @@ TEST(Trainer, NoWindowCrossesALine) {
       EXPECT_EQ(s.output_positive_updates, (std::vector<uint64_t>{150, 150, 150, 150, 0}));
     }
   }
+}
+
+void expect_same_state(const TrainingState& a, const TrainingState& b) {
+  ASSERT_EQ(a.input.storage().size(), b.input.storage().size());
+  EXPECT_EQ(std::memcmp(a.input.storage().data(), b.input.storage().data(), a.input.storage().size_bytes()), 0);
+  EXPECT_EQ(std::memcmp(a.output.storage().data(), b.output.storage().data(), a.output.storage().size_bytes()), 0);
+  EXPECT_EQ(a.input_updates, b.input_updates);
+  EXPECT_EQ(a.output_positive_updates, b.output_positive_updates);
+  EXPECT_EQ(a.output_negative_updates, b.output_negative_updates);
+  EXPECT_EQ(a.tokens_done, b.tokens_done);
+  EXPECT_EQ(a.loss_sum, b.loss_sum);
+  EXPECT_EQ(a.loss_count, b.loss_count);
+  EXPECT_EQ(a.epochs_done, b.epochs_done);
+}
+
+TEST(Trainer, PausedAndResumedOneThreadRunIsBitIdentical) {
+  CorpusData c = planted_corpus(500);
+  TrainConfig cfg = small_config();
+  cfg.sample = 1e-2;
+  const TrainingState reference = run(c, cfg);
+  const uint64_t n = c.tokens.size();
+  test::TempDir dir;
+  for (uint64_t at : {uint64_t{1}, uint64_t{777}, n, 2 * n + 5, 3 * n - 9}) {
+    TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+    TrainPause pause;
+    pause.at_tokens = at;
+    EXPECT_FALSE(train(c.view(), cfg, s, pause)) << at;
+    EXPECT_FALSE(s.cursor.empty());
+    EXPECT_GE(s.tokens_done, at);
+    EXPECT_LT(s.tokens_done, at + 8);  // stops at the next segment (line) start
+    // Through the file format, as a checkpoint would go.
+    save_state(dir.file("paused.tkv"), s);
+    TrainingState resumed = load_state(dir.file("paused.tkv"));
+    EXPECT_TRUE(train(c.view(), cfg, resumed, TrainPause{}));
+    EXPECT_TRUE(resumed.cursor.empty());
+    expect_same_state(resumed, reference);
+  }
+}
+
+TEST(Trainer, InterruptPausesAndTwoThreadRunsResume) {
+  CorpusData c = planted_corpus(2000);
+  TrainConfig cfg = small_config();
+  cfg.threads = 2;
+  TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+  std::atomic<bool> stop{true};
+  TrainPause pause;
+  pause.interrupt = &stop;
+  EXPECT_FALSE(train(c.view(), cfg, s, pause));
+  EXPECT_EQ(s.tokens_done, 0u);
+  pause = TrainPause{};
+  pause.at_tokens = c.tokens.size();
+  EXPECT_FALSE(train(c.view(), cfg, s, pause));
+  cfg.threads = 1;  // ignored: the cursor holds two threads
+  EXPECT_TRUE(train(c.view(), cfg, s, TrainPause{}));
+  EXPECT_EQ(s.tokens_done, s.tokens_total);
+  EXPECT_EQ(s.epochs_done, cfg.epochs);
+  expect_groups_learnt(s);
 }
 
 TEST(Trainer, InitialRowsAreReproducibleFromSeedAndRow) {

@@ -50,7 +50,9 @@ class Rng {
 /// Walker's alias method: O(1) per draw from one 64-bit random number (the high 32 bits
 /// pick a column, the low 32 bits decide between the column's token and its alias). The
 /// table is 8 bytes per token (400 KB for 50 k tokens: it stays in L2), against word2vec's
-/// 100 M-entry table (400 MB).
+/// 100 M-entry table (400 MB). Measured in the training loop on gut100m (1 thread, user
+/// CPU s, 3 runs each): alias 5.98 / 7.19 / 5.54 against a 10 M-entry word2vec table
+/// 9.55 / 11.36 / 7.39; the table's random reads miss the cache, the alias table's do not.
 class NegativeSampler {
  public:
   NegativeSampler() = default;

@@ -30,6 +30,10 @@
 // through a thread-local buffer, because the input rows can then be updated in place
 // (ΔX needs U before its update, ΔU needs X before its update).
 //
+// Measured against the classic per-pair kernel (pair_step, word2vec.c's loop) on gut100m,
+// words, 2 threads, lr 0.05: same quality (analogy 18.57 % / WS-353 0.517 against
+// 18.6 % / 0.502), and on a 20 MB slice with 1 thread 1.08 s against 4.25 s of training.
+//
 // Hogwild (Recht et al. 2011): several threads run these steps on the same matrices
 // without any lock. Two threads may read and write the same row at the same time; the race
 // is intentional: each update touches few rows, collisions are rare and their effect is a
