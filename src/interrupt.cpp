@@ -8,8 +8,10 @@ namespace tokvec {
 
 namespace {
 
-// A signal handler may only touch lock-free atomics of this kind.
-volatile std::sig_atomic_t g_signal = 0;
+// A signal handler may only touch lock-free atomics.
+std::atomic<int> g_signal{0};
+std::atomic<bool> g_requested{false};
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<bool>::is_always_lock_free);
 bool g_installed = false;
 struct sigaction g_previous_int {};
 struct sigaction g_previous_term {};
@@ -22,6 +24,7 @@ extern "C" void on_signal(int signal) {
     return;
   }
   g_signal = signal;
+  g_requested = true;
 }
 
 }  // namespace
@@ -29,6 +32,7 @@ extern "C" void on_signal(int signal) {
 InterruptGuard::InterruptGuard() {
   if (g_installed) throw internal_error("InterruptGuard installed twice");
   g_signal = 0;
+  g_requested = false;
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
@@ -44,8 +48,12 @@ InterruptGuard::~InterruptGuard() {
   g_installed = false;
 }
 
-bool InterruptGuard::requested() noexcept { return g_signal != 0; }
-int InterruptGuard::signal_number() noexcept { return static_cast<int>(g_signal); }
-void InterruptGuard::simulate(int signal) noexcept { g_signal = signal; }
+bool InterruptGuard::requested() noexcept { return g_requested.load(); }
+const std::atomic<bool>& InterruptGuard::flag() noexcept { return g_requested; }
+int InterruptGuard::signal_number() noexcept { return g_signal.load(); }
+void InterruptGuard::simulate(int signal) noexcept {
+  g_signal = signal;
+  g_requested = true;
+}
 
 }  // namespace tokvec

@@ -33,13 +33,14 @@ std::string human_duration(double seconds) {
 }
 
 ProgressReporter::ProgressReporter(std::string label, uint64_t total, std::string unit, bool quiet,
-                                   double log_interval_s)
+                                   double log_interval_s, uint64_t start_done)
     : label_(std::move(label)),
       total_(total),
       unit_(std::move(unit)),
       quiet_(quiet),
       tty_(::isatty(STDERR_FILENO) == 1),
       interval_s_(tty_ ? 0.25 : log_interval_s),
+      start_done_(start_done),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
 
@@ -62,7 +63,8 @@ void ProgressReporter::finish(uint64_t done, std::string_view detail) {
 
 void ProgressReporter::print(uint64_t done, std::string_view detail, bool final_line) {
   double elapsed = elapsed_seconds();
-  double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  const uint64_t done_here = done > start_done_ ? done - start_done_ : 0;
+  double rate = elapsed > 0 ? static_cast<double>(done_here) / elapsed : 0.0;
   std::string line = label_ + ": ";
   if (total_ > 0 && !final_line) {
     char pct[16];

@@ -361,7 +361,7 @@ bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& s
   sh.tokens_done = state.tokens_done;
   sh.loss_sum = state.loss_sum;
   sh.pairs = state.loss_count;
-  ProgressReporter progress("train", state.tokens_total, "tokens", config.quiet);
+  ProgressReporter progress("train", state.tokens_total, "tokens", config.quiet, 15.0, state.tokens_done);
   std::vector<std::exception_ptr> errors(threads);
   std::vector<ThreadCounts> counts;
   counts.reserve(threads);

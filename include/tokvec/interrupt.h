@@ -3,6 +3,8 @@
 // restores the default action, so a user pressing Ctrl-C twice still gets out at once.
 #pragma once
 
+#include <atomic>
+
 namespace tokvec {
 
 /// Installs the handlers for its lifetime and restores the previous ones on destruction.
@@ -14,8 +16,11 @@ class InterruptGuard {
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
 
-  /// Whether a signal arrived (async-signal-safe flag; cheap enough to poll per segment).
+  /// Whether a signal arrived (cheap enough to poll per segment).
   static bool requested() noexcept;
+  /// The flag itself, for TrainPause::interrupt. A lock-free atomic, so the signal handler
+  /// may set it.
+  static const std::atomic<bool>& flag() noexcept;
   /// The signal that arrived (SIGINT, SIGTERM), or 0.
   static int signal_number() noexcept;
   /// For tests: behave as if `signal` had arrived.

@@ -15,7 +15,10 @@ namespace tokvec {
 
 class ProgressReporter {
  public:
-  ProgressReporter(std::string label, uint64_t total, std::string unit, bool quiet, double log_interval_s = 15.0);
+  /// `start_done` is what was already done before this reporter started (work resumed
+  /// after a pause): rates and ETAs count only the work done since.
+  ProgressReporter(std::string label, uint64_t total, std::string unit, bool quiet, double log_interval_s = 15.0,
+                   uint64_t start_done = 0);
   /// Reports `done` units. Cheap when no line is due; call from one thread only.
   void update(uint64_t done, std::string_view detail = {});
   /// Prints the closing line (elapsed time, mean rate, detail).
@@ -30,6 +33,7 @@ class ProgressReporter {
   bool quiet_;
   bool tty_;
   double interval_s_;
+  uint64_t start_done_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_print_;
 };

@@ -7,11 +7,20 @@
 //                  "threads_used", "version"
 //   tokenizer.bpe  the BPE model (BPE runs only; BpeModel::save)
 //   corpus.tkc     the token corpus trained on (write_corpus)
+//   checkpoint-NNNNNN.tkv  TrainingStates written during training (the --keep newest)
 //   state.tkv      the final TrainingState (save_state): vectors, counts, progress
-//   train.log      settings, timings, final loss, rows still under-trained
+//   train.log      settings, timings, loss, rows still under-trained as training goes
 // Every file is written atomically. A missing RUN_DIR is created; a non-empty one is
-// refused unless --force, and nothing in it is touched before the run succeeds.
+// refused unless --force (which first removes the old run's files).
+//
+// Crash safety: config.json is written before any work, then the tokenizer and the corpus,
+// then checkpoints, so `tokvec train --resume RUN_DIR` can always continue: from the newest
+// valid checkpoint, or, when there is none yet, from the start with the saved config.
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -22,6 +31,7 @@
 #include "tokvec/checkpoint.h"
 #include "tokvec/config.h"
 #include "tokvec/corpus.h"
+#include "tokvec/interrupt.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
 #include "tokvec/trainer.h"
@@ -36,20 +46,25 @@ namespace fs = std::filesystem;
 /// Rows with fewer input updates than this are reported as under-trained in train.log.
 constexpr uint64_t kUndertrainedUpdates = 100;
 
+/// The run's log: kept in memory, echoed to stderr unless quiet, and written to
+/// RUN_DIR/train.log at every checkpoint and at the end (a resumed run appends).
 class Log {
  public:
-  explicit Log(bool quiet) : quiet_(quiet), start_(std::chrono::steady_clock::now()) {}
+  explicit Log(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
   void line(const std::string& text) {
     char stamp[32];
     std::snprintf(stamp, sizeof stamp, "[%8.2fs] ", seconds());
     lines_ += stamp + text + "\n";
-    if (!quiet_) std::fprintf(stderr, "%s\n", text.c_str());
+    // On a terminal the progress line may be on screen without a newline: clear it first.
+    if (!quiet_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
   }
+  void keep_previous(const std::string& text) { lines_ = text + lines_; }
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
   const std::string& text() const { return lines_; }
 
  private:
   bool quiet_;
+  bool tty_;
   std::chrono::steady_clock::time_point start_;
   std::string lines_;
 };
@@ -68,7 +83,8 @@ bool prepare_run_dir(const std::string& dir, bool force) {
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) throw usage_error("--output " + dir + " exists and is not a folder");
     if (!fs::is_empty(dir, ec) && !force) {
-      throw usage_error("--output " + dir + " is not empty; pass --force to replace its run (nothing was changed)");
+      throw usage_error("--output " + dir + " is not empty; pass --force to replace its run, or --resume " + dir +
+                        " to continue it (nothing was changed)");
     }
     return false;
   }
@@ -76,15 +92,331 @@ bool prepare_run_dir(const std::string& dir, bool force) {
   return true;
 }
 
+
+
+/// The files of a run that a --force run replaces (other files in the folder are left).
+void remove_run_files(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {"config.json", "tokenizer.bpe", "corpus.tkc", "state.tkv", "train.log"}) {
+    fs::remove(fs::path(dir) / name, ec);
+  }
+  for (const auto& [sequence, path] : list_checkpoints(dir)) fs::remove(path, ec);
+}
+
+/// Temporary files left by a process killed while writing (name.tmp.PID).
+void remove_stale_temp_files(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), ec);
+  }
+}
+
+/// What a run trains on, from the command line or, on --resume, from config.json.
+struct RunPlan {
+  std::string mode;  ///< "words", "bpe" or "corpus"
+  std::string input, corpus_path, tokenizer_path;
+  uint32_t bpe_vocab = 0;
+  TrainConfig cfg;
+
+  nlohmann::json to_json() const {
+    nlohmann::json j = cfg.to_json();
+    j["mode"] = mode;
+    j["input"] = input.empty() ? nlohmann::json(nullptr) : nlohmann::json(input);
+    j["corpus"] = corpus_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(corpus_path);
+    j["tokenizer"] = tokenizer_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(tokenizer_path);
+    j["bpe_vocab_size"] = mode == "bpe" ? nlohmann::json(bpe_vocab) : nlohmann::json(nullptr);
+    j["version"] = "0.1.0";
+    return j;
+  }
+
+  static RunPlan from_json(const nlohmann::json& j, const std::string& file) {
+    RunPlan p;
+    p.cfg = TrainConfig::from_json(j);
+    auto text = [&](const char* key) {
+      return j.contains(key) && j.at(key).is_string() ? j.at(key).get<std::string>() : std::string();
+    };
+    p.mode = text("mode");
+    p.input = text("input");
+    p.corpus_path = text("corpus");
+    p.tokenizer_path = text("tokenizer");
+    if (j.contains("bpe_vocab_size") && j.at("bpe_vocab_size").is_number_unsigned()) {
+      p.bpe_vocab = j.at("bpe_vocab_size").get<uint32_t>();
+    }
+    if (p.mode != "words" && p.mode != "bpe" && p.mode != "corpus") {
+      throw corrupt_error(file, "key \"mode\"", "expected words, bpe or corpus");
+    }
+    p.cfg.validate();
+    return p;
+  }
+};
+
+/// The token corpus of a run: in memory when just built, mapped when resumed from disk.
+struct RunCorpus {
+  CorpusData data;
+  std::optional<TokenCorpus> mapped;
+  std::optional<BpeModel> model;
+
+  CorpusView view() const { return mapped ? mapped->view() : data.view(); }
+  const std::vector<std::string>& vocab() const { return mapped ? mapped->vocab() : data.vocab; }
+  const std::string& kind() const { return mapped ? mapped->tokenizer_kind() : data.tokenizer_kind; }
+  uint64_t checksum() const { return mapped ? mapped->tokenizer_checksum() : data.tokenizer_checksum; }
+};
+
+/// Builds (tokenizer, then corpus) as the plan says and writes both into the run folder
+/// before any training, so a resumed run finds them.
+RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log) {
+  RunCorpus rc;
+  const TrainConfig& cfg = plan.cfg;
+  const std::string tokenizer_file = (fs::path(dir) / "tokenizer.bpe").string();
+  if (plan.mode == "words") {
+    WordVocabConfig wc;
+    wc.min_count = cfg.min_count;
+    wc.threads = cfg.threads;
+    rc.data = build_word_corpus(plan.input, wc);
+    log.line("vocabulary: " + std::to_string(rc.data.vocab.size()) + " words with count >= " + std::to_string(cfg.min_count) +
+             ", " + std::to_string(rc.data.tokens.size()) + " tokens in " + std::to_string(rc.data.line_ends.size()) + " lines");
+  } else if (plan.mode == "bpe") {
+    std::error_code ec;
+    if (!plan.tokenizer_path.empty()) {
+      rc.model = BpeModel::load(plan.tokenizer_path);
+      log.line("tokenizer: " + plan.tokenizer_path + ", " + std::to_string(rc.model->vocab_size()) + " tokens");
+    } else if (fs::exists(tokenizer_file, ec)) {
+      rc.model = BpeModel::load(tokenizer_file);  // resumed: the tokenizer this run trained
+      log.line("tokenizer: " + tokenizer_file + " (trained earlier in this run)");
+    } else {
+      BpeTrainConfig bc;
+      bc.inputs = {plan.input};
+      bc.vocab_size = plan.bpe_vocab;
+      bc.threads = cfg.threads;
+      bc.quiet = cfg.quiet;
+      rc.model = train_bpe(bc);
+      log.line("tokenizer: trained, " + std::to_string(rc.model->vocab_size()) + " tokens");
+    }
+    rc.model->save(tokenizer_file);
+    rc.data = encode_file(*rc.model, plan.input, cfg.threads, cfg.quiet);
+    log.line("encoded: " + std::to_string(rc.data.tokens.size()) + " tokens in " + std::to_string(rc.data.line_ends.size()) + " lines");
+  } else {
+    TokenCorpus mapped = TokenCorpus::open(plan.corpus_path);
+    if (!plan.tokenizer_path.empty()) {
+      rc.model = BpeModel::load(plan.tokenizer_path);
+      if (mapped.tokenizer_kind() != "bpe" || mapped.tokenizer_checksum() != rc.model->checksum()) {
+        throw input_error(plan.corpus_path, "", "was encoded with another tokenizer (" + mapped.tokenizer_kind() + ", checksum " +
+                                                    hex64(mapped.tokenizer_checksum()) + ") than " + plan.tokenizer_path +
+                                                    " (bpe, checksum " + hex64(rc.model->checksum()) + ")");
+      }
+      rc.model->save(tokenizer_file);
+    }
+    CorpusView v = mapped.view();
+    rc.data.tokenizer_kind = mapped.tokenizer_kind();
+    rc.data.tokenizer_checksum = mapped.tokenizer_checksum();
+    rc.data.source = mapped.source();
+    rc.data.vocab = mapped.vocab();
+    rc.data.tokens.assign(v.tokens.begin(), v.tokens.end());
+    rc.data.line_ends.assign(v.line_ends.begin(), v.line_ends.end());
+    rc.data.counts.assign(v.counts.begin(), v.counts.end());
+    log.line("corpus: " + std::to_string(rc.data.tokens.size()) + " tokens, " + std::to_string(rc.data.vocab.size()) + " types");
+  }
+  plan.cfg.validate(rc.data.view(), plan.mode == "corpus" ? plan.corpus_path : plan.input);
+  write_corpus((fs::path(dir) / "corpus.tkc").string(), rc.data);
+  return rc;
+}
+
+/// "N of V input rows below T updates (x% of the vocabulary, y% of corpus tokens)".
+std::string undertrained_summary(const TrainingState& state) {
+  uint64_t rows = 0, tokens = 0, total = 0;
+  for (size_t i = 0; i < state.vocab.size(); ++i) {
+    total += state.frequencies[i];
+    if (state.input_updates[i] < kUndertrainedUpdates) {
+      ++rows;
+      tokens += state.frequencies[i];
+    }
+  }
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%llu of %zu input rows below %llu updates (%.2f%% of the vocabulary, %.3f%% of corpus tokens)",
+                static_cast<unsigned long long>(rows), state.vocab.size(), static_cast<unsigned long long>(kUndertrainedUpdates),
+                state.vocab.empty() ? 0.0 : 100.0 * static_cast<double>(rows) / static_cast<double>(state.vocab.size()),
+                total == 0 ? 0.0 : 100.0 * static_cast<double>(tokens) / static_cast<double>(total));
+  return buf;
+}
+
+/// Test hook for fault injection: TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES=N makes every
+/// checkpoint write fail (as on a full disk) once it has written N bytes.
+uint64_t checkpoint_fault_bytes() {
+  const char* v = std::getenv("TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES");
+  return v == nullptr ? UINT64_MAX : std::strtoull(v, nullptr, 10);
+}
+
+struct CheckpointOptions {
+  CheckpointEvery every;
+  size_t keep = 2;
+};
+
+/// Trains to the end, pausing to write checkpoints and to log the under-trained rows, and
+/// stopping (with a checkpoint) on SIGINT/SIGTERM. Returns the process exit code.
+int run_training(const std::string& dir, const RunCorpus& corpus, const TrainConfig& cfg, TrainingState& state,
+                 uint64_t sequence, const CheckpointOptions& ckpt, Log& log) {
+  // Progress lines in the log: ten a run, so the log shows how the under-trained rows
+  // shrink as training goes.
+  const uint64_t report_every = std::max<uint64_t>(1, state.tokens_total / 10);
+  const uint64_t fault_bytes = checkpoint_fault_bytes();
+  InterruptGuard interrupt;
+  auto checkpoint_due = std::chrono::steady_clock::now();
+  auto set_timer = [&] {
+    checkpoint_due = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(ckpt.every.seconds));
+  };
+  set_timer();
+  uint64_t next_token_checkpoint = ckpt.every.tokens > 0 ? state.tokens_done + ckpt.every.tokens : UINT64_MAX;
+  const double t0 = log.seconds();
+  const uint64_t tokens_at_start = state.tokens_done;
+  for (;;) {
+    TrainPause pause;
+    pause.interrupt = &InterruptGuard::flag();
+    const uint64_t next_report = (state.tokens_done / report_every + 1) * report_every;
+    pause.at_tokens = std::min(next_report, next_token_checkpoint);
+    if (ckpt.every.seconds > 0) {
+      pause.after_seconds = std::max(0.001, std::chrono::duration<double>(checkpoint_due - std::chrono::steady_clock::now()).count());
+    }
+    const bool finished = train(corpus.view(), cfg, state, pause);
+    if (finished) break;
+    const bool interrupted = InterruptGuard::requested();
+    const bool token_due = state.tokens_done >= next_token_checkpoint;
+    const bool time_due = ckpt.every.seconds > 0 && std::chrono::steady_clock::now() >= checkpoint_due;
+    if (state.tokens_done >= next_report) {
+      char pct[32];
+      std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(state.tokens_done) / static_cast<double>(state.tokens_total));
+      log.line(std::string("at ") + pct + " of training: " + undertrained_summary(state));
+    }
+    if (interrupted || ((token_due || time_due) && ckpt.every.enabled())) {
+      ++sequence;
+      const std::string path = checkpoint_path(dir, sequence);
+      const double w0 = log.seconds();
+      try {
+        save_state(path, state, fault_bytes);
+      } catch (const Error& e) {
+        log.line(std::string("checkpoint failed: ") + e.what() + "; the previous checkpoint is kept, training stops");
+        write_atomically((fs::path(dir) / "train.log").string(), log.text());
+        throw;
+      }
+      prune_checkpoints(dir, ckpt.keep);
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "checkpoint %s at %llu of %llu tokens (written in %.3fs)",
+                    fs::path(path).filename().c_str(), static_cast<unsigned long long>(state.tokens_done),
+                    static_cast<unsigned long long>(state.tokens_total), log.seconds() - w0);
+      log.line(buf);
+      write_atomically((fs::path(dir) / "train.log").string(), log.text());
+      if (token_due) next_token_checkpoint = state.tokens_done + ckpt.every.tokens;
+      if (time_due) set_timer();
+    }
+    if (interrupted) {
+      const int sig = InterruptGuard::signal_number();
+      std::fprintf(stderr, "\ntokvec train: stopped by %s; progress saved in %s.\nResume with: tokvec train --resume %s\n",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT", checkpoint_path(dir, sequence).c_str(), dir.c_str());
+      return 128 + sig;
+    }
+  }
+  const double train_s = log.seconds() - t0;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "trained %llu tokens in %.2fs (%.0f tokens/s), mean loss %.4f over %llu pairs",
+                static_cast<unsigned long long>(state.tokens_done - tokens_at_start), train_s,
+                static_cast<double>(state.tokens_done - tokens_at_start) / std::max(train_s, 1e-9),
+                state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0,
+                static_cast<unsigned long long>(state.loss_count));
+  log.line(buf);
+  log.line("at the end: " + undertrained_summary(state));
+  // The state last, so its presence means a complete run.
+  const double w0 = log.seconds();
+  save_state((fs::path(dir) / "state.tkv").string(), state);
+  log.line("wrote " + dir + "/state.tkv in " + std::to_string(log.seconds() - w0) + "s");
+  write_atomically((fs::path(dir) / "train.log").string(), log.text());
+  return 0;
+}
+
+/// Makes sure a checkpoint belongs to this run's corpus and config before continuing it.
+void check_checkpoint_matches(const std::string& path, const TrainingState& s, const RunCorpus& corpus, const TrainConfig& cfg) {
+  const CorpusView v = corpus.view();
+  if (s.tokenizer_checksum != corpus.checksum() || s.vocab_size() != v.counts.size()) {
+    throw corrupt_error(path, "section META", "belongs to another tokenizer or corpus than this run folder's corpus.tkc");
+  }
+  if (s.dim() != cfg.dim || s.tokens_total != static_cast<uint64_t>(cfg.epochs) * v.tokens.size()) {
+    throw corrupt_error(path, "section META", "its dimension or length does not match config.json");
+  }
+}
+
+int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet) {
+  const std::string config_file = (fs::path(dir) / "config.json").string();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw io_error(dir, "no such run folder to resume", ENOENT);
+  if (!fs::exists(config_file, ec)) throw input_error(dir, "", "holds no config.json: not a tokvec run folder");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(config_file));
+  } catch (const nlohmann::json::exception& e) {
+    throw corrupt_error(config_file, "", std::string("not valid JSON: ") + e.what());
+  }
+  RunPlan plan = RunPlan::from_json(j, config_file);
+  plan.cfg.quiet = quiet;
+  const std::string state_file = (fs::path(dir) / "state.tkv").string();
+  if (fs::exists(state_file, ec)) {
+    TrainingState done = load_state(state_file);
+    if (done.finished()) {
+      std::fprintf(stderr, "tokvec train: %s already finished (%s); nothing to resume\n", dir.c_str(), state_file.c_str());
+      return 0;
+    }
+  }
+  Log log(quiet);
+  std::string previous_log;
+  if (fs::exists(fs::path(dir) / "train.log", ec)) previous_log = read_file((fs::path(dir) / "train.log").string());
+  log.keep_previous(previous_log);
+  log.line("tokvec train --resume " + dir);
+  remove_stale_temp_files(dir);
+
+  RunCorpus corpus;
+  const std::string corpus_file = (fs::path(dir) / "corpus.tkc").string();
+  bool have_corpus = false;
+  if (fs::exists(corpus_file, ec)) {
+    try {
+      corpus.mapped = TokenCorpus::open(corpus_file);
+      have_corpus = true;
+      log.line("corpus: " + corpus_file + ", " + std::to_string(corpus.view().tokens.size()) + " tokens");
+    } catch (const Error& e) {
+      log.line(std::string("warning: ") + e.what() + "; rebuilding the corpus");
+    }
+  }
+  if (!have_corpus) corpus = build_corpus(plan, dir, log);
+  plan.cfg.validate(corpus.view(), corpus_file);
+
+  std::optional<LoadedCheckpoint> loaded =
+      load_newest_checkpoint(dir, [&](const std::string& warning) { log.line("warning: " + warning); });
+  TrainingState state;
+  uint64_t sequence = 0;
+  if (loaded) {
+    check_checkpoint_matches(loaded->path, loaded->state, corpus, plan.cfg);
+    state = std::move(loaded->state);
+    sequence = loaded->sequence;
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "resuming from %s: %llu of %llu tokens done", fs::path(loaded->path).filename().c_str(),
+                  static_cast<unsigned long long>(state.tokens_done), static_cast<unsigned long long>(state.tokens_total));
+    log.line(buf);
+  } else {
+    log.line("no checkpoint yet: starting over with the settings of config.json");
+    state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), plan.cfg);
+    state.config_json = j.dump();
+  }
+  return run_training(dir, corpus, plan.cfg, state, sequence, ckpt, log);
+}
+
 }  // namespace
 
 int cmd_train(int argc, char** argv) {
   const TrainConfig d;
   const BpeTrainConfig bpe_defaults;
+  const CheckpointOptions ckpt_defaults{CheckpointEvery::parse("10m"), 2};
   cxxopts::Options options("tokvec train",
                            "Train skip-gram (negative sampling) token embeddings.\n"
                            "  tokvec train --input FILE --output RUN_DIR [--tokenizer MODEL | --bpe-vocab-size N | --words]\n"
-                           "  tokvec train --corpus CORPUS --output RUN_DIR [--tokenizer MODEL]");
+                           "  tokvec train --corpus CORPUS --output RUN_DIR [--tokenizer MODEL]\n"
+                           "  tokvec train --resume RUN_DIR");
   options.add_options()
       ("input", "Raw UTF-8 text to train on", cxxopts::value<std::string>())
       ("output", "Run folder (created; must be empty unless --force)", cxxopts::value<std::string>())
@@ -93,6 +425,7 @@ int cmd_train(int argc, char** argv) {
        cxxopts::value<uint32_t>()->default_value(std::to_string(bpe_defaults.vocab_size)))
       ("words", "Whitespace-separated words as tokens (as word2vec/fastText/gensim)")
       ("corpus", "Train on an already encoded token corpus (.tkc)", cxxopts::value<std::string>())
+      ("resume", "Continue the run in RUN_DIR from its newest valid checkpoint", cxxopts::value<std::string>())
       ("dim", "Embedding dimension", cxxopts::value<uint32_t>()->default_value(std::to_string(d.dim)))
       ("window", "Maximum context half-width", cxxopts::value<uint32_t>()->default_value(std::to_string(d.window)))
       ("negative", "Negative samples", cxxopts::value<uint32_t>()->default_value(std::to_string(d.negative)))
@@ -103,14 +436,35 @@ int cmd_train(int argc, char** argv) {
       ("lr", "Initial learning rate (decays linearly)", cxxopts::value<double>()->default_value(nlohmann::json(d.lr).dump()))
       ("seed", "Random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(d.seed)))
       ("kernel", "hogbatch or pair", cxxopts::value<std::string>()->default_value(d.kernel))
+      ("checkpoint-every", "Checkpoint interval: 30s, 10m, 2h, a number of tokens, or off",
+       cxxopts::value<std::string>()->default_value(ckpt_defaults.every.to_string() == "600s" ? "10m" : ckpt_defaults.every.to_string()))
+      ("keep", "Checkpoints kept (the newest)", cxxopts::value<size_t>()->default_value(std::to_string(ckpt_defaults.keep)))
       ("quiet", "No progress output")
       ("force", "Replace the run in a non-empty --output folder");
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const cxxopts::ParseResult& r = *parsed;
+
+  CheckpointOptions ckpt;
+  ckpt.every = CheckpointEvery::parse(r["checkpoint-every"].as<std::string>());
+  ckpt.keep = r["keep"].as<size_t>();
+  check_range("--keep", static_cast<int64_t>(std::min<size_t>(ckpt.keep, 1000000)), 1, 1000);
+  const bool quiet = r.count("quiet") > 0;
+
+  if (r.count("resume") > 0) {
+    for (const char* other : {"input", "output", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
+                              "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force"}) {
+      if (r.count(other) > 0) {
+        throw usage_error(std::string("--resume continues a run with the settings in its config.json; --") + other +
+                          " cannot be changed");
+      }
+    }
+    return resume_run(r["resume"].as<std::string>(), ckpt, quiet);
+  }
   require(r, "output");
 
-  TrainConfig cfg;
+  RunPlan plan;
+  TrainConfig& cfg = plan.cfg;
   cfg.dim = r["dim"].as<uint32_t>();
   cfg.window = r["window"].as<uint32_t>();
   cfg.negative = r["negative"].as<uint32_t>();
@@ -121,7 +475,7 @@ int cmd_train(int argc, char** argv) {
   cfg.lr = r["lr"].as<double>();
   cfg.seed = r["seed"].as<uint64_t>();
   cfg.kernel = r["kernel"].as<std::string>();
-  cfg.quiet = r.count("quiet") > 0;
+  cfg.quiet = quiet;
   cfg.validate();
 
   const bool words = r.count("words") > 0;
@@ -135,20 +489,22 @@ int cmd_train(int argc, char** argv) {
   if (have_corpus && (words || r.count("bpe-vocab-size") > 0)) {
     throw usage_error("--corpus trains on an encoded corpus: --words and --bpe-vocab-size do not apply");
   }
-  if (!have_corpus && !have_input) throw usage_error("--input is required (or --corpus)");
+  if (!have_corpus && !have_input) throw usage_error("--input is required (or --corpus, or --resume)");
   if (have_corpus && have_input) throw usage_error("give --input or --corpus, not both");
-  const std::string mode = have_corpus ? "corpus" : (words ? "words" : "bpe");
-  const uint32_t bpe_vocab = r["bpe-vocab-size"].as<uint32_t>();
-  const std::string input = have_input ? r["input"].as<std::string>() : "";
-  const std::string corpus_path = have_corpus ? r["corpus"].as<std::string>() : "";
-  const std::string tokenizer_path = have_tokenizer ? r["tokenizer"].as<std::string>() : "";
-  if (have_input) check_readable_file(input);
-  if (have_corpus) check_readable_file(corpus_path);
-  if (have_tokenizer) check_readable_file(tokenizer_path);
-  if (mode == "bpe" && !have_tokenizer) {
+  plan.mode = have_corpus ? "corpus" : (words ? "words" : "bpe");
+  plan.bpe_vocab = r["bpe-vocab-size"].as<uint32_t>();
+  // Paths are kept absolute in config.json so --resume works from any folder.
+  auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
+  if (have_input) plan.input = absolute(r["input"].as<std::string>());
+  if (have_corpus) plan.corpus_path = absolute(r["corpus"].as<std::string>());
+  if (have_tokenizer) plan.tokenizer_path = absolute(r["tokenizer"].as<std::string>());
+  if (have_input) check_readable_file(plan.input);
+  if (have_corpus) check_readable_file(plan.corpus_path);
+  if (have_tokenizer) check_readable_file(plan.tokenizer_path);
+  if (plan.mode == "bpe" && !have_tokenizer) {
     BpeTrainConfig bc;
-    bc.inputs = {input};
-    bc.vocab_size = bpe_vocab;
+    bc.inputs = {plan.input};
+    bc.vocab_size = plan.bpe_vocab;
     bc.threads = cfg.threads;
     bc.validate();
   }
@@ -156,104 +512,30 @@ int cmd_train(int argc, char** argv) {
   const std::string dir = r["output"].as<std::string>();
   const bool created = prepare_run_dir(dir, r.count("force") > 0);
   try {
-    Log log(cfg.quiet);
-    log.line("tokvec train: mode " + mode + (have_input ? ", input " + input : ", corpus " + corpus_path));
-    std::optional<BpeModel> model;
-    CorpusData data;
-    std::optional<TokenCorpus> mapped;
-    if (mode == "words") {
-      WordVocabConfig wc;
-      wc.min_count = cfg.min_count;
-      wc.threads = cfg.threads;
-      data = build_word_corpus(input, wc);
-      log.line("vocabulary: " + std::to_string(data.vocab.size()) + " words with count >= " + std::to_string(cfg.min_count) +
-               ", " + std::to_string(data.tokens.size()) + " tokens in " + std::to_string(data.line_ends.size()) + " lines");
-    } else if (mode == "bpe") {
-      if (have_tokenizer) {
-        model = BpeModel::load(tokenizer_path);
-        log.line("tokenizer: " + tokenizer_path + ", " + std::to_string(model->vocab_size()) + " tokens");
-      } else {
-        BpeTrainConfig bc;
-        bc.inputs = {input};
-        bc.vocab_size = bpe_vocab;
-        bc.threads = cfg.threads;
-        bc.quiet = cfg.quiet;
-        model = train_bpe(bc);
-        log.line("tokenizer: trained, " + std::to_string(model->vocab_size()) + " tokens");
-      }
-      data = encode_file(*model, input, cfg.threads, cfg.quiet);
-      log.line("encoded: " + std::to_string(data.tokens.size()) + " tokens in " + std::to_string(data.line_ends.size()) + " lines");
-    } else {
-      mapped = TokenCorpus::open(corpus_path);
-      if (have_tokenizer) {
-        model = BpeModel::load(tokenizer_path);
-        if (mapped->tokenizer_kind() != "bpe" || mapped->tokenizer_checksum() != model->checksum()) {
-          throw input_error(corpus_path, "", "was encoded with another tokenizer (" + mapped->tokenizer_kind() + ", checksum " +
-                                                 hex64(mapped->tokenizer_checksum()) + ") than " + tokenizer_path +
-                                                 " (bpe, checksum " + hex64(model->checksum()) + ")");
-        }
-      }
-      CorpusView v = mapped->view();
-      data.tokenizer_kind = mapped->tokenizer_kind();
-      data.tokenizer_checksum = mapped->tokenizer_checksum();
-      data.source = mapped->source();
-      data.vocab = mapped->vocab();
-      data.tokens.assign(v.tokens.begin(), v.tokens.end());
-      data.line_ends.assign(v.line_ends.begin(), v.line_ends.end());
-      data.counts.assign(v.counts.begin(), v.counts.end());
-      mapped.reset();
-      log.line("corpus: " + std::to_string(data.tokens.size()) + " tokens, " + std::to_string(data.vocab.size()) + " types");
-    }
-    const std::string source_name = have_input ? input : corpus_path;
-    cfg.validate(data.view(), source_name);
-    const int threads = resolve_threads(cfg.threads);
-
-    nlohmann::json cj = cfg.to_json();
-    cj["mode"] = mode;
-    cj["input"] = have_input ? nlohmann::json(input) : nlohmann::json(nullptr);
-    cj["corpus"] = have_corpus ? nlohmann::json(corpus_path) : nlohmann::json(nullptr);
-    cj["tokenizer"] = have_tokenizer ? nlohmann::json(tokenizer_path) : nlohmann::json(nullptr);
-    cj["bpe_vocab_size"] = model ? nlohmann::json(model->vocab_size()) : nlohmann::json(nullptr);
-    cj["tokenizer_kind"] = data.tokenizer_kind;
-    cj["tokenizer_checksum"] = hex64(data.tokenizer_checksum);
-    cj["threads_used"] = threads;
-    cj["version"] = "0.1.0";
-    log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads");
-
-    TrainingState state = initial_state(data.view(), data.vocab, data.tokenizer_kind, data.tokenizer_checksum, cfg);
-    state.config_json = cj.dump();
-    double t0 = log.seconds();
-    train(data.view(), cfg, state);
-    double train_s = log.seconds() - t0;
-    char buf[200];
-    std::snprintf(buf, sizeof buf, "trained %llu tokens in %.2fs (%.0f tokens/s), mean loss %.4f over %llu pairs",
-                  static_cast<unsigned long long>(state.tokens_done), train_s, static_cast<double>(state.tokens_done) / train_s,
-                  state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0,
-                  static_cast<unsigned long long>(state.loss_count));
-    log.line(buf);
-    uint64_t under = 0;
-    for (uint64_t u : state.input_updates) under += u < kUndertrainedUpdates;
-    log.line(std::to_string(under) + " of " + std::to_string(state.vocab.size()) + " input rows received fewer than " +
-             std::to_string(kUndertrainedUpdates) + " updates");
-
-    // Files of the run, each atomic; the state last, so its presence means a complete run.
+    if (!created) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
+    Log log(quiet);
+    log.line("tokvec train: mode " + plan.mode + (have_input ? ", input " + plan.input : ", corpus " + plan.corpus_path));
+    // The config first: a run killed at any later point can be resumed from it.
+    nlohmann::json cj = plan.to_json();
     write_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
-    if (model) {
-      model->save((fs::path(dir) / "tokenizer.bpe").string());
-    } else {
-      std::error_code ec;
-      fs::remove(fs::path(dir) / "tokenizer.bpe", ec);  // a --force run replacing a BPE run
-    }
-    write_corpus((fs::path(dir) / "corpus.tkc").string(), data);
-    save_state((fs::path(dir) / "state.tkv").string(), state);
-    log.line("wrote " + dir + " in " + std::to_string(log.seconds()) + "s total");
-    write_atomically((fs::path(dir) / "train.log").string(), log.text());
+    RunCorpus corpus = build_corpus(plan, dir, log);
+    const int threads = resolve_threads(cfg.threads);
+    cj["tokenizer_kind"] = corpus.kind();
+    cj["tokenizer_checksum"] = hex64(corpus.checksum());
+    cj["threads_used"] = threads;
+    write_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
+    log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
+             ckpt.every.to_string() + ", keeping " + std::to_string(ckpt.keep));
+
+    TrainingState state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+    state.config_json = cj.dump();
+    return run_training(dir, corpus, cfg, state, 0, ckpt, log);
   } catch (...) {
     std::error_code ec;
-    if (created && fs::is_empty(dir, ec)) fs::remove(dir, ec);
+    // A run that failed before training started leaves nothing worth resuming.
+    if (created && !fs::exists(fs::path(dir) / "corpus.tkc", ec)) fs::remove_all(dir, ec);
     throw;
   }
-  return 0;
 }
 
 }  // namespace tokvec::cli
