@@ -169,7 +169,11 @@ TEST(ExportCli, BpeRunComposesAnyWordAsTheMeanOfItsPieces) {
   write_text(dir.file("q.txt"), ": s\ncat cats zebra zebras\n");
   r = run_cli("eval " + dir.file("bpe") + " --analogies " + dir.file("q.txt") + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(nlohmann::json::parse(r.output)["analogy_coverage_pct"], 100.0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["analogy_coverage_pct"], 100.0) << r.output;
+  // As a words run: zebra and zebras are not words of text.txt, so nothing is answered.
+  EXPECT_EQ(j["analogy_corpus_words"]["answered"], 0) << r.output;
+  EXPECT_EQ(j["analogy_corpus_words"]["restrict"], 2) << r.output;
 }
 
 // ---- Bad input: clear error, non-zero exit, nothing written ----------------------------------

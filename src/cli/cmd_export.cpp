@@ -43,6 +43,9 @@ struct Searchable {
   Embeddings vectors;
   size_t restrict = 0;  ///< rows the analogy search may use
   std::string note;     ///< how they were obtained (BPE runs)
+  /// BPE runs: how many leading rows are the training text's words (then come the
+  /// requested words outside them); 0 otherwise.
+  size_t corpus_rows = 0;
 };
 
 /// Vectors for `source`. A vectors file and a words run give their rows as they are (the
@@ -73,6 +76,7 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
     base = "no training text available (" + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + "), so only the requested words";
   }
   Embeddings corpus = compose_word_vectors(run.state, words, run.encode);
+  s.corpus_rows = corpus.size();
   WordIndex index(corpus, corpus.size());
   std::vector<std::string> extra;
   std::unordered_set<std::string> extra_seen;
@@ -267,6 +271,25 @@ int cmd_eval(int argc, char** argv) {
     lines.push_back("  coverage   " + pct(r.coverage()) + " % of " + std::to_string(r.questions) + " questions (" + pct(100.0 - r.coverage()) +
                     " % skipped: a word outside the " + std::to_string(r.restrict_rows) + " searched rows)");
     lines.push_back("  time       " + pct(r.seconds) + "s");
+    if (s.corpus_rows > 0) {
+      // The figure a words run would give: only the corpus words are searched, and only
+      // the questions whose four words are among them count (what eval_vectors.py reports
+      // on the `export --corpus-words` file).
+      AnalogyResult c = evaluate_analogies(s.vectors, analogies, s.corpus_rows, threads);
+      out["analogy_corpus_words"] = {{"total", round_to(c.accuracy(), 100)},
+                                     {"semantic", acc(c.semantic_correct, c.semantic_answered)},
+                                     {"semantic_n", c.semantic_answered},
+                                     {"syntactic", acc(c.syntactic_correct, c.syntactic_answered)},
+                                     {"syntactic_n", c.syntactic_answered},
+                                     {"answered", c.answered},
+                                     {"coverage_pct", round_to(c.coverage(), 100)},
+                                     {"restrict", c.restrict_rows}};
+      lines.push_back("  as a words run (only the " + std::to_string(c.restrict_rows) + " corpus words searched, questions among them): " + pct(c.accuracy()) +
+                      " % (" + std::to_string(c.correct) + " / " + std::to_string(c.answered) + "), semantic " +
+                      (c.semantic_answered ? pct(100.0 * static_cast<double>(c.semantic_correct) / static_cast<double>(c.semantic_answered)) : std::string("-")) +
+                      " %, syntactic " + (c.syntactic_answered ? pct(100.0 * static_cast<double>(c.syntactic_correct) / static_cast<double>(c.syntactic_answered)) : std::string("-")) +
+                      " %, coverage " + pct(c.coverage()) + " %");
+    }
   }
   for (const std::string& f : pairs) {
     PairsResult r = evaluate_pairs(s.vectors, f);
