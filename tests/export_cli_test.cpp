@@ -174,6 +174,18 @@ TEST(ExportCli, BpeRunComposesAnyWordAsTheMeanOfItsPieces) {
   // As a words run: zebra and zebras are not words of text.txt, so nothing is answered.
   EXPECT_EQ(j["analogy_corpus_words"]["answered"], 0) << r.output;
   EXPECT_EQ(j["analogy_corpus_words"]["restrict"], 2) << r.output;
+
+  // Without the training text, --corpus-words is a clear error; eval still composes the
+  // evaluation words and says so.
+  fs::remove(dir.file("text.txt"));
+  r = run_cli("export " + dir.file("bpe") + " --corpus-words --output " + dir.file("c2.vec"));
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_NE(r.output.find(dir.file("text.txt")), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("c2.vec")));
+  r = run_cli("eval " + dir.file("bpe") + " --analogies " + dir.file("q.txt"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("is missing"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("coverage   100.00 %"), std::string::npos) << r.output;
 }
 
 // ---- Bad input: clear error, non-zero exit, nothing written ----------------------------------
