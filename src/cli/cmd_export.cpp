@@ -71,9 +71,9 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
   if (!run.input_path.empty() && fs::exists(run.input_path)) {
     words = run_corpus_words(run);
     if (words.size() > restrict) words.resize(restrict);
-    base = std::to_string(words.size()) + " most frequent words of " + run.input_path + " (count >= " + std::to_string(run.min_count) + ")";
+    base = "for the " + std::to_string(words.size()) + " most frequent words of " + run.input_path + " (count >= " + std::to_string(run.min_count) + "), plus ";
   } else {
-    base = "no training text available (" + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + "), so only the requested words";
+    base = "(no training text: " + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + ") for ";
   }
   Embeddings corpus = compose_word_vectors(run.state, words, run.encode);
   s.corpus_rows = corpus.size();
@@ -89,8 +89,8 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
   corpus.data.insert(corpus.data.end(), more.data.begin(), more.data.end());
   s.vectors = std::move(corpus);
   s.restrict = s.vectors.size();
-  s.note = "BPE run: vectors composed from pieces (mean) for the " + base + ", plus " + std::to_string(extra.size()) +
-           " requested words outside them; all " + std::to_string(s.vectors.size()) + " are searched";
+  s.note = "BPE run: vectors composed from pieces (mean) " + base + std::to_string(extra.size()) + " requested words outside them; all " +
+           std::to_string(s.vectors.size()) + " are searched";
   return s;
 }
 
