@@ -128,6 +128,12 @@ void top_k(const float* scores, size_t n, const std::vector<uint8_t>& dead, size
 
 }  // namespace
 
+void EvalConfig::validate() const {
+  check_range("--restrict", static_cast<int64_t>(restrict), 1, int64_t{1} << 31);
+  check_range("--threads", static_cast<int64_t>(threads), 0, kMaxThreads);
+  check_range("-k", static_cast<int64_t>(neighbors), 1, 100000);
+}
+
 // ---- Case-insensitive index -------------------------------------------------------------
 
 struct WordIndex::Impl {

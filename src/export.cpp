@@ -123,6 +123,22 @@ VectorFormat parse_vector_format(std::string_view name) {
   throw usage_error("--format must be word2vec-text, word2vec-binary or npy, got '" + std::string(name) + "'");
 }
 
+std::string_view vector_format_name(VectorFormat format) {
+  switch (format) {
+    case VectorFormat::word2vec_text: return "word2vec-text";
+    case VectorFormat::word2vec_binary: return "word2vec-binary";
+    case VectorFormat::npy: return "npy";
+  }
+  return "?";
+}
+
+void ExportConfig::validate() const {
+  if (!words_file.empty() && corpus_words) throw usage_error("give --words FILE or --corpus-words, not both");
+  if ((!words_file.empty() || corpus_words) && matrix != MatrixChoice::input) {
+    throw usage_error("word vectors are composed from the input matrix; drop --matrix output");
+  }
+}
+
 Embeddings token_embeddings(const TrainingState& state, MatrixChoice matrix) {
   const Matrix& m = matrix == MatrixChoice::input ? state.input : state.output;
   size_t n = state.vocab.size();

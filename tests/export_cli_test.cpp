@@ -169,7 +169,23 @@ TEST(ExportCli, BpeRunComposesAnyWordAsTheMeanOfItsPieces) {
   write_text(dir.file("q.txt"), ": s\ncat cats zebra zebras\n");
   r = run_cli("eval " + dir.file("bpe") + " --analogies " + dir.file("q.txt") + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(nlohmann::json::parse(r.output)["analogy_coverage_pct"], 100.0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["analogy_coverage_pct"], 100.0) << r.output;
+  // As a words run: zebra and zebras are not words of text.txt, so nothing is answered.
+  EXPECT_EQ(j["analogy_corpus_words"]["answered"], 0) << r.output;
+  EXPECT_EQ(j["analogy_corpus_words"]["restrict"], 2) << r.output;
+
+  // Without the training text, --corpus-words is a clear error; eval still composes the
+  // evaluation words and says so.
+  fs::remove(dir.file("text.txt"));
+  r = run_cli("export " + dir.file("bpe") + " --corpus-words --output " + dir.file("c2.vec"));
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_NE(r.output.find(dir.file("text.txt")), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("c2.vec")));
+  r = run_cli("eval " + dir.file("bpe") + " --analogies " + dir.file("q.txt"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("is missing"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("coverage   100.00 %"), std::string::npos) << r.output;
 }
 
 // ---- Bad input: clear error, non-zero exit, nothing written ----------------------------------

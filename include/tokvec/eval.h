@@ -30,6 +30,17 @@
 
 namespace tokvec {
 
+/// Options of `tokvec eval` and `tokvec neighbors`, with their defaults (the CLI reads them).
+struct EvalConfig {
+  /// Analogy answers are searched among this many most frequent rows (word2vec's
+  /// compute-accuracy and eval_vectors.py use 30,000), [1, 2^31].
+  size_t restrict = 30000;
+  int threads = 0;        ///< analogy search threads, 0 = all cores, [0, kMaxThreads]
+  size_t neighbors = 10;  ///< neighbours per word, [1, 100000]
+  /// Usage errors naming the option.
+  void validate() const;
+};
+
 struct AnalogySection {
   std::string name;
   uint64_t correct = 0;

@@ -49,8 +49,21 @@ enum class VectorFormat { word2vec_text, word2vec_binary, npy };
 /// "word2vec-text", "word2vec-binary" or "npy"; anything else is a usage error.
 VectorFormat parse_vector_format(std::string_view name);
 
+/// The name parse_vector_format accepts.
+std::string_view vector_format_name(VectorFormat format);
+
 /// Which matrix of the state to export.
 enum class MatrixChoice { input, output };
+
+/// Options of `tokvec export`, with their defaults (the CLI reads them).
+struct ExportConfig {
+  VectorFormat format = VectorFormat::word2vec_text;
+  MatrixChoice matrix = MatrixChoice::input;
+  std::string words_file;     ///< --words FILE ("" = none)
+  bool corpus_words = false;  ///< --corpus-words
+  /// Usage errors: --words with --corpus-words; word vectors from the output matrix.
+  void validate() const;
+};
 
 /// The rows of one matrix of `state` with their tokens, in frequency order (frequency
 /// descending, ties by id ascending, so the order is deterministic). A --words run's ids

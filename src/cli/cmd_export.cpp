@@ -43,6 +43,9 @@ struct Searchable {
   Embeddings vectors;
   size_t restrict = 0;  ///< rows the analogy search may use
   std::string note;     ///< how they were obtained (BPE runs)
+  /// BPE runs: how many leading rows are the training text's words (then come the
+  /// requested words outside them); 0 otherwise.
+  size_t corpus_rows = 0;
 };
 
 /// Vectors for `source`. A vectors file and a words run give their rows as they are (the
@@ -68,11 +71,12 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
   if (!run.input_path.empty() && fs::exists(run.input_path)) {
     words = run_corpus_words(run);
     if (words.size() > restrict) words.resize(restrict);
-    base = std::to_string(words.size()) + " most frequent words of " + run.input_path + " (count >= " + std::to_string(run.min_count) + ")";
+    base = "for the " + std::to_string(words.size()) + " most frequent words of " + run.input_path + " (count >= " + std::to_string(run.min_count) + "), plus ";
   } else {
-    base = "no training text available (" + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + "), so only the requested words";
+    base = "(no training text: " + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + ") for ";
   }
   Embeddings corpus = compose_word_vectors(run.state, words, run.encode);
+  s.corpus_rows = corpus.size();
   WordIndex index(corpus, corpus.size());
   std::vector<std::string> extra;
   std::unordered_set<std::string> extra_seen;
@@ -85,8 +89,8 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
   corpus.data.insert(corpus.data.end(), more.data.begin(), more.data.end());
   s.vectors = std::move(corpus);
   s.restrict = s.vectors.size();
-  s.note = "BPE run: vectors composed from pieces (mean) for the " + base + ", plus " + std::to_string(extra.size()) +
-           " requested words outside them; all " + std::to_string(s.vectors.size()) + " are searched";
+  s.note = "BPE run: vectors composed from pieces (mean) " + base + std::to_string(extra.size()) + " requested words outside them; all " +
+           std::to_string(s.vectors.size()) + " are searched";
   return s;
 }
 
@@ -105,11 +109,11 @@ int cmd_export(int argc, char** argv) {
   options.positional_help("RUN_DIR|STATE_FILE");
   options.add_options()
       ("source", "Run folder or state file", cxxopts::value<std::string>())
-      ("format", "word2vec-text, word2vec-binary or npy (npy also writes FILE.vocab.txt)", cxxopts::value<std::string>()->default_value("word2vec-text"))
+      ("format", "word2vec-text, word2vec-binary or npy (npy also writes FILE.vocab.txt)", cxxopts::value<std::string>()->default_value(std::string(vector_format_name(ExportConfig{}.format))))
       ("o,output", "Output file (written atomically)", cxxopts::value<std::string>())
       ("words", "Export a vector for each word of FILE (one per line); BPE runs compose unseen words from pieces", cxxopts::value<std::string>())
       ("corpus-words", "Export a vector for every word of the training text with count >= the run's min_count")
-      ("matrix", "Token vectors of the input or output matrix", cxxopts::value<std::string>()->default_value("input"));
+      ("matrix", "Token vectors of the input or output matrix", cxxopts::value<std::string>()->default_value(ExportConfig{}.matrix == MatrixChoice::input ? "input" : "output"));
   options.parse_positional({"source"});
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
@@ -118,16 +122,20 @@ int cmd_export(int argc, char** argv) {
   require(p, "output");
   const std::string source = p["source"].as<std::string>();
   const std::string output = p["output"].as<std::string>();
-  const VectorFormat format = parse_vector_format(p["format"].as<std::string>());
+  ExportConfig config;
+  config.format = parse_vector_format(p["format"].as<std::string>());
   const std::string matrix_name = p["matrix"].as<std::string>();
   if (matrix_name != "input" && matrix_name != "output") throw usage_error("--matrix must be input or output, got '" + matrix_name + "'");
-  const bool words_file = p.count("words") > 0, corpus_words = p.count("corpus-words") > 0;
-  if (words_file && corpus_words) throw usage_error("give --words FILE or --corpus-words, not both");
-  if ((words_file || corpus_words) && matrix_name != "input") throw usage_error("word vectors are composed from the input matrix; drop --matrix output");
+  config.matrix = matrix_name == "input" ? MatrixChoice::input : MatrixChoice::output;
+  if (p.count("words")) config.words_file = p["words"].as<std::string>();
+  config.corpus_words = p.count("corpus-words") > 0;
+  config.validate();
+  const VectorFormat format = config.format;
+  const bool words_file = !config.words_file.empty(), corpus_words = config.corpus_words;
   check_output_folder(output);
   if (format == VectorFormat::npy) check_output_folder(npy_vocab_path(output));
   std::vector<std::string> listed;
-  if (words_file) listed = read_word_list(p["words"].as<std::string>());
+  if (words_file) listed = read_word_list(config.words_file);
 
   auto t0 = std::chrono::steady_clock::now();
   Run run = load_run(source);
@@ -142,7 +150,7 @@ int cmd_export(int argc, char** argv) {
       std::fprintf(stderr, "tokvec export: %zu of %zu listed words are not in the vocabulary of this words run; skipped\n", missing, listed.size());
     }
   } else {
-    e = token_embeddings(run.state, matrix_name == "input" ? MatrixChoice::input : MatrixChoice::output);
+    e = token_embeddings(run.state, config.matrix);
     what = "token vectors (" + matrix_name + " matrix, frequency order)";
   }
   if (e.size() == 0) throw input_error(source, "", "nothing to export: no listed word has a vector");
@@ -158,15 +166,17 @@ int cmd_neighbors(int argc, char** argv) {
   options.add_options()
       ("source", "Run folder, state file or vectors file", cxxopts::value<std::string>())
       ("words", "Words to look up", cxxopts::value<std::vector<std::string>>())
-      ("k", "Neighbours per word", cxxopts::value<size_t>()->default_value("10"));
+      ("k", "Neighbours per word", cxxopts::value<size_t>()->default_value(std::to_string(EvalConfig{}.neighbors)));
   options.parse_positional({"source", "words"});
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& p = *parsed;
   require(p, "source");
   require(p, "words");
-  const size_t k = p["k"].as<size_t>();
-  if (k < 1 || k > 100000) throw usage_error("-k must be in [1, 100000], got " + std::to_string(k));
+  EvalConfig config;
+  config.neighbors = p["k"].as<size_t>();
+  config.validate();
+  const size_t k = config.neighbors;
   std::vector<std::string> words = p["words"].as<std::vector<std::string>>();
   Searchable s = load_searchable(p["source"].as<std::string>(), words, SIZE_MAX);
   if (!s.note.empty()) std::fprintf(stderr, "%s\n", s.note.c_str());
@@ -197,9 +207,9 @@ int cmd_eval(int argc, char** argv) {
   options.add_options()
       ("source", "Run folder, state file or vectors file", cxxopts::value<std::string>())
       ("analogies", "Analogy questions (': section' lines, then 'a b c d')", cxxopts::value<std::string>())
-      ("pairs", "Word-pair files (word TAB word TAB score), repeatable", cxxopts::value<std::vector<std::string>>())
-      ("restrict", "Search the analogy answers among the N most frequent rows", cxxopts::value<size_t>()->default_value("30000"))
-      ("threads", "Threads for the analogy search (0 = all cores)", cxxopts::value<int>()->default_value("0"))
+      ("pairs", "Word-pair files (word TAB word TAB score); repeat the option or separate with commas", cxxopts::value<std::vector<std::string>>())
+      ("restrict", "Search the analogy answers among the N most frequent rows", cxxopts::value<size_t>()->default_value(std::to_string(EvalConfig{}.restrict)))
+      ("threads", "Threads for the analogy search (0 = all cores)", cxxopts::value<int>()->default_value(std::to_string(EvalConfig{}.threads)))
       ("json", "Print one JSON object instead of the summary");
   options.parse_positional({"source"});
   auto parsed = parse(options, argc, argv);
@@ -210,10 +220,12 @@ int cmd_eval(int argc, char** argv) {
   const std::string source = p["source"].as<std::string>();
   const std::string analogies = p.count("analogies") ? p["analogies"].as<std::string>() : "";
   const std::vector<std::string> pairs = p.count("pairs") ? p["pairs"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  const size_t restrict = p["restrict"].as<size_t>();
-  if (restrict < 1) throw usage_error("--restrict must be >= 1");
-  const int threads = p["threads"].as<int>();
-  check_range("--threads", static_cast<int64_t>(threads), 0, kMaxThreads);
+  EvalConfig config;
+  config.restrict = p["restrict"].as<size_t>();
+  config.threads = p["threads"].as<int>();
+  config.validate();
+  const size_t restrict = config.restrict;
+  const int threads = config.threads;
   if (!analogies.empty()) check_readable_file(analogies);
   for (const std::string& f : pairs) check_readable_file(f);
 
@@ -259,6 +271,25 @@ int cmd_eval(int argc, char** argv) {
     lines.push_back("  coverage   " + pct(r.coverage()) + " % of " + std::to_string(r.questions) + " questions (" + pct(100.0 - r.coverage()) +
                     " % skipped: a word outside the " + std::to_string(r.restrict_rows) + " searched rows)");
     lines.push_back("  time       " + pct(r.seconds) + "s");
+    if (s.corpus_rows > 0) {
+      // The figure a words run would give: only the corpus words are searched, and only
+      // the questions whose four words are among them count (what eval_vectors.py reports
+      // on the `export --corpus-words` file).
+      AnalogyResult c = evaluate_analogies(s.vectors, analogies, s.corpus_rows, threads);
+      out["analogy_corpus_words"] = {{"total", round_to(c.accuracy(), 100)},
+                                     {"semantic", acc(c.semantic_correct, c.semantic_answered)},
+                                     {"semantic_n", c.semantic_answered},
+                                     {"syntactic", acc(c.syntactic_correct, c.syntactic_answered)},
+                                     {"syntactic_n", c.syntactic_answered},
+                                     {"answered", c.answered},
+                                     {"coverage_pct", round_to(c.coverage(), 100)},
+                                     {"restrict", c.restrict_rows}};
+      lines.push_back("  as a words run (only the " + std::to_string(c.restrict_rows) + " corpus words searched, questions among them): " + pct(c.accuracy()) +
+                      " % (" + std::to_string(c.correct) + " / " + std::to_string(c.answered) + "), semantic " +
+                      (c.semantic_answered ? pct(100.0 * static_cast<double>(c.semantic_correct) / static_cast<double>(c.semantic_answered)) : std::string("-")) +
+                      " %, syntactic " + (c.syntactic_answered ? pct(100.0 * static_cast<double>(c.syntactic_correct) / static_cast<double>(c.syntactic_answered)) : std::string("-")) +
+                      " %, coverage " + pct(c.coverage()) + " %");
+    }
   }
   for (const std::string& f : pairs) {
     PairsResult r = evaluate_pairs(s.vectors, f);
