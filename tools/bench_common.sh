@@ -76,7 +76,7 @@ bench_word_count() {
 # bench_timed LABEL OUTDIR -- CMD [ARGS...]
 # Runs CMD with stdout+stderr to OUTDIR/LABEL.log and /usr/bin/time's figures to
 # OUTDIR/LABEL.time. Sets BENCH_WALL (elapsed seconds), BENCH_RSS_MB (peak resident set
-# of the process tree's largest process, MB) and BENCH_RC. Never exits on failure.
+# of the largest process, MiB: %M is in KiB) and BENCH_RC. Never exits on failure.
 bench_timed() {
     local label=$1 out=$2
     shift 3
