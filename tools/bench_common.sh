@@ -5,6 +5,7 @@
 #   bench_prepare_lines  DATA_DIR NAME   -> ensures DATA_DIR/NAME with .txt -> .lines.txt, 1,000 words a line
 #   bench_timed LABEL OUTDIR -- CMD...   -> runs CMD under /usr/bin/time; sets BENCH_WALL (s) and BENCH_RSS_MB
 #   bench_eval VEC OUTDIR LABEL          -> runs eval_vectors.py; sets BENCH_ANALOGY BENCH_ANALOGY_N BENCH_WS BENCH_WS_OOV
+#                                           BENCH_ANALOGY_SEM BENCH_ANALOGY_SYN
 #   bench_ratio A B                      -> prints A/B with 2 decimals (or "-" when either is missing)
 #
 # Every temporary file goes under the output folder given by the caller.
@@ -76,7 +77,7 @@ bench_word_count() {
 # bench_timed LABEL OUTDIR -- CMD [ARGS...]
 # Runs CMD with stdout+stderr to OUTDIR/LABEL.log and /usr/bin/time's figures to
 # OUTDIR/LABEL.time. Sets BENCH_WALL (elapsed seconds), BENCH_RSS_MB (peak resident set
-# of the process tree's largest process, MB) and BENCH_RC. Never exits on failure.
+# of the largest process, MiB: %M is in KiB) and BENCH_RC. Never exits on failure.
 bench_timed() {
     local label=$1 out=$2
     shift 3
@@ -94,7 +95,7 @@ bench_timed() {
 # bench_eval VEC OUTDIR LABEL: evaluates word2vec-text vectors with the neutral evaluator.
 bench_eval() {
     local vec=$1 out=$2 label=$3 json=$2/$3.eval.json
-    BENCH_ANALOGY='' BENCH_ANALOGY_N='' BENCH_WS='' BENCH_WS_OOV=''
+    BENCH_ANALOGY='' BENCH_ANALOGY_N='' BENCH_WS='' BENCH_WS_OOV='' BENCH_ANALOGY_SEM='' BENCH_ANALOGY_SYN=''
     if [[ ! -s $vec ]]; then
         bench_log "$label: no vectors at $vec, not evaluated"
         return 1
@@ -110,11 +111,12 @@ import json, sys
 d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 p = d.get("pairs:wordsim353.tsv", {})
 n = (d.get("analogy_semantic_n") or 0) + (d.get("analogy_syntactic_n") or 0)
-vals = [d.get("analogy_total"), n, p.get("spearman"), p.get("oov_pct")]
+vals = [d.get("analogy_total"), n, p.get("spearman"), p.get("oov_pct"),
+        d.get("analogy_semantic"), d.get("analogy_syntactic")]
 print(" ".join("-" if v is None else str(v) for v in vals))
 PY
 ) || { bench_log "$label: could not parse $json"; return 1; }
-    read -r BENCH_ANALOGY BENCH_ANALOGY_N BENCH_WS BENCH_WS_OOV <<<"$fields"
+    read -r BENCH_ANALOGY BENCH_ANALOGY_N BENCH_WS BENCH_WS_OOV BENCH_ANALOGY_SEM BENCH_ANALOGY_SYN <<<"$fields"
     return 0
 }
 

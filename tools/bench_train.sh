@@ -112,7 +112,7 @@ bench_log "corpus $TEXT: $WORDS words; output in $OUT"
 
 # ---------------------------------------------------------------- results
 RESULTS=$OUT/results.tsv
-printf 'tool\tvariant\tthreads\twall_s\twall_min_s\twalls_s\twords_per_s\tpeak_rss_mb\tanalogy_pct\tanalogy_n\tws353_spearman\tws353_oov_pct\tstatus\tnote\n' >"$RESULTS"
+printf 'tool\tvariant\tthreads\twall_s\twall_min_s\twalls_s\twords_per_s\tpeak_rss_mib\tanalogy_pct\tanalogy_n\tws353_spearman\tws353_oov_pct\tstatus\tnote\tanalogy_semantic_pct\tanalogy_syntactic_pct\n' >"$RESULTS"
 FAILED=0
 
 # record TOOL VARIANT THREADS WALLS RSS STATUS NOTE  (uses BENCH_ANALOGY... from the last eval)
@@ -124,12 +124,12 @@ record() {
         awk '{ v[NR] = $1 } END { if (NR == 0) print "- -"; else printf "%.2f %s\n", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2, v[1] }')
     wps=$(awk -v w="$WORDS" -v t="$wall" 'BEGIN { if (t == "" || t == "-" || t + 0 == 0) print "-"; else printf "%.0f", w / t }')
     [[ $status == ok ]] || FAILED=1
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$variant" "$threads" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$variant" "$threads" \
         "$wall" "$wmin" "$walls" "$wps" "${rss:--}" "${BENCH_ANALOGY:--}" "${BENCH_ANALOGY_N:--}" \
-        "${BENCH_WS:--}" "${BENCH_WS_OOV:--}" "$status" "$note" >>"$RESULTS"
+        "${BENCH_WS:--}" "${BENCH_WS_OOV:--}" "$status" "$note" "${BENCH_ANALOGY_SEM:--}" "${BENCH_ANALOGY_SYN:--}" >>"$RESULTS"
 }
 
-clear_eval() { BENCH_ANALOGY='' BENCH_ANALOGY_N='' BENCH_WS='' BENCH_WS_OOV=''; }
+clear_eval() { BENCH_ANALOGY='' BENCH_ANALOGY_N='' BENCH_WS='' BENCH_WS_OOV='' BENCH_ANALOGY_SEM='' BENCH_ANALOGY_SYN=''; }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -181,7 +181,7 @@ tokvec_run() {
         bench_log "$label: run $r: wall $wall s (train $t_train + export $t_export)"
     done
     bench_eval "$vec" "$OUT" "$label" || status=eval-failed
-    bench_log "$label: walls $walls s, peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+    bench_log "$label: walls $walls s, peak RSS $rss MiB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
     record tokvec "$label" "$threads" "$walls" "$rss" "$status" "last run: train ${t_train} s + export ${t_export} s"
 }
 
@@ -204,7 +204,7 @@ gensim_run() {
     done
     note=$("$BENCH_PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("last run: import %(import_s)s s, vocab %(vocab_s)s s, train %(train_s)s s, save %(save_s)s s; %(corpus_words)s words, vocab %(vocab_size)s" % d)' "$OUT/gensim.phases.json" 2>/dev/null || echo '')
     bench_eval "$vec" "$OUT" "$label" || status=eval-failed
-    bench_log "gensim: walls $walls s ($note), peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+    bench_log "gensim: walls $walls s ($note), peak RSS $rss MiB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
     record gensim "$label" "$THREADS" "$walls" "$rss" "$status" "$note"
 }
 
@@ -239,7 +239,7 @@ if ((!SKIP_PEERS)); then
     if fasttext_run fasttext -minn 0 -maxn 0; then
         st=ok
         bench_eval "$OUT/fasttext.vec" "$OUT" fasttext || st=eval-failed
-        bench_log "fasttext: walls $FT_WALLS s, peak RSS $FT_RSS MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+        bench_log "fasttext: walls $FT_WALLS s, peak RSS $FT_RSS MiB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
         record fasttext fasttext "$THREADS" "$FT_WALLS" "$FT_RSS" "$st" "-minn 0 -maxn 0; wall includes writing .bin and .vec"
     fi
 fi
@@ -295,7 +295,7 @@ if ((DO_BPE)); then
                 rss=$(((rss_train > BENCH_RSS_MB) ? rss_train : BENCH_RSS_MB))
                 st=ok
                 bench_eval "$vec" "$OUT" fasttext-subword || st=eval-failed
-                bench_log "fasttext-subword: walls $walls s (train $FT_WALLS + print $t_print), peak RSS $rss MB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+                bench_log "fasttext-subword: walls $walls s (train $FT_WALLS + print $t_print), peak RSS $rss MiB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
                 record fasttext fasttext-subword "$THREADS" "$walls" "$rss" "$st" "default -minn 3 -maxn 6; train $FT_WALLS s + print-word-vectors $t_print s (once)"
             else
                 clear_eval
@@ -324,14 +324,14 @@ PY
         echo "Each timed run repeated $REPEAT times: wall is the median (min in brackets); quality is from the last run."
         echo
     fi
-    echo "| run | threads | wall s | words/s | words/s/thread | peak RSS MB | analogy % (questions) | WS-353 ρ (OOV %) | status |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    echo "| run | threads | wall s | words/s | words/s/thread | peak RSS MiB | analogy % (questions) | sem / syn % | WS-353 ρ (OOV %) | status |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     awk -F'\t' -v rep="$REPEAT" 'NR > 1 {
         wpt = ($7 == "-") ? "-" : sprintf("%.0f k", $7 / $3 / 1000)
         wps = ($7 == "-") ? "-" : sprintf("%.2f M", $7 / 1e6)
         wall = (rep > 1 && $4 != "-") ? sprintf("%s (%s)", $4, $5) : $4
         st = ($13 == "ok") ? $13 : $13 " (" $14 ")"
-        printf "| %s | %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s |\n", $2, $3, wall, wps, wpt, $8, $9, $10, $11, $12, st
+        printf "| %s | %s | %s | %s | %s | %s | %s (%s) | %s / %s | %s (%s) | %s |\n", $2, $3, wall, wps, wpt, $8, $9, $10, $15, $16, $11, $12, st
     }' "$RESULTS"
     echo
     ratio_line() { # RUN PEER
