@@ -162,8 +162,8 @@ struct RunCorpus {
   uint64_t checksum() const { return mapped ? mapped->tokenizer_checksum() : data.tokenizer_checksum; }
 };
 
-/// Builds (tokenizer, then corpus) as the plan says and writes both into the run folder
-/// before any training, so a resumed run finds them.
+/// Builds (tokenizer, then corpus) as the plan says, in memory; `dir` is where a tokenizer
+/// trained earlier in this run may be (on --resume).
 RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log) {
   RunCorpus rc;
   const TrainConfig& cfg = plan.cfg;
@@ -192,7 +192,6 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log) {
       rc.model = train_bpe(bc);
       log.line("tokenizer: trained, " + std::to_string(rc.model->vocab_size()) + " tokens");
     }
-    rc.model->save(tokenizer_file);
     rc.data = encode_file(*rc.model, plan.input, cfg.threads, cfg.quiet);
     log.line("encoded: " + std::to_string(rc.data.tokens.size()) + " tokens in " + std::to_string(rc.data.line_ends.size()) + " lines");
   } else {
@@ -204,7 +203,6 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log) {
                                                     hex64(mapped.tokenizer_checksum()) + ") than " + plan.tokenizer_path +
                                                     " (bpe, checksum " + hex64(rc.model->checksum()) + ")");
       }
-      rc.model->save(tokenizer_file);
     }
     CorpusView v = mapped.view();
     rc.data.tokenizer_kind = mapped.tokenizer_kind();
@@ -217,8 +215,14 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log) {
     log.line("corpus: " + std::to_string(rc.data.tokens.size()) + " tokens, " + std::to_string(rc.data.vocab.size()) + " types");
   }
   plan.cfg.validate(rc.data.view(), plan.mode == "corpus" ? plan.corpus_path : plan.input);
-  write_corpus((fs::path(dir) / "corpus.tkc").string(), rc.data);
   return rc;
+}
+
+/// Writes the tokenizer (BPE runs) and the corpus into the run folder before training, so
+/// that a resumed run trains on exactly the same ids.
+void write_run_inputs(const std::string& dir, const RunCorpus& rc) {
+  if (rc.model) rc.model->save((fs::path(dir) / "tokenizer.bpe").string());
+  write_corpus((fs::path(dir) / "corpus.tkc").string(), rc.data);
 }
 
 /// "N of V input rows below T updates (x% of the vocabulary, y% of corpus tokens)".
@@ -246,8 +250,11 @@ uint64_t checkpoint_fault_bytes() {
   return v == nullptr ? UINT64_MAX : std::strtoull(v, nullptr, 10);
 }
 
+/// --checkpoint-every's default: at most ten minutes of work lost to a crash.
+constexpr const char* kDefaultCheckpointEvery = "10m";
+
 struct CheckpointOptions {
-  CheckpointEvery every;
+  CheckpointEvery every = CheckpointEvery::parse(kDefaultCheckpointEvery);
   size_t keep = 2;
 };
 
@@ -383,7 +390,10 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
       log.line(std::string("warning: ") + e.what() + "; rebuilding the corpus");
     }
   }
-  if (!have_corpus) corpus = build_corpus(plan, dir, log);
+  if (!have_corpus) {
+    corpus = build_corpus(plan, dir, log);
+    write_run_inputs(dir, corpus);
+  }
   plan.cfg.validate(corpus.view(), corpus_file);
 
   std::optional<LoadedCheckpoint> loaded =
@@ -411,7 +421,7 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
 int cmd_train(int argc, char** argv) {
   const TrainConfig d;
   const BpeTrainConfig bpe_defaults;
-  const CheckpointOptions ckpt_defaults{CheckpointEvery::parse("10m"), 2};
+  const CheckpointOptions ckpt_defaults;
   cxxopts::Options options("tokvec train",
                            "Train skip-gram (negative sampling) token embeddings.\n"
                            "  tokvec train --input FILE --output RUN_DIR [--tokenizer MODEL | --bpe-vocab-size N | --words]\n"
@@ -437,7 +447,7 @@ int cmd_train(int argc, char** argv) {
       ("seed", "Random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(d.seed)))
       ("kernel", "hogbatch or pair", cxxopts::value<std::string>()->default_value(d.kernel))
       ("checkpoint-every", "Checkpoint interval: 30s, 10m, 2h, a number of tokens, or off",
-       cxxopts::value<std::string>()->default_value(ckpt_defaults.every.to_string() == "600s" ? "10m" : ckpt_defaults.every.to_string()))
+       cxxopts::value<std::string>()->default_value(kDefaultCheckpointEvery))
       ("keep", "Checkpoints kept (the newest)", cxxopts::value<size_t>()->default_value(std::to_string(ckpt_defaults.keep)))
       ("quiet", "No progress output")
       ("force", "Replace the run in a non-empty --output folder");
@@ -512,18 +522,20 @@ int cmd_train(int argc, char** argv) {
   const std::string dir = r["output"].as<std::string>();
   const bool created = prepare_run_dir(dir, r.count("force") > 0);
   try {
-    if (!created) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
     Log log(quiet);
     log.line("tokvec train: mode " + plan.mode + (have_input ? ", input " + plan.input : ", corpus " + plan.corpus_path));
-    // The config first: a run killed at any later point can be resumed from it.
-    nlohmann::json cj = plan.to_json();
-    write_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
+    // The corpus is built in memory first, so bad input fails before the folder changes.
     RunCorpus corpus = build_corpus(plan, dir, log);
     const int threads = resolve_threads(cfg.threads);
+    nlohmann::json cj = plan.to_json();
     cj["tokenizer_kind"] = corpus.kind();
     cj["tokenizer_checksum"] = hex64(corpus.checksum());
     cj["threads_used"] = threads;
+    // From here on the folder is this run's: config, tokenizer and corpus before any
+    // training, so a run killed at any later point can be resumed from them.
+    if (!created) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
     write_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
+    write_run_inputs(dir, corpus);
     log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
              ckpt.every.to_string() + ", keeping " + std::to_string(ckpt.keep));
 
@@ -532,7 +544,7 @@ int cmd_train(int argc, char** argv) {
     return run_training(dir, corpus, cfg, state, 0, ckpt, log);
   } catch (...) {
     std::error_code ec;
-    // A run that failed before training started leaves nothing worth resuming.
+    // A folder created here for a run that failed before training leaves nothing to resume.
     if (created && !fs::exists(fs::path(dir) / "corpus.tkc", ec)) fs::remove_all(dir, ec);
     throw;
   }
