@@ -1,0 +1,229 @@
+// Checkpoints and --resume end to end, on real `tokvec train` processes: bit-identical
+// resume (1 thread) from several points, SIGINT/SIGTERM, SIGKILL at random moments, a
+// failing disk, and a damaged newest checkpoint.
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "test_util.h"
+#include "tokvec/checkpoint.h"
+
+namespace tokvec {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_cli;
+using test::TempDir;
+
+/// About 30,000 tokens of a 300-word vocabulary in lines of 20, deterministic.
+std::string synthetic_text() {
+  std::mt19937 rng(7);
+  std::string text;
+  for (int line = 0; line < 1500; ++line) {
+    for (int k = 0; k < 20; ++k) {
+      int group = static_cast<int>(rng() % 30);
+      text += "w" + std::to_string(group * 10 + static_cast<int>(rng() % 10)) + (k < 19 ? " " : "\n");
+    }
+  }
+  return text;
+}
+
+const char* kSettings = " --words --min-count 1 --dim 16 --window 3 --negative 3 --sample 0 --seed 5 --quiet";
+
+/// Runs a shell snippet; returns its exit status and output.
+test::CliResult run_shell(const std::string& script) {
+  test::CliResult result{-1, {}};
+  FILE* pipe = ::popen(("/bin/sh -c '" + script + "' 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) result.output.append(buf, n);
+  int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+void expect_same_model(const std::string& a_path, const std::string& b_path) {
+  TrainingState a = load_state(a_path), b = load_state(b_path);
+  ASSERT_TRUE(a.finished());
+  ASSERT_TRUE(b.finished());
+  EXPECT_EQ(a.tokens_done, b.tokens_done);
+  EXPECT_EQ(a.loss_sum, b.loss_sum);
+  EXPECT_EQ(a.input_updates, b.input_updates);
+  EXPECT_EQ(a.output_positive_updates, b.output_positive_updates);
+  EXPECT_EQ(a.output_negative_updates, b.output_negative_updates);
+  ASSERT_EQ(a.input.storage().size(), b.input.storage().size());
+  EXPECT_EQ(std::memcmp(a.input.storage().data(), b.input.storage().data(), a.input.storage().size_bytes()), 0)
+      << "input vectors differ";
+  EXPECT_EQ(std::memcmp(a.output.storage().data(), b.output.storage().data(), a.output.storage().size_bytes()), 0)
+      << "output vectors differ";
+}
+
+TEST(CheckpointCli, ResumeFromAnyCheckpointIsBitIdenticalWithOneThread) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), synthetic_text());
+  const std::string full = dir.file("full");
+  auto r = run_cli("train --input " + dir.file("in.txt") + " --output " + full + kSettings +
+                   " --epochs 3 --threads 1 --checkpoint-every 10000 --keep 100");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto checkpoints = list_checkpoints(full);
+  ASSERT_GE(checkpoints.size(), 6u);
+  // A checkpoint is a full state: the audit reads it as it is.
+  EXPECT_EQ(run_cli("audit " + checkpoints[1].second + " --top 0").exit_code, 0);
+  // Kill points: after the first checkpoint, one in the middle, the last one.
+  for (size_t k : {size_t{0}, checkpoints.size() / 2, checkpoints.size() - 1}) {
+    SCOPED_TRACE("resumed from " + checkpoints[k].second);
+    const std::string part = dir.file("part" + std::to_string(k));
+    fs::create_directory(part);
+    for (const char* name : {"config.json", "corpus.tkc"}) fs::copy_file(fs::path(full) / name, fs::path(part) / name);
+    fs::copy_file(checkpoints[k].second, fs::path(part) / fs::path(checkpoints[k].second).filename());
+    auto resumed = run_cli("train --resume " + part + " --quiet");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    expect_same_model(full + "/state.tkv", part + "/state.tkv");
+  }
+  // Killed before its first checkpoint: the run starts over from config.json.
+  const std::string early = dir.file("early");
+  fs::create_directory(early);
+  fs::copy_file(fs::path(full) / "config.json", fs::path(early) / "config.json");
+  auto restarted = run_cli("train --resume " + early);
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  EXPECT_NE(restarted.output.find("starting over"), std::string::npos) << restarted.output;
+  expect_same_model(full + "/state.tkv", early + "/state.tkv");
+  // A finished run has nothing to resume.
+  auto again = run_cli("train --resume " + full);
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.output.find("already finished"), std::string::npos) << again.output;
+}
+
+/// Starts a long 1-thread training, sends `signal` once training runs, and returns the
+/// shell's report ("exit=N") and the command's output.
+test::CliResult interrupt_run(const std::string& input, const std::string& run, const char* signal) {
+  const std::string cmd = std::string(TOKVEC_CLI_PATH) + " train --input " + input + " --output " + run + kSettings +
+                          " --epochs 400 --threads 1 --checkpoint-every off";
+  return run_shell(cmd + " & pid=$!; while [ ! -f " + run + "/corpus.tkc ]; do sleep 0.02; done; sleep 0.3; kill -" +
+                   signal + " $pid; wait $pid; echo exit=$?");
+}
+
+TEST(CheckpointCli, SignalStopsWithACheckpointAndResumesExactly) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), synthetic_text());
+  for (const char* signal : {"INT", "TERM"}) {
+    SCOPED_TRACE(signal);
+    const std::string run = dir.file(std::string("run-") + signal);
+    test::CliResult r = interrupt_run(dir.file("in.txt"), run, signal);
+    const std::string code = std::string("exit=") + (std::strcmp(signal, "INT") == 0 ? "130" : "143");
+    ASSERT_NE(r.output.find(code), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Resume with: tokvec train --resume " + run), std::string::npos) << r.output;
+    ASSERT_EQ(list_checkpoints(run).size(), 1u);
+    EXPECT_FALSE(fs::exists(run + "/state.tkv"));
+    EXPECT_FALSE(load_state(list_checkpoints(run)[0].second).finished());
+    auto resumed = run_cli("train --resume " + run + " --quiet");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_TRUE(load_state(run + "/state.tkv").finished());
+  }
+  // The interrupted-and-resumed run equals an uninterrupted one, bit for bit.
+  auto whole = run_cli("train --input " + dir.file("in.txt") + " --output " + dir.file("whole") + kSettings +
+                       " --epochs 400 --threads 1 --checkpoint-every off");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  expect_same_model(dir.file("whole") + "/state.tkv", dir.file("run-INT") + "/state.tkv");
+}
+
+TEST(CheckpointCli, SurvivesSigkillAtRandomMomentsWithTwoThreads) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), synthetic_text());
+  const std::string run = dir.file("run");
+  const std::string start = std::string(TOKVEC_CLI_PATH) + " train --input " + dir.file("in.txt") + " --output " + run +
+                            kSettings + " --epochs 150 --threads 2 --checkpoint-every 20000 --keep 2";
+  const std::string resume = std::string(TOKVEC_CLI_PATH) + " train --resume " + run + " --quiet --checkpoint-every 20000";
+  std::mt19937 rng(11);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    double delay = 0.05 + 0.5 * static_cast<double>(rng() % 1000) / 1000.0;
+    std::string cmd = attempt == 0 ? start : resume;
+    run_shell(cmd + " & pid=$!; sleep " + std::to_string(delay) + "; kill -KILL $pid; wait $pid");
+    if (fs::exists(run + "/state.tkv")) break;  // finished before the kill
+  }
+  auto finished = run_cli("train --resume " + run + " --quiet");
+  ASSERT_EQ(finished.exit_code, 0) << finished.output;
+  TrainingState s = load_state(run + "/state.tkv");
+  EXPECT_TRUE(s.finished());
+  EXPECT_LE(list_checkpoints(run).size(), 2u);
+  for (const auto& entry : fs::directory_iterator(run)) {
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left behind: " << entry.path();
+  }
+  EXPECT_EQ(run_cli("export " + run + " --format word2vec-text --output " + dir.file("v.vec")).exit_code, 0);
+}
+
+TEST(CheckpointCli, FailedCheckpointWriteStopsCleanly) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), synthetic_text());
+  const std::string run = dir.file("run");
+  auto r = run_cli("train --input " + dir.file("in.txt") + " --output " + run + kSettings +
+                   " --epochs 3 --threads 1 --checkpoint-every 10000 --keep 100");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string first = list_checkpoints(run).front().second;
+  // A run folder stopped at its first checkpoint, resumed on a disk that fills up after
+  // 4 KiB of each write.
+  const std::string part = dir.file("part");
+  fs::create_directory(part);
+  fs::copy_file(run + "/config.json", part + "/config.json");
+  fs::copy_file(run + "/corpus.tkc", part + "/corpus.tkc");
+  fs::copy_file(first, part + "/" + fs::path(first).filename().string());
+  const std::string kept = test::read_text(first);
+  auto failed = run_shell("TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES=4096 " + std::string(TOKVEC_CLI_PATH) +
+                          " train --resume " + part + " --checkpoint-every 10000; echo exit=$?");
+  EXPECT_NE(failed.output.find("exit=4"), std::string::npos) << failed.output;
+  EXPECT_NE(failed.output.find("No space left on device"), std::string::npos) << failed.output;
+  auto left = list_checkpoints(part);
+  ASSERT_EQ(left.size(), 1u);  // the previous checkpoint, intact
+  EXPECT_EQ(test::read_text(left[0].second), kept);
+  EXPECT_FALSE(fs::exists(part + "/state.tkv"));
+  for (const auto& entry : fs::directory_iterator(part)) {
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left behind: " << entry.path();
+  }
+  EXPECT_NE(test::read_text(part + "/train.log").find("checkpoint failed"), std::string::npos);
+  // With a working disk the same folder resumes and finishes, as if nothing had happened.
+  ASSERT_EQ(run_cli("train --resume " + part + " --quiet").exit_code, 0);
+  expect_same_model(run + "/state.tkv", part + "/state.tkv");
+}
+
+TEST(CheckpointCli, DamagedNewestCheckpointFallsBackWithAWarning) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), synthetic_text());
+  const std::string run = dir.file("run");
+  ASSERT_EQ(run_cli("train --input " + dir.file("in.txt") + " --output " + run + kSettings +
+                    " --epochs 3 --threads 1 --checkpoint-every 10000 --keep 3").exit_code, 0);
+  fs::remove(run + "/state.tkv");
+  auto all = list_checkpoints(run);
+  ASSERT_EQ(all.size(), 3u);
+  std::string bytes = test::read_text(all.back().second);
+  test::write_text(all.back().second, bytes.substr(0, bytes.size() / 2));  // cut in half
+  auto r = run_cli("train --resume " + run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(fs::path(all.back().second).filename().string()), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("resuming from " + fs::path(all[1].second).filename().string()), std::string::npos) << r.output;
+  EXPECT_TRUE(load_state(run + "/state.tkv").finished());
+}
+
+TEST(CheckpointCli, BadResumeRequests) {
+  TempDir dir;
+  auto r = run_cli("train --resume " + dir.file("nope"));
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  fs::create_directory(dir.file("empty"));
+  r = run_cli("train --resume " + dir.file("empty"));
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("config.json"), std::string::npos) << r.output;
+  test::write_text(dir.file("empty/config.json"), "{not json");
+  r = run_cli("train --resume " + dir.file("empty"));
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  r = run_cli("train --resume " + dir.file("empty") + " --dim 50");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--dim"), std::string::npos) << r.output;
+  r = run_cli("train --input x --output " + dir.file("o") + " --checkpoint-every 5x");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = run_cli("train --input x --output " + dir.file("o") + " --keep 0");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+}  // namespace
+}  // namespace tokvec
