@@ -595,4 +595,32 @@ Embeddings run_word_vectors(const Run& run, const std::vector<std::string>& word
   return e;
 }
 
+size_t drop_flagged(const Run& run, Embeddings& vectors, uint64_t min_updates, bool composed) {
+  const TrainingState& state = run.state;
+  std::unordered_map<std::string_view, uint32_t> index;
+  if (!composed) {
+    for (uint32_t i = 0; i < state.vocab.size(); ++i) index.emplace(state.vocab[i], i);
+  }
+  auto flagged = [&](const std::string& entry) {
+    if (composed) {
+      for (uint32_t id : run.encode(entry)) {
+        if (id < state.vocab.size() && state.input_updates[id] < min_updates) return true;
+      }
+      return false;
+    }
+    auto it = index.find(entry);
+    return it != index.end() && state.input_updates[it->second] < min_updates;
+  };
+  Embeddings kept;
+  kept.dim = vectors.dim;
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    if (flagged(vectors.words[i])) continue;
+    kept.words.push_back(std::move(vectors.words[i]));
+    kept.data.insert(kept.data.end(), vectors.row(i), vectors.row(i) + vectors.dim);
+  }
+  const size_t dropped = vectors.size() - kept.size();
+  vectors = std::move(kept);
+  return dropped;
+}
+
 }  // namespace tokvec

@@ -55,6 +55,28 @@ TEST(AuditCli, NeverSeenTokenHasZeroUpdatesAndIsFlagged) {
   EXPECT_NE(r.output.find("never produced on this corpus: 1"), std::string::npos) << r.output;
 }
 
+TEST(AuditCli, ExportSkipFlaggedLeavesFlaggedRowsOut) {
+  TempDir dir;
+  std::string corpus = write_corpus_with_ghost(dir);
+  ASSERT_EQ(run_cli("train --corpus " + corpus + " --output " + dir.file("run") + " --dim 8 --threads 1 --sample 0 --quiet").exit_code, 0);
+  test::CliResult all = run_cli("export " + dir.file("run") + " --format word2vec-text --output " + dir.file("all.vec"));
+  ASSERT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_EQ(test::read_text(dir.file("all.vec")).substr(0, 4), "5 8\n");  // flagged rows kept by default
+  test::CliResult kept = run_cli("export " + dir.file("run") + " --format word2vec-text --skip-flagged --output " +
+                                 dir.file("kept.vec"));
+  ASSERT_EQ(kept.exit_code, 0) << kept.output;
+  std::string text = test::read_text(dir.file("kept.vec"));
+  EXPECT_EQ(text.substr(0, 4), "4 8\n");
+  EXPECT_EQ(text.find("ghost"), std::string::npos);
+  EXPECT_NE(kept.output.find("left out 1 entries"), std::string::npos) << kept.output;
+  // A threshold above every row's updates leaves nothing: a clear error, no file.
+  test::CliResult none = run_cli("export " + dir.file("run") + " --format word2vec-text --skip-flagged --min-updates 1000000000 --output " +
+                                 dir.file("none.vec"));
+  EXPECT_EQ(none.exit_code, 3) << none.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("none.vec")));
+  EXPECT_EQ(run_cli("export " + dir.file("run") + " --format word2vec-text --min-updates 5 --output " + dir.file("x.vec")).exit_code, 2);
+}
+
 TEST(AuditCli, BadInputs) {
   TempDir dir;
   test::CliResult r = run_cli("audit " + dir.file("missing"));

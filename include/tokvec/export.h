@@ -163,4 +163,10 @@ std::vector<std::string> run_corpus_words(const Run& run);
 /// gets one); a words run looks each word up and skips missing ones, counted in *missing.
 Embeddings run_word_vectors(const Run& run, const std::vector<std::string>& words, size_t* missing = nullptr);
 
+/// Leaves out the entries whose vector rests on a flagged row (an input row that received
+/// fewer than `min_updates` updates, as `tokvec audit` flags it): a token vector, a word of
+/// a words run, or a word composed from BPE pieces when any of its pieces is flagged
+/// (`composed`). Returns how many entries were dropped.
+size_t drop_flagged(const Run& run, Embeddings& vectors, uint64_t min_updates, bool composed);
+
 }  // namespace tokvec

@@ -13,6 +13,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "tokvec/audit.h"
 #include "tokvec/config.h"
 #include "tokvec/eval.h"
 #include "tokvec/export.h"
@@ -113,7 +114,9 @@ int cmd_export(int argc, char** argv) {
       ("o,output", "Output file (written atomically)", cxxopts::value<std::string>())
       ("words", "Export a vector for each word of FILE (one per line); BPE runs compose unseen words from pieces", cxxopts::value<std::string>())
       ("corpus-words", "Export a vector for every word of the training text with count >= the run's min_count")
-      ("matrix", "Token vectors of the input or output matrix", cxxopts::value<std::string>()->default_value(ExportConfig{}.matrix == MatrixChoice::input ? "input" : "output"));
+      ("matrix", "Token vectors of the input or output matrix", cxxopts::value<std::string>()->default_value(ExportConfig{}.matrix == MatrixChoice::input ? "input" : "output"))
+      ("skip-flagged", "Leave out rows the audit flags (and words composed from a flagged piece)")
+      ("min-updates", "With --skip-flagged: the audit's threshold", cxxopts::value<uint64_t>()->default_value(std::to_string(AuditConfig{}.min_updates)));
   options.parse_positional({"source"});
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
@@ -152,6 +155,14 @@ int cmd_export(int argc, char** argv) {
   } else {
     e = token_embeddings(run.state, config.matrix);
     what = "token vectors (" + matrix_name + " matrix, frequency order)";
+  }
+  if (p.count("skip-flagged")) {
+    const uint64_t threshold = p["min-updates"].as<uint64_t>();
+    const size_t dropped = drop_flagged(run, e, threshold, (words_file || corpus_words) && run.is_bpe());
+    std::fprintf(stderr, "tokvec export: --skip-flagged left out %zu entries resting on rows with fewer than %llu updates\n",
+                 dropped, static_cast<unsigned long long>(threshold));
+  } else if (p.count("min-updates")) {
+    throw usage_error("--min-updates applies only with --skip-flagged");
   }
   if (e.size() == 0) throw input_error(source, "", "nothing to export: no listed word has a vector");
   write_vectors(output, format, e);
