@@ -1,5 +1,11 @@
 #include "tokvec/corpus.h"
 
+#include <tbb/blocked_range.h>
+#include <tbb/combinable.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+
 #include "tokvec/status.h"
 
 namespace tokvec {
@@ -24,13 +30,12 @@ void validate_corpus(std::span<const uint32_t> tokens, std::span<const uint64_t>
     previous = line_ends[i];
   }
   if (previous != tokens.size()) fail("LINE", "the last line ends at token " + std::to_string(previous) + ", not at the token count " + std::to_string(tokens.size()));
-  std::vector<uint64_t> recount(vocab_size, 0);
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] >= vocab_size) {
-      fail("TOKS", "token " + std::to_string(i) + " has id " + std::to_string(tokens[i]) + ", not below the vocabulary size " + std::to_string(vocab_size));
-    }
-    ++recount[tokens[i]];
+  auto bad = std::find_if(tokens.begin(), tokens.end(), [&](uint32_t id) { return id >= vocab_size; });
+  if (bad != tokens.end()) {
+    fail("TOKS", "token " + std::to_string(bad - tokens.begin()) + " has id " + std::to_string(*bad) +
+                     ", not below the vocabulary size " + std::to_string(vocab_size));
   }
+  const std::vector<uint64_t> recount = count_ids(tokens, vocab_size);
   for (size_t id = 0; id < vocab_size; ++id) {
     if (recount[id] != counts[id]) fail("CNTS", "count of id " + std::to_string(id) + " is " + std::to_string(counts[id]) + ", the tokens hold " + std::to_string(recount[id]));
   }
@@ -38,13 +43,31 @@ void validate_corpus(std::span<const uint32_t> tokens, std::span<const uint64_t>
 
 }  // namespace
 
-void CorpusData::recount() {
-  counts.assign(vocab.size(), 0);
-  for (uint32_t t : tokens) {
-    if (t >= counts.size()) throw internal_error("token id " + std::to_string(t) + " outside the vocabulary");
-    ++counts[t];
+std::vector<uint64_t> count_ids(std::span<const uint32_t> tokens, size_t vocab_size) {
+  // Below a few million tokens one thread is faster than setting up per-thread arrays.
+  constexpr size_t kParallelFrom = size_t{1} << 22;
+  auto count_into = [&](std::vector<uint64_t>& counts, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const uint32_t id = tokens[i];
+      if (id >= vocab_size) throw internal_error("token id " + std::to_string(id) + " outside the vocabulary");
+      ++counts[id];
+    }
+  };
+  std::vector<uint64_t> counts(vocab_size, 0);
+  if (tokens.size() < kParallelFrom) {
+    count_into(counts, 0, tokens.size());
+    return counts;
   }
+  tbb::combinable<std::vector<uint64_t>> partial([&] { return std::vector<uint64_t>(vocab_size, 0); });
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, tokens.size(), size_t{1} << 20),
+                    [&](const tbb::blocked_range<size_t>& r) { count_into(partial.local(), r.begin(), r.end()); });
+  partial.combine_each([&](const std::vector<uint64_t>& p) {
+    for (size_t id = 0; id < vocab_size; ++id) counts[id] += p[id];
+  });
+  return counts;
 }
+
+void CorpusData::recount() { counts = count_ids(tokens, vocab.size()); }
 
 void write_corpus(const std::string& path, const CorpusData& corpus) {
   validate_corpus(corpus.tokens, corpus.line_ends, corpus.counts, corpus.vocab.size(),

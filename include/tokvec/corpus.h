@@ -48,6 +48,11 @@ struct CorpusData {
   void recount();
 };
 
+/// Occurrences of each id in `tokens` (vocab_size entries), counted in parallel (oneTBB).
+/// Throws an internal error if an id is not below vocab_size; callers that read outside
+/// data validate ids first.
+std::vector<uint64_t> count_ids(std::span<const uint32_t> tokens, size_t vocab_size);
+
 /// Writes a corpus atomically. Validates it first (ids < vocab size, monotone line ends).
 void write_corpus(const std::string& path, const CorpusData& corpus);
 
