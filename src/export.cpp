@@ -361,16 +361,41 @@ void write_vectors(const std::string& path, VectorFormat format, const Embedding
   }
 }
 
-Embeddings read_word2vec_text(const std::string& path) {
-  check_readable_file(path);
-  MappedFile file(path);
-  std::string_view bytes = file.view();
+namespace {
+
+/// A word2vec file opened: its header read and room made for the vectors it announces.
+struct Word2VecFile {
+  MappedFile file;
+  size_t pos = 0;  ///< first byte after the header
   uint64_t rows = 0, dim = 0;
-  size_t pos = parse_header(bytes, path, rows, dim);
   Embeddings e;
-  e.dim = static_cast<uint32_t>(dim);
-  e.words.reserve(rows);
-  e.data.resize(rows * dim);
+};
+
+/// Each announced value takes at least `min_bytes_per_value` bytes of the file (2 as text,
+/// 4 in binary), so a damaged header is refused before it can make us allocate terabytes.
+Word2VecFile open_word2vec(const std::string& path, size_t min_bytes_per_value) {
+  check_readable_file(path);
+  Word2VecFile w{MappedFile(path), 0, 0, 0, {}};
+  std::string_view bytes = w.file.view();
+  w.pos = parse_header(bytes, path, w.rows, w.dim);
+  if (w.rows * w.dim > (bytes.size() - w.pos) / min_bytes_per_value) {
+    throw input_error(path, "line 1", "the header announces " + std::to_string(w.rows) + " vectors of " + std::to_string(w.dim) +
+                                          " values, more than the file's " + std::to_string(bytes.size()) + " bytes can hold (truncated?)");
+  }
+  w.e.dim = static_cast<uint32_t>(w.dim);
+  w.e.words.reserve(w.rows);
+  w.e.data.resize(w.rows * w.dim);
+  return w;
+}
+
+}  // namespace
+
+Embeddings read_word2vec_text(const std::string& path) {
+  Word2VecFile w = open_word2vec(path, 2);
+  std::string_view bytes = w.file.view();
+  const uint64_t rows = w.rows, dim = w.dim;
+  size_t pos = w.pos;
+  Embeddings& e = w.e;
   std::vector<std::string_view> f;
   size_t line_no = 1;
   for (uint64_t i = 0; i < rows; ++i) {
@@ -401,20 +426,16 @@ Embeddings read_word2vec_text(const std::string& path) {
       throw input_error(path, at_line(line_no + 1), "more vectors than the " + std::to_string(rows) + " the header announced");
     }
   }
-  return e;
+  return std::move(e);  // e names w.e: move it out
 }
 
 Embeddings read_word2vec_binary(const std::string& path) {
-  check_readable_file(path);
   require_little_endian(path);
-  MappedFile file(path);
-  std::string_view bytes = file.view();
-  uint64_t rows = 0, dim = 0;
-  size_t pos = parse_header(bytes, path, rows, dim);
-  Embeddings e;
-  e.dim = static_cast<uint32_t>(dim);
-  e.words.reserve(rows);
-  e.data.resize(rows * dim);
+  Word2VecFile w = open_word2vec(path, sizeof(float));
+  std::string_view bytes = w.file.view();
+  const uint64_t rows = w.rows, dim = w.dim;
+  size_t pos = w.pos;
+  Embeddings& e = w.e;
   const size_t vec_bytes = dim * sizeof(float);
   for (uint64_t i = 0; i < rows; ++i) {
     while (pos < bytes.size() && bytes[pos] == '\n') ++pos;  // word2vec.c's newline after each vector
@@ -434,7 +455,7 @@ Embeddings read_word2vec_binary(const std::string& path) {
   }
   while (pos < bytes.size() && bytes[pos] == '\n') ++pos;
   if (pos != bytes.size()) throw input_error(path, at_byte(pos), "more data than the " + std::to_string(rows) + " vectors the header announced");
-  return e;
+  return std::move(e);  // e names w.e: move it out
 }
 
 Embeddings read_npy(const std::string& path, const std::string& vocab_path) {

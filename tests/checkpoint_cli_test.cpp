@@ -30,18 +30,9 @@ std::string synthetic_text() {
 
 const char* kSettings = " --words --min-count 1 --dim 16 --window 3 --negative 3 --sample 0 --seed 5 --quiet";
 
-/// Runs a shell snippet; returns its exit status and output.
-test::CliResult run_shell(const std::string& script) {
-  test::CliResult result{-1, {}};
-  FILE* pipe = ::popen(("/bin/sh -c '" + script + "' 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) result.output.append(buf, n);
-  int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
+/// Runs a shell snippet (in single quotes: it must hold none); returns its status and output.
+test::CliResult run_shell(const std::string& script) { return test::run_command("/bin/sh -c '" + script + "'"); }
+using test::run_command;
 
 void expect_same_model(const std::string& a_path, const std::string& b_path) {
   TrainingState a = load_state(a_path), b = load_state(b_path);
@@ -132,17 +123,19 @@ TEST(CheckpointCli, SurvivesSigkillAtRandomMomentsWithTwoThreads) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), synthetic_text());
   const std::string run = dir.file("run");
+  // Until config.json exists there is nothing to resume: the user runs the same command
+  // again (--force: a killed first attempt may have left a temporary file in the folder).
   const std::string start = std::string(TOKVEC_CLI_PATH) + " train --input " + dir.file("in.txt") + " --output " + run +
-                            kSettings + " --epochs 150 --threads 2 --checkpoint-every 20000 --keep 2";
+                            kSettings + " --epochs 150 --threads 2 --checkpoint-every 20000 --keep 2 --force";
   const std::string resume = std::string(TOKVEC_CLI_PATH) + " train --resume " + run + " --quiet --checkpoint-every 20000";
+  auto next_command = [&] { return fs::exists(run + "/config.json") ? resume : start; };
   std::mt19937 rng(11);
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    double delay = 0.05 + 0.5 * static_cast<double>(rng() % 1000) / 1000.0;
-    std::string cmd = attempt == 0 ? start : resume;
-    run_shell(cmd + " & pid=$!; sleep " + std::to_string(delay) + "; kill -KILL $pid; wait $pid");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    double delay = 0.05 + 0.75 * static_cast<double>(rng() % 1000) / 1000.0;
+    run_shell(next_command() + " & pid=$!; sleep " + std::to_string(delay) + "; kill -KILL $pid; wait $pid");
     if (fs::exists(run + "/state.tkv")) break;  // finished before the kill
   }
-  auto finished = run_cli("train --resume " + run + " --quiet");
+  auto finished = run_command(next_command());
   ASSERT_EQ(finished.exit_code, 0) << finished.output;
   TrainingState s = load_state(run + "/state.tkv");
   EXPECT_TRUE(s.finished());

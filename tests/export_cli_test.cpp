@@ -237,3 +237,24 @@ TEST(ExportCli, BadInputsAreRefused) {
 
 }  // namespace
 }  // namespace tokvec
+
+namespace tokvec {
+namespace {
+
+// A header announcing more vectors than the file can hold is refused before anything is
+// allocated for them (not an out-of-memory crash).
+TEST(ExportCli, LyingWord2VecHeaderIsRefused) {
+  test::TempDir dir;
+  test::write_text(dir.file("big.vec"), "2000000000 65536\nthe 0.1 0.2\n");
+  test::write_text(dir.file("pairs.tsv"), "the\tthe\t10\n");
+  test::CliResult r = test::run_cli("eval " + dir.file("big.vec") + " --pairs " + dir.file("pairs.tsv"));
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("more than the file"), std::string::npos) << r.output;
+  test::write_text(dir.file("big.bin"), "1000000 100\nthe abcd\n");
+  r = test::run_cli("neighbors " + dir.file("big.bin") + " the");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("more than the file"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace tokvec

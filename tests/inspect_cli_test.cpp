@@ -9,15 +9,20 @@ namespace {
 using test::run_cli;
 using test::TempDir;
 
-TEST(InspectCli, DescribesACorpus) {
-  TempDir dir;
+/// Writes a three-token corpus to `path`.
+void write_tiny_corpus(const std::string& path) {
   CorpusData c;
   c.tokenizer_kind = "words";
   c.vocab = {"a", "b"};
   c.tokens = {0, 1, 0};
   c.line_ends = {3};
   c.recount();
-  write_corpus(dir.file("c.tkc"), c);
+  write_corpus(path, c);
+}
+
+TEST(InspectCli, DescribesACorpus) {
+  TempDir dir;
+  write_tiny_corpus(dir.file("c.tkc"));
   test::CliResult r = run_cli("inspect " + dir.file("c.tkc"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("tokens: 3 in 1 lines"), std::string::npos) << r.output;
@@ -44,13 +49,7 @@ TEST(InspectCli, DescribesAState) {
 
 TEST(InspectCli, CorruptFileNamesTheSection) {
   TempDir dir;
-  CorpusData c;
-  c.tokenizer_kind = "words";
-  c.vocab = {"a", "b"};
-  c.tokens = {0, 1, 0};
-  c.line_ends = {3};
-  c.recount();
-  write_corpus(dir.file("c.tkc"), c);
+  write_tiny_corpus(dir.file("c.tkc"));
   std::string bytes = test::read_text(dir.file("c.tkc"));
   bytes[bytes.size() - 3] ^= 1;  // inside CNTS, the last section
   test::write_text(dir.file("c.tkc"), bytes);

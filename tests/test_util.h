@@ -50,11 +50,10 @@ struct CliResult {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs `tokvec <args>` through the shell (args are shell-quoted by the caller).
-inline CliResult run_cli(const std::string& args) {
-  std::string command = std::string(TOKVEC_CLI_PATH) + " " + args + " 2>&1";
+/// Runs a command line through /bin/sh, stdout and stderr together.
+inline CliResult run_command(const std::string& command) {
   CliResult result{-1, {}};
-  FILE* pipe = ::popen(command.c_str(), "r");
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return result;
   char buf[4096];
   size_t n;
@@ -63,5 +62,8 @@ inline CliResult run_cli(const std::string& args) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
+
+/// Runs `tokvec <args>` through the shell (args are shell-quoted by the caller).
+inline CliResult run_cli(const std::string& args) { return run_command(std::string(TOKVEC_CLI_PATH) + " " + args); }
 
 }  // namespace tokvec::test
