@@ -198,6 +198,51 @@ TEST(CheckpointCli, DamagedNewestCheckpointFallsBackWithAWarning) {
   EXPECT_TRUE(load_state(run + "/state.tkv").finished());
 }
 
+/// Damages each section of a real checkpoint in turn: the error names that section, resume
+/// falls back to the previous checkpoint, and export and audit work from an intact one.
+TEST(CheckpointCli, EverySectionOfACheckpointIsChecked) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), synthetic_text());
+  const std::string run = dir.file("run");
+  ASSERT_EQ(run_cli("train --input " + dir.file("in.txt") + " --output " + run + kSettings +
+                    " --epochs 2 --threads 1 --checkpoint-every 10000 --keep 10").exit_code, 0);
+  auto all = list_checkpoints(run);
+  ASSERT_GE(all.size(), 2u);
+  EXPECT_EQ(run_cli("export " + all[0].second + " --format word2vec-text --output " + dir.file("early.vec")).exit_code, 0);
+  EXPECT_EQ(run_cli("audit " + all[0].second + " --top 0").exit_code, 0);
+  const std::string newest = all.back().second;
+  const std::string intact = test::read_text(newest);
+  // Section table entries start at byte 24, 32 bytes each: tag, reserved, offset, length.
+  const uint32_t count = static_cast<uint8_t>(intact[12]);
+  ASSERT_EQ(count, 9u);  // META VOCB FREQ WIN_ WOUT UPIN UPOS UNEG CURS
+  for (uint32_t k = 0; k < count; ++k) {
+    const size_t entry = 24 + 32 * k;
+    const std::string tag = intact.substr(entry, 4);
+    uint64_t offset = 0, length = 0;
+    std::memcpy(&offset, intact.data() + entry + 8, 8);
+    std::memcpy(&length, intact.data() + entry + 16, 8);
+    if (length == 0) continue;  // an empty section (the cursor of a finished state) has no byte to flip
+    SCOPED_TRACE(tag);
+    std::string flipped = intact;
+    flipped[offset + length / 2] ^= 0x01;
+    test::write_text(newest, flipped);
+    auto r = run_cli("inspect " + newest);
+    EXPECT_EQ(r.exit_code, 5) << r.output;
+    EXPECT_NE(r.output.find("section " + tag), std::string::npos) << r.output;
+    test::write_text(newest, intact.substr(0, offset + length / 2));  // cut inside the section
+    r = run_cli("inspect " + newest);
+    EXPECT_EQ(r.exit_code, 5) << r.output;
+    EXPECT_NE(r.output.find("section " + tag), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
+  }
+  // With the newest cut, resume warns and goes on from the one before.
+  fs::remove(run + "/state.tkv");
+  auto resumed = run_cli("train --resume " + run);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("warning"), std::string::npos) << resumed.output;
+  EXPECT_TRUE(load_state(run + "/state.tkv").finished());
+}
+
 TEST(CheckpointCli, BadResumeRequests) {
   TempDir dir;
   auto r = run_cli("train --resume " + dir.file("nope"));
