@@ -183,7 +183,7 @@ int cmd_neighbors(int argc, char** argv) {
   if (!parsed) return 0;
   const auto& p = *parsed;
   require(p, "source");
-  require(p, "words");
+  if (p.count("words") == 0) throw usage_error("give at least one WORD after the run folder or vectors file (see --help)");
   EvalConfig config;
   config.neighbors = p["k"].as<size_t>();
   config.validate();
