@@ -46,6 +46,30 @@ inline void axpy(float g, const float* __restrict x, float* __restrict y, size_t
   for (size_t j = 0; j < n; ++j) y[j] += g * x[j];
 }
 
+/// One score's share of the SGNS step: for the positive target (label 1) the loss is
+/// -log σ(z) and the scaled gradient η(1 - σ(z)); for a negative (label 0) they are
+/// -log σ(-z) and -η σ(z). Adds the loss to `loss` and returns the gradient.
+inline float score_gradient(float z, bool positive, float lr, const SigmoidTable& table, double& loss) {
+  if (positive) {
+    loss += table.neg_log_sigmoid(z);
+    return lr * (1.0f - table.sigmoid(z));
+  }
+  loss += table.neg_log_sigmoid(-z);
+  return -lr * table.sigmoid(z);
+}
+
+/// Turns the B x T scores S (column 0 the positive target) into G = η (L - σ(S)) in place;
+/// returns the loss Σ -log σ(±S).
+inline double scores_to_gradients(float* S, size_t B, size_t T, float lr, const SigmoidTable& table) {
+  double loss = 0.0;
+  for (size_t b = 0; b < B; ++b) {
+    float* row = S + b * T;
+    row[0] = score_gradient(row[0], true, lr, table, loss);  // peeled: no label test in the loop
+    for (size_t t = 1; t < T; ++t) row[t] = score_gradient(row[t], false, lr, table, loss);
+  }
+  return loss;
+}
+
 TOKVEC_CLONES
 double hogbatch_kernel(float* __restrict in_base, float* __restrict out_base, size_t stride, const uint32_t* inputs,
                        size_t B, const uint32_t* targets, size_t T, float lr, const SigmoidTable& table,
@@ -56,17 +80,7 @@ double hogbatch_kernel(float* __restrict in_base, float* __restrict out_base, si
     for (size_t t = 0; t < T; ++t) S[b * T + t] = dot(x, out_base + targets[t] * stride, stride);
   }
   // G = η (L - σ(S)), in place; loss = Σ -log σ(±S)
-  double loss = 0.0;
-  for (size_t b = 0; b < B; ++b) {
-    float z = S[b * T];
-    loss += table.neg_log_sigmoid(z);
-    S[b * T] = lr * (1.0f - table.sigmoid(z));
-    for (size_t t = 1; t < T; ++t) {
-      z = S[b * T + t];
-      loss += table.neg_log_sigmoid(-z);
-      S[b * T + t] = -lr * table.sigmoid(z);
-    }
-  }
+  const double loss = scores_to_gradients(S, B, T, lr, table);
   // ΔU = Gᵀ X (before X changes)
   for (size_t t = 0; t < T; ++t) {
     float* d = delta + t * stride;
@@ -119,17 +133,7 @@ TOKVEC_AVX512 double hogbatch_avx512(float* __restrict in_base, float* __restric
     }
     for (int t = 0; t < T; ++t) S[b * T + t] = _mm512_reduce_add_ps(acc[t]);
   }
-  double loss = 0.0;
-  for (size_t b = 0; b < B; ++b) {
-    float z = S[b * T];
-    loss += table.neg_log_sigmoid(z);
-    S[b * T] = lr * (1.0f - table.sigmoid(z));
-    for (int t = 1; t < T; ++t) {
-      z = S[b * T + t];
-      loss += table.neg_log_sigmoid(-z);
-      S[b * T + t] = -lr * table.sigmoid(z);
-    }
-  }
+  const double loss = scores_to_gradients(S, B, T, lr, table);
   for (size_t c = 0; c < chunks; ++c) {
     __m512 uo[T], ua[T];
     for (int t = 0; t < T; ++t) uo[t] = ua[t] = _mm512_load_ps(u[t] + 16 * c);
@@ -189,15 +193,7 @@ double pair_kernel(float* __restrict in_base, float* __restrict out_base, size_t
   double loss = 0.0;
   for (size_t t = 0; t < T; ++t) {
     float* u = out_base + targets[t] * stride;
-    float z = dot(x, u, stride);
-    float g;
-    if (t == 0) {
-      loss += table.neg_log_sigmoid(z);
-      g = lr * (1.0f - table.sigmoid(z));
-    } else {
-      loss += table.neg_log_sigmoid(-z);
-      g = -lr * table.sigmoid(z);
-    }
+    const float g = score_gradient(dot(x, u, stride), t == 0, lr, table, loss);
     axpy(g, u, neu1e, stride);  // Σ_t g_t u_t, from u before its update
     axpy(g, x, u, stride);      // u_t += g_t v_x
   }
