@@ -25,13 +25,19 @@ std::string write_corpus_with_ghost(const TempDir& dir) {
   return path;
 }
 
+/// Trains a small run (1 thread, no subsampling) on the ghost corpus; returns its folder.
+std::string train_ghost_run(const TempDir& dir) {
+  std::string corpus = write_corpus_with_ghost(dir);
+  std::string run = dir.file("run");
+  test::CliResult r = run_cli("train --corpus " + corpus + " --output " + run + " --dim 8 --threads 1 --sample 0 --quiet");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return run;
+}
+
 TEST(AuditCli, NeverSeenTokenHasZeroUpdatesAndIsFlagged) {
   TempDir dir;
-  std::string corpus = write_corpus_with_ghost(dir);
-  test::CliResult r = run_cli("train --corpus " + corpus + " --output " + dir.file("run") +
-                              " --dim 8 --threads 1 --sample 0 --quiet");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = run_cli("audit " + dir.file("run") + " --min-updates 100 --json " + dir.file("a.json") + " --csv " +
+  const std::string run = train_ghost_run(dir);
+  test::CliResult r = run_cli("audit " + run + " --min-updates 100 --json " + dir.file("a.json") + " --csv " +
               dir.file("a.csv") + " --svg " + dir.file("a.svg"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(test::read_text(dir.file("a.json")));
@@ -57,8 +63,7 @@ TEST(AuditCli, NeverSeenTokenHasZeroUpdatesAndIsFlagged) {
 
 TEST(AuditCli, ExportSkipFlaggedLeavesFlaggedRowsOut) {
   TempDir dir;
-  std::string corpus = write_corpus_with_ghost(dir);
-  ASSERT_EQ(run_cli("train --corpus " + corpus + " --output " + dir.file("run") + " --dim 8 --threads 1 --sample 0 --quiet").exit_code, 0);
+  train_ghost_run(dir);
   test::CliResult all = run_cli("export " + dir.file("run") + " --format word2vec-text --output " + dir.file("all.vec"));
   ASSERT_EQ(all.exit_code, 0) << all.output;
   EXPECT_EQ(test::read_text(dir.file("all.vec")).substr(0, 4), "5 8\n");  // flagged rows kept by default
@@ -88,8 +93,7 @@ TEST(AuditCli, BadInputs) {
   test::write_text(dir.file("junk"), "not a state");
   r = run_cli("audit " + dir.file("junk"));
   EXPECT_EQ(r.exit_code, 5) << r.output;
-  std::string corpus = write_corpus_with_ghost(dir);
-  ASSERT_EQ(run_cli("train --corpus " + corpus + " --output " + dir.file("run") + " --dim 8 --threads 1 --quiet").exit_code, 0);
+  train_ghost_run(dir);
   r = run_cli("audit " + dir.file("run") + " --json " + dir.file("no/such/folder/a.json"));
   EXPECT_EQ(r.exit_code, 4) << r.output;
   r = run_cli("audit " + dir.file("run") + " --min-updates -3");

@@ -50,6 +50,20 @@ void expect_same_model(const std::string& a_path, const std::string& b_path) {
       << "output vectors differ";
 }
 
+/// A copy of `run` as it stood when `checkpoint` was its newest: config, corpus and that
+/// checkpoint (what a run killed just after writing it leaves behind).
+void copy_stopped_at(const std::string& run, const std::string& checkpoint, const std::string& copy) {
+  fs::create_directory(copy);
+  for (const char* name : {"config.json", "corpus.tkc"}) fs::copy_file(fs::path(run) / name, fs::path(copy) / name);
+  fs::copy_file(checkpoint, fs::path(copy) / fs::path(checkpoint).filename());
+}
+
+void expect_no_temp_files(const std::string& folder) {
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left behind: " << entry.path();
+  }
+}
+
 TEST(CheckpointCli, ResumeFromAnyCheckpointIsBitIdenticalWithOneThread) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), synthetic_text());
@@ -65,9 +79,7 @@ TEST(CheckpointCli, ResumeFromAnyCheckpointIsBitIdenticalWithOneThread) {
   for (size_t k : {size_t{0}, checkpoints.size() / 2, checkpoints.size() - 1}) {
     SCOPED_TRACE("resumed from " + checkpoints[k].second);
     const std::string part = dir.file("part" + std::to_string(k));
-    fs::create_directory(part);
-    for (const char* name : {"config.json", "corpus.tkc"}) fs::copy_file(fs::path(full) / name, fs::path(part) / name);
-    fs::copy_file(checkpoints[k].second, fs::path(part) / fs::path(checkpoints[k].second).filename());
+    copy_stopped_at(full, checkpoints[k].second, part);
     auto resumed = run_cli("train --resume " + part + " --quiet");
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
     expect_same_model(full + "/state.tkv", part + "/state.tkv");
@@ -140,9 +152,7 @@ TEST(CheckpointCli, SurvivesSigkillAtRandomMomentsWithTwoThreads) {
   TrainingState s = load_state(run + "/state.tkv");
   EXPECT_TRUE(s.finished());
   EXPECT_LE(list_checkpoints(run).size(), 2u);
-  for (const auto& entry : fs::directory_iterator(run)) {
-    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left behind: " << entry.path();
-  }
+  expect_no_temp_files(run);
   EXPECT_EQ(run_cli("export " + run + " --format word2vec-text --output " + dir.file("v.vec")).exit_code, 0);
 }
 
@@ -157,10 +167,7 @@ TEST(CheckpointCli, FailedCheckpointWriteStopsCleanly) {
   // A run folder stopped at its first checkpoint, resumed on a disk that fills up after
   // 4 KiB of each write.
   const std::string part = dir.file("part");
-  fs::create_directory(part);
-  fs::copy_file(run + "/config.json", part + "/config.json");
-  fs::copy_file(run + "/corpus.tkc", part + "/corpus.tkc");
-  fs::copy_file(first, part + "/" + fs::path(first).filename().string());
+  copy_stopped_at(run, first, part);
   const std::string kept = test::read_text(first);
   auto failed = run_shell("TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES=4096 " + std::string(TOKVEC_CLI_PATH) +
                           " train --resume " + part + " --checkpoint-every 10000; echo exit=$?");
@@ -170,9 +177,7 @@ TEST(CheckpointCli, FailedCheckpointWriteStopsCleanly) {
   ASSERT_EQ(left.size(), 1u);  // the previous checkpoint, intact
   EXPECT_EQ(test::read_text(left[0].second), kept);
   EXPECT_FALSE(fs::exists(part + "/state.tkv"));
-  for (const auto& entry : fs::directory_iterator(part)) {
-    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left behind: " << entry.path();
-  }
+  expect_no_temp_files(part);
   EXPECT_NE(test::read_text(part + "/train.log").find("checkpoint failed"), std::string::npos);
   // With a working disk the same folder resumes and finishes, as if nothing had happened.
   ASSERT_EQ(run_cli("train --resume " + part + " --quiet").exit_code, 0);
