@@ -386,12 +386,7 @@ std::string BpeModel::serialize() const {
   return impl_->body + "checksum " + hex64(impl_->checksum) + "\n";
 }
 
-void BpeModel::save(const std::string& path) const {
-  std::string text = serialize();
-  AtomicFileWriter writer(path);
-  writer.write(text);
-  writer.commit();
-}
+void BpeModel::save(const std::string& path) const { write_file_atomically(path, serialize()); }
 
 uint32_t BpeModel::vocab_size() const noexcept { return impl_ ? static_cast<uint32_t>(impl_->bytes.size()) : 0; }
 uint64_t BpeModel::checksum() const noexcept { return impl_ ? impl_->checksum : 0; }

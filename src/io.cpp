@@ -146,6 +146,12 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  AtomicFileWriter out(path);
+  out.write(bytes);
+  out.commit();
+}
+
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   check_readable_file(path);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -59,6 +59,8 @@ class AtomicFileWriter {
 
 /// Reads a whole (small) file; throws an io error naming the path if it cannot.
 std::string read_file(const std::string& path);
+/// Writes `bytes` as the whole file, atomically (AtomicFileWriter).
+void write_file_atomically(const std::string& path, std::string_view bytes);
 
 /// Throws a clear io error if `path` is not a readable regular file.
 void check_readable_file(const std::string& path);

@@ -29,12 +29,6 @@ std::string state_path(const std::string& target) {
   return target;
 }
 
-void write_output(const std::string& path, const std::string& bytes) {
-  AtomicFileWriter out(path);
-  out.write(bytes);
-  out.commit();
-}
-
 }  // namespace
 
 int cmd_audit(int argc, char** argv) {
@@ -65,9 +59,9 @@ int cmd_audit(int argc, char** argv) {
     initial_input_row(seed, row, out);
   });
   // Files first: a bad output path fails before anything is printed.
-  if (parsed->count("csv")) write_output((*parsed)["csv"].as<std::string>(), audit_csv(report));
-  if (parsed->count("json")) write_output((*parsed)["json"].as<std::string>(), audit_json(report));
-  if (parsed->count("svg")) write_output((*parsed)["svg"].as<std::string>(), audit_svg(report));
+  if (parsed->count("csv")) write_file_atomically((*parsed)["csv"].as<std::string>(), audit_csv(report));
+  if (parsed->count("json")) write_file_atomically((*parsed)["json"].as<std::string>(), audit_json(report));
+  if (parsed->count("svg")) write_file_atomically((*parsed)["svg"].as<std::string>(), audit_svg(report));
   std::fputs(audit_text(report, config.top).c_str(), stdout);
   return 0;
 }

@@ -226,9 +226,7 @@ int cmd_decode(int argc, char** argv) {
   if (output.empty()) {
     write_stdout(text);
   } else {
-    AtomicFileWriter writer(output);
-    writer.write(text);
-    writer.commit();
+    write_file_atomically(output, text);
   }
   return 0;
 }

@@ -69,12 +69,6 @@ class Log {
   std::string lines_;
 };
 
-void write_atomically(const std::string& path, const std::string& bytes) {
-  AtomicFileWriter w(path);
-  w.write(bytes);
-  w.commit();
-}
-
 /// Creates RUN_DIR if missing; refuses a non-empty one without --force. Returns whether
 /// it was created here (so a failed run can remove the empty folder again).
 bool prepare_run_dir(const std::string& dir, bool force) {
@@ -302,7 +296,7 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
         save_state(path, state, fault_bytes);
       } catch (const Error& e) {
         log.line(std::string("checkpoint failed: ") + e.what() + "; the previous checkpoint is kept, training stops");
-        write_atomically((fs::path(dir) / "train.log").string(), log.text());
+        write_file_atomically((fs::path(dir) / "train.log").string(), log.text());
         throw;
       }
       prune_checkpoints(dir, ckpt.keep);
@@ -311,7 +305,7 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
                     fs::path(path).filename().c_str(), static_cast<unsigned long long>(state.tokens_done),
                     static_cast<unsigned long long>(state.tokens_total), log.seconds() - w0);
       log.line(buf);
-      write_atomically((fs::path(dir) / "train.log").string(), log.text());
+      write_file_atomically((fs::path(dir) / "train.log").string(), log.text());
       if (token_due) next_token_checkpoint = state.tokens_done + ckpt.every.tokens;
       if (time_due) set_timer();
     }
@@ -335,7 +329,7 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
   const double w0 = log.seconds();
   save_state((fs::path(dir) / "state.tkv").string(), state);
   log.line("wrote " + dir + "/state.tkv in " + std::to_string(log.seconds() - w0) + "s");
-  write_atomically((fs::path(dir) / "train.log").string(), log.text());
+  write_file_atomically((fs::path(dir) / "train.log").string(), log.text());
   return 0;
 }
 
@@ -534,7 +528,7 @@ int cmd_train(int argc, char** argv) {
     // From here on the folder is this run's: config, tokenizer and corpus before any
     // training, so a run killed at any later point can be resumed from them.
     if (!created) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
-    write_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
+    write_file_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
     write_run_inputs(dir, corpus);
     log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
              ckpt.every.to_string() + ", keeping " + std::to_string(ckpt.keep));
