@@ -81,8 +81,14 @@ void save_state(const std::string& path, const TrainingState& s, uint64_t fail_a
   writer.commit(fail_after_bytes);
 }
 
-TrainingState load_state(const std::string& path) {
-  SectionReader file(path, std::string_view(kStateMagic, 8), 1, kStateVersion);
+namespace {
+
+SectionReader open_state_file(const std::string& path) {
+  return SectionReader(path, std::string_view(kStateMagic, 8), 1, kStateVersion);
+}
+
+/// Reads and validates a state from an opened (checksum-verified) state file.
+TrainingState read_state(const SectionReader& file) {
   TrainingState s;
   ByteReader meta = file.reader("META");
   s.config_json = meta.str();
@@ -115,9 +121,13 @@ TrainingState load_state(const std::string& path) {
   return s;
 }
 
+}  // namespace
+
+TrainingState load_state(const std::string& path) { return read_state(open_state_file(path)); }
+
 std::vector<std::string> describe_state(const std::string& path) {
-  TrainingState s = load_state(path);
-  SectionReader file(path, std::string_view(kStateMagic, 8), 1, kStateVersion);
+  const SectionReader file = open_state_file(path);
+  const TrainingState s = read_state(file);
   std::vector<std::string> lines;
   lines.push_back("training state, format version " + std::to_string(file.version()));
   lines.push_back("tokenizer: " + s.tokenizer_kind + ", checksum " + hex64(s.tokenizer_checksum));
