@@ -75,6 +75,33 @@ std::string printable_token(std::string_view token) {
   return out;
 }
 
+namespace {
+double percent(uint64_t part, uint64_t whole) {
+  return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+}  // namespace
+
+UpdateCoverage update_coverage(const TrainingState& state, uint64_t min_updates) {
+  UpdateCoverage c;
+  c.rows = state.vocab.size();
+  for (size_t i = 0; i < state.vocab.size(); ++i) {
+    c.tokens += state.frequencies[i];
+    if (state.input_updates[i] < min_updates) {
+      ++c.flagged_rows;
+      c.flagged_tokens += state.frequencies[i];
+    }
+  }
+  return c;
+}
+
+std::string UpdateCoverage::describe(uint64_t threshold) const {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%llu of %llu input rows below %llu updates (%.2f%% of the vocabulary, %.3f%% of corpus tokens)",
+                static_cast<unsigned long long>(flagged_rows), static_cast<unsigned long long>(rows),
+                static_cast<unsigned long long>(threshold), percent(flagged_rows, rows), percent(flagged_tokens, tokens));
+  return buf;
+}
+
 AuditReport audit(const TrainingState& state, const AuditConfig& config, const InitialRowFn& initial_row) {
   config.validate();
   AuditReport report;
@@ -102,24 +129,19 @@ AuditReport audit(const TrainingState& state, const AuditConfig& config, const I
     row.norm = std::sqrt(norm2);
     row.drift = std::sqrt(drift2);
     row.flagged = row.input_updates < config.min_updates;
-    report.corpus_tokens += row.frequency;
-    if (row.flagged) {
-      ++report.flagged_count;
-      report.flagged_tokens += row.frequency;
-    }
     if (row.frequency == 0) ++report.never_produced;
     report.frequency_histogram.add(row.frequency);
     report.update_histogram.add(row.input_updates);
     report.rows.push_back(std::move(row));
   }
+  const UpdateCoverage coverage = update_coverage(state, config.min_updates);
+  report.corpus_tokens = coverage.tokens;
+  report.flagged_count = coverage.flagged_rows;
+  report.flagged_tokens = coverage.flagged_tokens;
   return report;
 }
 
 namespace {
-
-double percent(uint64_t part, uint64_t whole) {
-  return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
-}
 
 /// The shortest decimal that reads back as the same double (nlohmann's formatting), so the
 /// CSV and the JSON carry identical numbers.

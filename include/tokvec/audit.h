@@ -58,6 +58,18 @@ struct AuditReport {
   std::vector<AuditRow> rows;   ///< by id
 };
 
+/// How much of the model is under-trained: what the audit summarises and what training logs
+/// as it goes.
+struct UpdateCoverage {
+  uint64_t rows = 0;            ///< vocabulary size
+  uint64_t tokens = 0;          ///< corpus tokens (sum of frequencies)
+  uint64_t flagged_rows = 0;    ///< input rows with fewer updates than the threshold
+  uint64_t flagged_tokens = 0;  ///< corpus occurrences of those rows
+  /// "N of V input rows below T updates (x% of the vocabulary, y% of corpus tokens)"
+  std::string describe(uint64_t threshold) const;
+};
+UpdateCoverage update_coverage(const TrainingState& state, uint64_t min_updates);
+
 /// Writes the initial value of input row `row` into `out` (dim floats): the trainer's
 /// initialisation, recomputed from the seed so nothing extra has to be stored.
 using InitialRowFn = std::function<void(uint32_t row, std::span<float> out)>;

@@ -27,6 +27,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "tokvec/audit.h"
 #include "tokvec/bpe.h"
 #include "tokvec/checkpoint.h"
 #include "tokvec/config.h"
@@ -42,9 +43,6 @@ namespace tokvec::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-/// Rows with fewer input updates than this are reported as under-trained in train.log.
-constexpr uint64_t kUndertrainedUpdates = 100;
 
 /// The run's log: kept in memory, echoed to stderr unless quiet, and written to
 /// RUN_DIR/train.log at every checkpoint and at the end (a resumed run appends).
@@ -219,22 +217,10 @@ void write_run_inputs(const std::string& dir, const RunCorpus& rc) {
   write_corpus((fs::path(dir) / "corpus.tkc").string(), rc.data);
 }
 
-/// "N of V input rows below T updates (x% of the vocabulary, y% of corpus tokens)".
+/// The log line on under-trained rows, with the audit's default threshold.
 std::string undertrained_summary(const TrainingState& state) {
-  uint64_t rows = 0, tokens = 0, total = 0;
-  for (size_t i = 0; i < state.vocab.size(); ++i) {
-    total += state.frequencies[i];
-    if (state.input_updates[i] < kUndertrainedUpdates) {
-      ++rows;
-      tokens += state.frequencies[i];
-    }
-  }
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "%llu of %zu input rows below %llu updates (%.2f%% of the vocabulary, %.3f%% of corpus tokens)",
-                static_cast<unsigned long long>(rows), state.vocab.size(), static_cast<unsigned long long>(kUndertrainedUpdates),
-                state.vocab.empty() ? 0.0 : 100.0 * static_cast<double>(rows) / static_cast<double>(state.vocab.size()),
-                total == 0 ? 0.0 : 100.0 * static_cast<double>(tokens) / static_cast<double>(total));
-  return buf;
+  const uint64_t threshold = AuditConfig{}.min_updates;
+  return update_coverage(state, threshold).describe(threshold);
 }
 
 /// Test hook for fault injection: TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES=N makes every
