@@ -179,7 +179,10 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
         uint32_t id = corpus.tokens[p];
         if (sh.subsampler.keep(id, rng)) kept[n++] = id;
       }
-      const double progress_frac = static_cast<double>(sh.tokens_done.load(std::memory_order_relaxed)) / total;
+      const uint64_t done_now = sh.tokens_done.load(std::memory_order_relaxed);
+      // Distributed training (issue 9): the learning rate follows the whole job's progress.
+      const double progress_frac = sh.pause_when->job != nullptr ? sh.pause_when->job->fraction_done(done_now)
+                                                                 : static_cast<double>(done_now) / total;
       const float lr = static_cast<float>(lr0 * std::max(1e-4, 1.0 - progress_frac));
       double loss = 0.0;
       uint64_t pairs = 0;

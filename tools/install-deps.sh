@@ -2,13 +2,15 @@
 # Installs the Debian packages tokvec needs, skipping those already installed.
 # usage: tools/install-deps.sh [--with-test-tools]
 #   --with-test-tools  also python3-gensim and python3-numpy, which the tests use to check
-#                      that exported files load in the tools users hand them to.
+#                      that exported files load in the tools users hand them to, and Open
+#                      MPI (openmpi-bin, libopenmpi-dev), so that CMake builds distributed
+#                      training and CTest runs it under mpirun.
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libtbb-dev libcxxopts-dev libgtest-dev libxxhash-dev
           libutf8proc-dev nlohmann-json3-dev xz-utils)
 if [[ "${1:-}" == "--with-test-tools" ]]; then
-  packages+=(python3 python3-numpy python3-gensim)
+  packages+=(python3 python3-numpy python3-gensim openmpi-bin libopenmpi-dev)
 fi
 
 missing=()

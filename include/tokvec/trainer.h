@@ -89,6 +89,16 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
 /// stopped).
 void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state);
 
+/// The progress of a whole distributed job (distributed.h), for the learning-rate decay of
+/// one of its processes. Called by each thread once per segment with this process's
+/// tokens_done; returns the fraction of the job's tokens done, in [0, 1], which replaces
+/// tokens_done / tokens_total. Must be thread-safe and cheap.
+class JobProgress {
+ public:
+  virtual ~JobProgress() = default;
+  virtual double fraction_done(uint64_t local_tokens_done) noexcept = 0;
+};
+
 /// When train() should pause (for a checkpoint, or because the user asked to stop). Each
 /// thread checks at its next segment boundary (at most kSegmentTokens tokens away), so a
 /// pause is quick and lands where the cursor can describe it exactly.
@@ -96,6 +106,9 @@ struct TrainPause {
   uint64_t at_tokens = UINT64_MAX;  ///< pause once tokens_done (over all epochs) reaches this
   double after_seconds = 0.0;       ///< pause after this much wall time in this call; 0 = never
   const std::atomic<bool>* interrupt = nullptr;  ///< pause as soon as this becomes true
+  /// Distributed training only (not a pause condition): the job's progress drives the
+  /// learning rate instead of this process's.
+  JobProgress* job = nullptr;
 };
 
 /// Like train(), but pauses as `pause` says: then the state holds the merged counts, the

@@ -32,6 +32,7 @@
 #include "tokvec/checkpoint.h"
 #include "tokvec/config.h"
 #include "tokvec/corpus.h"
+#include "tokvec/distributed.h"
 #include "tokvec/interrupt.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
@@ -242,6 +243,12 @@ struct CheckpointOptions {
 /// stopping (with a checkpoint) on SIGINT/SIGTERM. Returns the process exit code.
 int run_training(const std::string& dir, const RunCorpus& corpus, const TrainConfig& cfg, TrainingState& state,
                  uint64_t sequence, const CheckpointOptions& ckpt, Log& log) {
+  if (distributed::active()) {  // rank 0 of an MPI job (issue 9): src/mpi/distributed_mpi.cpp trains with all ranks
+    LeaderJob job{dir, corpus.view(), cfg, ckpt.every, ckpt.keep, checkpoint_fault_bytes(), sequence,
+                  [&](const std::string& line) { log.line(line); },
+                  [&] { write_file_atomically((fs::path(dir) / "train.log").string(), log.text()); }, undertrained_summary};
+    return distributed::lead(job, state);
+  }
   // Progress lines in the log: ten a run, so the log shows how the under-trained rows
   // shrink as training goes.
   const uint64_t report_every = std::max<uint64_t>(1, state.tokens_total / 10);
@@ -382,6 +389,7 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
   uint64_t sequence = 0;
   if (loaded) {
     check_checkpoint_matches(loaded->path, loaded->state, corpus, plan.cfg);
+    check_resume_ranks(loaded->path, loaded->state.cursor, distributed::size(), dir);  // same process count (issue 9)
     state = std::move(loaded->state);
     sequence = loaded->sequence;
     char buf[200];
@@ -398,8 +406,9 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
 
 }  // namespace
 
-int cmd_train(int argc, char** argv) {
+static int train_main(int argc, char** argv) {
   const TrainConfig d;
+  const SyncOptions sync_defaults;
   const BpeTrainConfig bpe_defaults;
   const CheckpointOptions ckpt_defaults;
   cxxopts::Options options("tokvec train",
@@ -429,6 +438,13 @@ int cmd_train(int argc, char** argv) {
       ("checkpoint-every", "Checkpoint interval: 30s, 10m, 2h, a number of tokens, or off",
        cxxopts::value<std::string>()->default_value(kDefaultCheckpointEvery))
       ("keep", "Checkpoints kept (the newest)", cxxopts::value<size_t>()->default_value(std::to_string(ckpt_defaults.keep)))
+      ("sync-every", "MPI jobs: seconds between model syncs",
+       cxxopts::value<double>()->default_value(nlohmann::json(sync_defaults.every_seconds).dump()))
+      ("sync-rows", "MPI jobs: the most frequent rows, synced at every sync",
+       cxxopts::value<uint64_t>()->default_value(std::to_string(sync_defaults.rows)))
+      ("sync-full-every", "MPI jobs: every N-th sync moves all rows",
+       cxxopts::value<uint32_t>()->default_value(std::to_string(sync_defaults.full_every)))
+      ("sync-mode", "MPI jobs: average (the replicas), sum (every process's progress), or hybrid (average the synced frequent rows, sum the others)", cxxopts::value<std::string>()->default_value(sync_defaults.mode))
       ("quiet", "No progress output")
       ("force", "Replace the run in a non-empty --output folder");
   auto parsed = parse(options, argc, argv);
@@ -440,6 +456,13 @@ int cmd_train(int argc, char** argv) {
   ckpt.keep = r["keep"].as<size_t>();
   check_range("--keep", static_cast<int64_t>(std::min<size_t>(ckpt.keep, 1000000)), 1, 1000);
   const bool quiet = r.count("quiet") > 0;
+  SyncOptions sync;
+  sync.every_seconds = r["sync-every"].as<double>();
+  sync.rows = r["sync-rows"].as<uint64_t>();
+  sync.full_every = r["sync-full-every"].as<uint32_t>();
+  sync.mode = r["sync-mode"].as<std::string>();
+  sync.validate();
+  distributed::set_sync_options(sync);
 
   if (r.count("resume") > 0) {
     for (const char* other : {"input", "output", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
@@ -511,6 +534,7 @@ int cmd_train(int argc, char** argv) {
     cj["tokenizer_kind"] = corpus.kind();
     cj["tokenizer_checksum"] = hex64(corpus.checksum());
     cj["threads_used"] = threads;
+    cj["processes"] = distributed::size();  // MPI processes (issue 9), each with threads_used threads
     // From here on the folder is this run's: config, tokenizer and corpus before any
     // training, so a run killed at any later point can be resumed from them.
     if (!created) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
@@ -529,5 +553,9 @@ int cmd_train(int argc, char** argv) {
     throw;
   }
 }
+
+// Under mpirun with several processes, rank 0 runs train_main and the others follow it
+// (issue 9, distributed.h); otherwise this is train_main.
+int cmd_train(int argc, char** argv) { return distributed::run_command(argc, argv, train_main); }
 
 }  // namespace tokvec::cli

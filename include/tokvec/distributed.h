@@ -1,0 +1,147 @@
+// Distributed training over MPI (issue 9): `mpirun -np P tokvec train ...` trains one model
+// with P processes ("ranks"), each with its own threads and its own shard of the corpus.
+//
+// Roles. Rank 0 (the leader) does everything a single-process run does with the run folder:
+// it builds the vocabulary or tokenizer and corpus.tkc, writes config.json, checkpoints,
+// state.tkv and train.log. The other ranks (followers) never touch the run folder: they
+// receive the job from rank 0 by MPI (settings, vocabulary, counts, the model, and only
+// their own shard of the token ids), so no shared filesystem is needed.
+//
+// Shards. Rank r trains the contiguous token range [r·N/P, (r+1)·N/P) of the corpus (line
+// ends inside it are kept; the range ends count as line ends), split among its threads as
+// a single process splits the whole corpus. Every rank uses the corpus-wide counts, so the
+// negative-sampling and subsampling distributions are the same everywhere.
+//
+// Synchronisation (a communication thread per rank, beside the OpenMP workers, which never
+// wait for it). Every `every_seconds` the thread
+//   1. agrees with the others on the job's state: allreduce of (this rank's tokens done,
+//      finished?, wants a checkpoint?, signal received?);
+//   2. syncs rows [0, R) of both matrices, R = `rows` (ids are sorted by frequency, so these
+//      are the most frequent tokens), or R = every row at every `full_every`-th sync.
+// With s the local rows when the snapshot was taken, b the rows all ranks agreed on at the
+// previous sync ("base") and x the live rows, which the workers keep changing meanwhile:
+//   mode "sum":      D = allreduce_sum(s - b);  n = b + D;        x += n - s;  b = n
+//   mode "average":  S = allreduce_sum(s);      n = S / P;        x += n - s
+// Adding n - s (rather than storing n) keeps the local progress made during the allreduce,
+// x - s, on top of the agreed value. "sum" adds every rank's progress since the last sync,
+// as threads sharing one matrix do (Hogwild with one sync interval of delay); "average"
+// takes the mean of the replicas (pWord2Vec's MPI version), which divides each rank's
+// progress by P; "hybrid" averages rows [0, H) and sums the others (a rare row is mostly
+// updated by one rank, whose progress averaging would divide by P). The default is
+// "average": with few syncs (as on a loaded machine, where one sync took ~0.75 s) "sum"
+// overshoots (the summed steps were computed against a stale base), see README.
+//
+// Learning rate. It decays with the job's progress, not the rank's: at each sync the ranks
+// learn the global token count G and each keeps the local count L it reported; in between
+// a thread with local count l uses (G + P·(l − L)) / total as the fraction done.
+//
+// Checkpoints are collective. A pause (checkpoint due on rank 0's clock or token count,
+// SIGINT/SIGTERM on any rank) is decided at a sync, so every rank learns it from the same
+// allreduce; the workers stop at a segment start, the ranks combine their models once more
+// (full matrices, reduced on rank 0 and broadcast, so all ranks hold bit-identical
+// matrices), rank 0 sums the per-row update counts and the losses, gathers every rank's
+// cursor and writes one checkpoint in the ordinary TrainingState format. Its CURS section
+// then holds a job cursor (see encode_job_cursor) instead of a thread cursor.
+// `mpirun -np P tokvec train --resume RUN_DIR` continues it with the same P only.
+//
+// Failure. A rank that dies (killed, crashed) makes mpirun kill the whole job (Open MPI's
+// default) and exit non-zero, naming the rank; an error raised inside a rank after the job
+// started is printed by that rank and ends the job by MPI_Abort with the error's exit code.
+// Checkpoints are written atomically by rank 0, so the newest complete one stays valid.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tokvec/checkpoint.h"
+#include "tokvec/corpus.h"
+#include "tokvec/trainer.h"
+
+namespace tokvec {
+
+/// How the ranks keep their replicas of the model together (see the file comment).
+struct SyncOptions {
+  double every_seconds = 0.25;  ///< interval between syncs, (0, 3600]
+  uint64_t rows = 8192;         ///< H: the most frequent rows synced at every sync, >= 1
+  uint32_t full_every = 8;      ///< F: every F-th sync moves the full matrices, >= 1
+  std::string mode = "average"; ///< "average", "sum" or "hybrid" (see the file comment)
+  void validate() const;
+  std::string to_string() const;
+};
+
+/// Where one rank stands in a distributed job (one entry of a job cursor).
+struct RankCursor {
+  uint64_t begin = 0, end = 0;  ///< its shard of the corpus, [begin, end)
+  uint64_t tokens_done = 0;     ///< tokens of its shard done, over all epochs
+  uint32_t epochs_done = 0;
+  std::string trainer_cursor;   ///< the trainer's own cursor for the shard; empty when done
+};
+
+/// A job cursor, stored as the CURS section of a checkpoint written by a distributed job:
+/// u32 magic "MPIJ", u32 version 1, u64 corpus tokens, u32 ranks, then per rank: u64 begin,
+/// u64 end, u64 tokens_done, u32 epochs_done, str trainer_cursor. The trainer's own cursor
+/// starts with u32 version 1, so the two never collide.
+std::string encode_job_cursor(uint64_t corpus_tokens, const std::vector<RankCursor>& ranks);
+/// nullopt when `cursor` is a single-process (trainer) cursor or empty; the entries of a job
+/// cursor otherwise (corrupt error naming `path` when it is damaged or does not fit a corpus
+/// of `corpus_tokens` tokens).
+std::optional<std::vector<RankCursor>> decode_job_cursor(const std::string& cursor, const std::string& path,
+                                                         uint64_t corpus_tokens);
+/// The number of processes that wrote a checkpoint's cursor: P for a job cursor, 1 otherwise.
+int cursor_ranks(const std::string& cursor);
+/// Refuses (usage error naming both numbers and the command to use) to resume the
+/// checkpoint `path` of run `dir` with `ranks` processes when it was written by another
+/// number. An empty cursor (nothing to resume) is accepted with any number.
+void check_resume_ranks(const std::string& path, const std::string& cursor, int ranks, const std::string& dir);
+
+/// Rank r's shard of n tokens among p ranks: [r·n/p, (r+1)·n/p).
+std::pair<uint64_t, uint64_t> rank_shard(uint64_t n, int p, int r);
+
+/// The number of processes the MPI launcher started (Open MPI's OMPI_COMM_WORLD_SIZE,
+/// MPICH's PMI_SIZE); 1 when not launched by one.
+int launched_world_size();
+
+/// What rank 0 hands to the distributed job once its run folder is ready.
+struct LeaderJob {
+  std::string dir;
+  CorpusView corpus;
+  TrainConfig cfg;
+  CheckpointEvery every;
+  size_t keep = 2;
+  uint64_t fault_bytes = UINT64_MAX;  ///< checkpoint write fault injection (tests)
+  uint64_t sequence = 0;              ///< the newest checkpoint's number
+  std::function<void(const std::string&)> log;          ///< a line in the run's log
+  std::function<void()> save_log;                        ///< writes RUN_DIR/train.log
+  std::function<std::string(const TrainingState&)> undertrained;  ///< the under-trained rows line
+};
+
+namespace distributed {
+
+/// Whether this build has MPI.
+bool built_with_mpi() noexcept;
+/// Whether this process is one rank of a job of more than one (MPI initialised by run_command).
+bool active() noexcept;
+int rank() noexcept;
+int size() noexcept;
+
+/// Runs `command` (a CLI command's function). Not under an MPI launcher, or with one
+/// process: just calls it. Otherwise initialises MPI; rank 0 runs `command`, which hands
+/// the training to lead(); the other ranks wait for rank 0's job and train their shards.
+/// If rank 0 fails or returns before handing the job over (bad option, bad input, nothing
+/// to resume), the other ranks end with the same exit code without printing anything.
+int run_command(int argc, char** argv, int (*command)(int, char**));
+
+/// Sets the sync options (from the command line) before lead().
+void set_sync_options(const SyncOptions& options);
+
+/// Rank 0: trains `state` (fresh from initial_state, or a checkpoint of a P-rank job) with
+/// all ranks, writes checkpoints and the final state.tkv into job.dir, and returns the exit
+/// code. Errors raised before the job is handed over are thrown; after that, an error ends
+/// the whole job (MPI_Abort) with its exit code.
+int lead(LeaderJob& job, TrainingState& state);
+
+}  // namespace distributed
+}  // namespace tokvec
