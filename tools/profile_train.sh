@@ -84,9 +84,11 @@ region=$(awk '/tokvec::train\(.*_omp_fn/ { gsub(",", "", $1); print $1; exit }' 
     awk -v top="$TOP" '
         /PROGRAM TOTALS/ { started = 1; next }
         started && /^ *[0-9][0-9,]* \(/ && n < top {
-            ir = $1; pct = $2; gsub(/[()]/, "", pct)
+            ir = $1; pct = ""
+            if (match($0, /\( *[0-9.]+%\)/)) { pct = substr($0, RSTART + 1, RLENGTH - 2); gsub(/ /, "", pct) }
             line = $0; sub(/^ *[0-9,]+ +\([^)]*\) +/, "", line); sub(/^[^:]*:/, "", line)
             sub(/ \[[^]]*\]$/, "", line)                                   # the binary
+            gsub(/\(anonymous namespace\)/, "{anon}", line)
             clone = ""; if (match(line, /\[clone [^]]*\]/)) clone = " " substr(line, RSTART, RLENGTH)
             sub(/ \[clone [^]]*\]/, "", line)
             gsub(/\([^()]*\)/, "()", line); gsub(/\([^()]*\)/, "()", line)   # drop argument lists
