@@ -71,13 +71,12 @@ inline double scores_to_gradients(float* S, size_t B, size_t T, float lr, const 
 }
 
 TOKVEC_CLONES
-double hogbatch_kernel(float* __restrict in_base, float* __restrict out_base, size_t stride, const uint32_t* inputs,
-                       size_t B, const uint32_t* targets, size_t T, float lr, const SigmoidTable& table,
-                       float* __restrict S, float* __restrict delta) {
+double hogbatch_kernel(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
+                       const SigmoidTable& table, float* __restrict S, float* __restrict delta) {
   // S = X Uᵀ
   for (size_t b = 0; b < B; ++b) {
-    const float* x = in_base + inputs[b] * stride;
-    for (size_t t = 0; t < T; ++t) S[b * T + t] = dot(x, out_base + targets[t] * stride, stride);
+    const float* x = xs[b];
+    for (size_t t = 0; t < T; ++t) S[b * T + t] = dot(x, us[t], stride);
   }
   // G = η (L - σ(S)), in place; loss = Σ -log σ(±S)
   const double loss = scores_to_gradients(S, B, T, lr, table);
@@ -85,21 +84,19 @@ double hogbatch_kernel(float* __restrict in_base, float* __restrict out_base, si
   for (size_t t = 0; t < T; ++t) {
     float* d = delta + t * stride;
     const float g0 = S[t];
-    const float* x0 = in_base + inputs[0] * stride;
+    const float* x0 = static_cast<const float*>(__builtin_assume_aligned(xs[0], 64));
 #pragma omp simd
     for (size_t j = 0; j < stride; ++j) d[j] = g0 * x0[j];
-    for (size_t b = 1; b < B; ++b) axpy(S[b * T + t], in_base + inputs[b] * stride, d, stride);
+    for (size_t b = 1; b < B; ++b) axpy(S[b * T + t], xs[b], d, stride);
   }
   // X += G U (U not yet changed), in place
   for (size_t b = 0; b < B; ++b) {
-    float* x = in_base + inputs[b] * stride;
-    for (size_t t = 0; t < T; ++t) axpy(S[b * T + t], out_base + targets[t] * stride, x, stride);
+    for (size_t t = 0; t < T; ++t) axpy(S[b * T + t], us[t], xs[b], stride);
   }
   // U += ΔU
-  for (size_t t = 0; t < T; ++t) axpy(1.0f, delta + t * stride, out_base + targets[t] * stride, stride);
+  for (size_t t = 0; t < T; ++t) axpy(1.0f, delta + t * stride, us[t], stride);
   return loss;
 }
-
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
 #define TOKVEC_HAVE_AVX512_KERNEL 1
@@ -117,14 +114,13 @@ double hogbatch_kernel(float* __restrict in_base, float* __restrict out_base, si
 /// repeated input row reads its first update before applying the second, as sequential
 /// SGD would.
 template <int T>
-TOKVEC_AVX512 double hogbatch_avx512(float* __restrict in_base, float* __restrict out_base, size_t stride,
-                                     const uint32_t* inputs, size_t B, const uint32_t* targets, float lr,
+TOKVEC_AVX512 double hogbatch_avx512(float* const* xs, size_t B, float* const* us, size_t stride, float lr,
                                      const SigmoidTable& table, float* __restrict S) {
   const size_t chunks = stride / 16;
   float* u[T];
-  for (int t = 0; t < T; ++t) u[t] = out_base + targets[t] * stride;
+  for (int t = 0; t < T; ++t) u[t] = us[t];
   for (size_t b = 0; b < B; ++b) {
-    const float* x = in_base + inputs[b] * stride;
+    const float* x = xs[b];
     __m512 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
     for (size_t c = 0; c < chunks; ++c) {
@@ -138,7 +134,7 @@ TOKVEC_AVX512 double hogbatch_avx512(float* __restrict in_base, float* __restric
     __m512 uo[T], ua[T];
     for (int t = 0; t < T; ++t) uo[t] = ua[t] = _mm512_load_ps(u[t] + 16 * c);
     for (size_t b = 0; b < B; ++b) {
-      float* x = in_base + inputs[b] * stride + 16 * c;
+      float* x = xs[b] + 16 * c;
       const __m512 xv = _mm512_load_ps(x);
       __m512 xa = xv;
       const float* g = S + b * T;
@@ -157,8 +153,7 @@ TOKVEC_AVX512 double hogbatch_avx512(float* __restrict in_base, float* __restric
   return loss;
 }
 
-using AvxKernel = double (*)(float*, float*, size_t, const uint32_t*, size_t, const uint32_t*, float,
-                             const SigmoidTable&, float*);
+using AvxKernel = double (*)(float* const*, size_t, float* const*, size_t, float, const SigmoidTable&, float*);
 
 /// The AVX-512 kernel for T targets, or nullptr when the CPU lacks AVX-512 or T is not
 /// one of the compiled sizes (then the portable kernel runs).
@@ -212,21 +207,39 @@ SigmoidTable::SigmoidTable() : sigmoid_(kSize + 1), neg_log_sigmoid_(kSize + 1) 
 }
 
 SgnsScratch::SgnsScratch(size_t max_inputs, size_t max_targets, size_t dim)
-    : max_inputs_(max_inputs), max_targets_(max_targets), scores_(max_inputs * max_targets), delta_(max_targets, dim) {}
+    : max_inputs_(max_inputs),
+      max_targets_(max_targets),
+      scores_(max_inputs * max_targets),
+      delta_(max_targets, dim),
+      input_rows_(max_inputs),
+      target_rows_(max_targets) {}
 
-double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> inputs, std::span<const uint32_t> targets,
-                     float lr, const SigmoidTable& table, SgnsScratch& scratch) {
+double hogbatch_step_rows(std::span<float* const> inputs, std::span<float* const> targets, size_t stride, float lr,
+                          const SigmoidTable& table, SgnsScratch& scratch) {
   if (inputs.empty()) return 0.0;
+  if (inputs.size() > scratch.max_inputs_ || targets.size() > scratch.max_targets_ || stride != scratch.delta_.stride()) {
+    throw internal_error("hogbatch step larger than its scratch space");
+  }
 #if TOKVEC_HAVE_AVX512_KERNEL
-  if (input.stride() % 16 == 0) {
+  if (stride % 16 == 0) {
     if (AvxKernel k = avx512_kernel(targets.size())) {
-      return k(input.row(0), output.row(0), input.stride(), inputs.data(), inputs.size(), targets.data(), lr, table,
-               scratch.scores_.data());
+      return k(inputs.data(), inputs.size(), targets.data(), stride, lr, table, scratch.scores_.data());
     }
   }
 #endif
-  return hogbatch_kernel(input.row(0), output.row(0), input.stride(), inputs.data(), inputs.size(), targets.data(),
-                         targets.size(), lr, table, scratch.scores_.data(), scratch.delta_.row(0));
+  return hogbatch_kernel(inputs.data(), inputs.size(), targets.data(), targets.size(), stride, lr, table,
+                         scratch.scores_.data(), scratch.delta_.row(0));
+}
+
+double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> inputs, std::span<const uint32_t> targets,
+                     float lr, const SigmoidTable& table, SgnsScratch& scratch) {
+  if (inputs.size() > scratch.max_inputs_ || targets.size() > scratch.max_targets_) {
+    throw internal_error("hogbatch step larger than its scratch space");
+  }
+  for (size_t b = 0; b < inputs.size(); ++b) scratch.input_rows_[b] = input.row(inputs[b]);
+  for (size_t t = 0; t < targets.size(); ++t) scratch.target_rows_[t] = output.row(targets[t]);
+  return hogbatch_step_rows({scratch.input_rows_.data(), inputs.size()}, {scratch.target_rows_.data(), targets.size()},
+                            input.stride(), lr, table, scratch);
 }
 
 double pair_step(Matrix& input, Matrix& output, uint32_t input_row, std::span<const uint32_t> targets, float lr,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "tokvec/sampler.h"
@@ -76,6 +77,41 @@ TEST(Sgns, HogBatchStepWithRepeatedRowsAddsTheirUpdates) {
 TEST(Sgns, PortableKernelFollowsTheLossGradient) {
   // T = 10 has no specialised AVX-512 kernel: this runs the portable one.
   check_gradient({0, 1, 2}, {3, 4, 5, 6, 7, 8, 9, 10, 11, 4}, true, 20);
+}
+
+/// The trainer hands the kernel some rows as its own copies (hot rows): a step on rows
+/// given by address must do exactly what the step by id does on the matrices, wherever
+/// each row lives. T = 6 runs the AVX-512 kernel where the CPU has it, T = 10 the portable.
+TEST(Sgns, StepOnCopiedRowsEqualsTheStepById) {
+  for (const std::vector<uint32_t>& targets : {std::vector<uint32_t>{4, 5, 6, 5, 7, 8},
+                                               std::vector<uint32_t>{3, 4, 5, 6, 7, 8, 9, 10, 11, 4}}) {
+    const std::vector<uint32_t> inputs = {0, 1, 0, 2};
+    const size_t dim = 37;
+    Matrix in(12, dim), out(12, dim);
+    fill_random(in, 3, 0.5f);
+    fill_random(out, 4, 0.5f);
+    // Rows 0 and 5 are "hot": the by-address step uses copies of them, elsewhere.
+    Matrix in_copy = in, out_copy = out;
+    Matrix hot_in(1, dim), hot_out(1, dim);
+    std::copy_n(in.row(0), in.stride(), hot_in.row(0));
+    std::copy_n(out.row(5), out.stride(), hot_out.row(0));
+    std::vector<float*> xs, us;
+    for (uint32_t id : inputs) xs.push_back(id == 0 ? hot_in.row(0) : in_copy.row(id));
+    for (uint32_t id : targets) us.push_back(id == 5 ? hot_out.row(0) : out_copy.row(id));
+    SigmoidTable table;
+    SgnsScratch scratch(inputs.size(), targets.size(), dim);
+    const double by_id = hogbatch_step(in, out, inputs, targets, 0.05f, table, scratch);
+    const double by_address = hogbatch_step_rows(xs, us, in.stride(), 0.05f, table, scratch);
+    EXPECT_EQ(by_id, by_address);
+    std::copy_n(hot_in.row(0), in.stride(), in_copy.row(0));
+    std::copy_n(hot_out.row(0), out.stride(), out_copy.row(5));
+    for (size_t r = 0; r < 12; ++r) {
+      for (size_t j = 0; j < in.stride(); ++j) {
+        ASSERT_EQ(in.row(r)[j], in_copy.row(r)[j]) << "input row " << r << " col " << j << ", T " << targets.size();
+        ASSERT_EQ(out.row(r)[j], out_copy.row(r)[j]) << "output row " << r << " col " << j << ", T " << targets.size();
+      }
+    }
+  }
 }
 
 TEST(Sgns, PairStepFollowsTheLossGradient) {

@@ -12,7 +12,12 @@ usage: tools/bench_train.sh [options]
                    is decompressed there from ../shared/corpora/gut100m.txt.xz when missing
   --tokvec PATH    tokvec binary (default $TOKVEC, else build/tokvec, else build*/tokvec)
   --out DIR        output folder (default out/bench-train-YYYYmmdd-HHMMSS)
-  --skip-peers     run only tokvec
+  --skip-peers     run only tokvec (same as --peers none)
+  --peers LIST     the peers to run, comma-separated: gensim,fasttext,pword2vec (the default;
+                   pword2vec only when its binary is given) or none
+  --pword2vec PATH pWord2Vec binary (default $PWORD2VEC): an optional peer, skipped with a note
+                   when neither is set or the file is not executable (building it:
+                   tools/README-bench.md)
   --bpe            also the BPE pipeline: tokvec --bpe-vocab-size 32000, raw text to composed
                    word vectors; and fastText with its default subword n-grams as the peer
   --bpe-words MODE words exported for --bpe: "top30k" (default: the corpus's 30,000 most
@@ -42,8 +47,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 THREADS=2
 DATA=${TOKVEC_BENCH_DATA:-/tmp/tokvec-bench}
 TOKVEC_BIN=${TOKVEC:-}
+PWORD2VEC_BIN=${PWORD2VEC:-}
 OUT=''
 SKIP_PEERS=0
+PEERS=gensim,fasttext,pword2vec
 DO_BPE=0
 DO_SCALING=0
 BPE_WORDS=top30k
@@ -55,11 +62,13 @@ while (($#)); do
         --threads) THREADS=${2:?--threads needs a value}; shift 2 ;;
         --data) DATA=${2:?--data needs a value}; shift 2 ;;
         --tokvec) TOKVEC_BIN=${2:?--tokvec needs a value}; shift 2 ;;
+        --pword2vec) PWORD2VEC_BIN=${2:?--pword2vec needs a value}; shift 2 ;;
         --out) OUT=${2:?--out needs a value}; shift 2 ;;
         --corpus) CORPUS=${2:?--corpus needs a value}; shift 2 ;;
         --repeat) REPEAT=${2:?--repeat needs a value}; shift 2 ;;
         --bpe-words) BPE_WORDS=${2:?--bpe-words needs a value}; shift 2 ;;
-        --skip-peers) SKIP_PEERS=1; shift ;;
+        --skip-peers) PEERS=none; shift ;;
+        --peers) PEERS=${2:?--peers needs a value}; shift 2 ;;
         --bpe) DO_BPE=1; shift ;;
         --scaling) DO_SCALING=1; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -69,6 +78,10 @@ done
 [[ $THREADS =~ ^[1-9][0-9]*$ ]] || bench_die "--threads must be a positive integer, got '$THREADS'"
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || bench_die "--repeat must be a positive integer, got '$REPEAT'"
 [[ $BPE_WORDS == top30k || $BPE_WORDS == eval ]] || bench_die "--bpe-words must be top30k or eval"
+[[ $PEERS =~ ^(none|(gensim|fasttext|pword2vec)(,(gensim|fasttext|pword2vec))*)$ ]] ||
+    bench_die "--peers must be none or a comma-separated list of gensim, fasttext, pword2vec; got '$PEERS'"
+[[ $PEERS == none ]] && SKIP_PEERS=1
+want_peer() { [[ ,$PEERS, == *,$1,* ]]; }
 
 cd "$BENCH_REPO_DIR"
 if [[ -z $TOKVEC_BIN ]]; then
@@ -87,14 +100,14 @@ DATA=$(mkdir -p "$DATA" && cd "$DATA" && pwd)
 
 BENCH_PYTHON=$(bench_find_python) || bench_die "no python3 with gensim found (Debian: python3-gensim); set TOKVEC_BENCH_PYTHON"
 [[ -r $BENCH_EVAL_PY ]] || bench_die "evaluator not found: $BENCH_EVAL_PY"
-if ((!SKIP_PEERS)); then
+if want_peer fasttext; then
     command -v fasttext >/dev/null || bench_die "fasttext not found (Debian: fasttext), or use --skip-peers"
 fi
 
 # ---------------------------------------------------------------- data
 bench_prepare_corpus "$DATA" "$CORPUS"
 TEXT=$DATA/$CORPUS
-((SKIP_PEERS)) || bench_prepare_lines "$DATA" "$CORPUS"
+want_peer gensim && bench_prepare_lines "$DATA" "$CORPUS"
 LINES=$DATA/${CORPUS%.txt}.lines.txt
 WORDS=$(bench_word_count "$TEXT")
 bench_log "corpus $TEXT: $WORDS words; output in $OUT"
@@ -230,18 +243,55 @@ fasttext_run() {
     return 0
 }
 
+# pword2vec_run: IntelLabs' pWord2Vec (HogBatch with sgemm), an optional peer. It reads the
+# one-line text as word2vec does and writes word2vec text (with "</s>" as its first row).
+# Its defaults differ from ours: sample 1e-3, iter 5, threads 12, alpha 0.025; batch-size
+# 11 is 2 x window + 1, what its README recommends. All of ours are passed explicitly.
+pword2vec_run() {
+    local label=pword2vec vec=$OUT/pword2vec.vec r walls='' rss=0 status=ok
+    clear_eval
+    if [[ -z $PWORD2VEC_BIN ]]; then
+        bench_log "pword2vec: skipped (no binary: pass --pword2vec PATH or set PWORD2VEC; see tools/README-bench.md)"
+        return 0
+    fi
+    if [[ ! -x $PWORD2VEC_BIN ]]; then
+        bench_log "pword2vec: skipped ($PWORD2VEC_BIN is not an executable file)"
+        record pword2vec "$label" "$THREADS" - - missing "no binary at $PWORD2VEC_BIN"
+        return 0
+    fi
+    for ((r = 1; r <= REPEAT; r++)); do
+        bench_log "pword2vec: $THREADS threads, run $r/$REPEAT (load $(loadavg))"
+        # One BLAS thread per training thread: pWord2Vec calls mkl_set_num_threads(1); the
+        # variable covers a build whose shim does not.
+        bench_timed "$label" "$OUT" -- env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS="$THREADS" "$PWORD2VEC_BIN" \
+            -train "$TEXT" -output "$vec" -size 100 -window 5 -negative 5 -sample 1e-4 -min-count 5 \
+            -iter 1 -threads "$THREADS" -batch-size 11 -binary 0
+        if ((BENCH_RC != 0)); then
+            show_failure "pword2vec (exit $BENCH_RC)" "$OUT/$label.log"
+            record pword2vec "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see $label.log"
+            return 0
+        fi
+        ((BENCH_RSS_MB > rss)) && rss=$BENCH_RSS_MB
+        walls+="${walls:+ }$BENCH_WALL"
+    done
+    bench_eval "$vec" "$OUT" "$label" || status=eval-failed
+    bench_log "pword2vec: walls $walls s, peak RSS $rss MiB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
+    record pword2vec "$label" "$THREADS" "$walls" "$rss" "$status" "-batch-size 11; wall includes vocabulary, training and writing the text vectors"
+}
+
 # ---------------------------------------------------------------- word-level runs
 tokvec_run tokvec "$THREADS" --words
 TOKVEC_WALL=$(awk -F'\t' '$2 == "tokvec" && $13 == "ok" { print $4 }' "$RESULTS")
 
 if ((!SKIP_PEERS)); then
-    gensim_run
-    if fasttext_run fasttext -minn 0 -maxn 0; then
+    want_peer gensim && gensim_run
+    if want_peer fasttext && fasttext_run fasttext -minn 0 -maxn 0; then
         st=ok
         bench_eval "$OUT/fasttext.vec" "$OUT" fasttext || st=eval-failed
         bench_log "fasttext: walls $FT_WALLS s, peak RSS $FT_RSS MiB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
         record fasttext fasttext "$THREADS" "$FT_WALLS" "$FT_RSS" "$st" "-minn 0 -maxn 0; wall includes writing .bin and .vec"
     fi
+    want_peer pword2vec && pword2vec_run
 fi
 
 # ---------------------------------------------------------------- scaling
@@ -277,7 +327,7 @@ if ((DO_BPE)); then
 
     tokvec_run tokvec-bpe32k "$THREADS" --bpe-vocab-size 32000 -- --words "$BPE_LIST"
 
-    if ((!SKIP_PEERS)); then
+    if want_peer fasttext; then
         # fastText with its default subword n-grams (minn 3, maxn 6): a vector for any word
         # via print-word-vectors, the same list as tokvec's export; wall = train + print.
         if fasttext_run fasttext-subword; then
@@ -343,6 +393,7 @@ PY
     }
     ratio_line tokvec gensim
     ratio_line tokvec fasttext
+    ratio_line tokvec pword2vec
     ratio_line tokvec-bpe32k fasttext-subword
     if ((DO_SCALING)); then
         t1=$(awk -F'\t' '$2 == "tokvec-t1" && $13 == "ok" { print $4 }' "$RESULTS")

@@ -79,12 +79,15 @@ class SgnsScratch {
  private:
   friend double hogbatch_step(Matrix&, Matrix&, std::span<const uint32_t>, std::span<const uint32_t>, float,
                               const SigmoidTable&, SgnsScratch&);
+  friend double hogbatch_step_rows(std::span<float* const>, std::span<float* const>, size_t, float, const SigmoidTable&,
+                                   SgnsScratch&);
   friend double pair_step(Matrix&, Matrix&, uint32_t, std::span<const uint32_t>, float, const SigmoidTable&,
                           SgnsScratch&);
   size_t max_inputs_;
   size_t max_targets_;
   std::vector<float> scores_;  ///< B x T
   Matrix delta_;               ///< T rows: ΔU (or the input's Δ in pair_step)
+  std::vector<float*> input_rows_, target_rows_;  ///< hogbatch_step's row addresses
 };
 
 /// One HogBatch step: `inputs` are the B input rows (context tokens), `targets[0]` the
@@ -94,6 +97,14 @@ class SgnsScratch {
 double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> inputs,
                      std::span<const uint32_t> targets, float lr, const SigmoidTable& table,
                      SgnsScratch& scratch);
+
+/// The same step on rows given by address, so a caller may substitute its own copy of a
+/// row (the trainer's per-thread copies of the most frequent rows): inputs[b] and
+/// targets[t] each point to `stride` floats, 64-byte aligned, with zero padding after the
+/// dimension (as Matrix rows are), and an input row never shares memory with a target row.
+/// The same address twice means the same row twice (the updates add up, as above).
+double hogbatch_step_rows(std::span<float* const> inputs, std::span<float* const> targets, size_t stride, float lr,
+                          const SigmoidTable& table, SgnsScratch& scratch);
 
 /// The classic per-pair step of word2vec.c: one input row, targets[0] positive and the rest
 /// negatives; each output row is updated as soon as its error is known, the input row once
