@@ -89,7 +89,21 @@ constexpr size_t kTop = 8;  // gensim's topn 5 + the 3 question rows
 // at run time (function multiversioning).
 constexpr size_t kColTile = 512;
 
-[[gnu::target_clones("arch=haswell", "default")]] void score_block(const float* Q, size_t nq, const float* CT, size_t cols,
+// The clones' resolver runs while the program is loaded, before ThreadSanitizer's runtime
+// starts; clang instruments it and the program crashes at once. TSan builds (tools/tsan.sh)
+// keep the baseline version only.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TOKVEC_NO_CLONES 1
+#endif
+#endif
+#if defined(TOKVEC_NO_CLONES)
+#define TOKVEC_SCORE_CLONES
+#else
+#define TOKVEC_SCORE_CLONES [[gnu::target_clones("arch=haswell", "default")]]
+#endif
+
+TOKVEC_SCORE_CLONES void score_block(const float* Q, size_t nq, const float* CT, size_t cols,
                                                                    size_t dim, float* S) {
   for (size_t c0 = 0; c0 < cols; c0 += kColTile) {
     size_t c1 = std::min(cols, c0 + kColTile);

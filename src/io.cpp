@@ -48,7 +48,14 @@ AtomicFileWriter::AtomicFileWriter(std::string path, uint64_t fail_after_bytes)
   struct stat st {};
   if (::stat(folder.c_str(), &st) != 0) throw io_error(path_, "output folder " + folder + " does not exist", errno);
   if (!S_ISDIR(st.st_mode)) throw io_error(path_, folder + " is not a folder", 0);
-  if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw io_error(path_, "is a folder, expected a file path", 0);
+  if (::stat(path_.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw io_error(path_, "is a folder, expected a file path", 0);
+    // The rename below would replace the node itself: run as root, `--output /dev/full`
+    // or `/dev/stdout` would turn /dev's entry into a regular file.
+    if (!S_ISREG(st.st_mode)) {
+      throw io_error(path_, "is a device, pipe or socket, not a regular file: tokvec writes a temporary file and renames it over the target", 0);
+    }
+  }
   temp_path_ = path_ + ".tmp." + std::to_string(::getpid());
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw io_error(path_, "cannot create a file in " + folder, errno);

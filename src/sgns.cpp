@@ -98,7 +98,17 @@ double hogbatch_kernel(float* const* xs, size_t B, float* const* us, size_t T, s
   return loss;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+
+// ThreadSanitizer does not instrument 64-byte vector accesses, so under TSan the AVX-512
+// kernel would hide the Hogwild races from it; tools/tsan.sh must see them (and confine
+// them with tools/tsan.supp), so TSan builds run the portable kernel.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TOKVEC_TSAN_BUILD 1
+#endif
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(TOKVEC_TSAN_BUILD)
 #define TOKVEC_HAVE_AVX512_KERNEL 1
 #define TOKVEC_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 

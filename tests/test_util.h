@@ -60,6 +60,12 @@ inline CliResult run_command(const std::string& command) {
   while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) result.output.append(buf, n);
   int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Under the sanitizer builds (tools/test.sh) a report from the CLI must fail the test even
+  // when the test expected the command to fail: GCC's UBSan writes to stderr whatever
+  // ASAN_OPTIONS' log_path says, so its reports are caught here.
+  for (const char* marker : {": runtime error: ", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer"}) {
+    if (result.output.find(marker) != std::string::npos) ADD_FAILURE() << "sanitizer report from: " << command << "\n" << result.output;
+  }
   return result;
 }
 

@@ -1,4 +1,5 @@
 // tokvec: the command-line entry point. The only place that exits.
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -52,7 +53,11 @@ int main(int argc, char** argv) {
   for (const Command& c : kCommands) {
     if (std::strcmp(name, c.name) != 0) continue;
     try {
-      return c.run(argc - 1, argv + 1);
+      const int status = c.run(argc - 1, argv + 1);
+      // What went to stdout is still in its buffer: a full disk or a closed pipe shows only
+      // now, and the exit status must say so (else `tokvec inspect F > /full/disk` exits 0).
+      if (std::fflush(stdout) != 0 || std::ferror(stdout)) throw tokvec::io_error("<stdout>", "write failed", errno);
+      return status;
     } catch (const tokvec::Error& e) {
       std::fprintf(stderr, "tokvec %s: error: %s\n", name, e.what());
       return tokvec::exit_code(e.kind());
