@@ -16,10 +16,15 @@ template <typename T> std::span<const std::byte> as_bytes_span(const std::vector
   return std::as_bytes(std::span<const T>(v));
 }
 
-/// Checks the invariants the trainer relies on; `fail` builds the error for a message.
+/// Tokens checked between two releases of a mapped corpus's pages (64 MB of ids).
+constexpr size_t kValidateChunkTokens = size_t{16} << 20;
+
+/// Checks the invariants the trainer relies on; `fail` builds the error for a message. A
+/// `mapped` corpus is read chunk by chunk and each chunk's pages released after it, so the
+/// check of a corpus larger than memory runs in bounded memory.
 template <typename Fail>
 void validate_corpus(std::span<const uint32_t> tokens, std::span<const uint64_t> line_ends,
-                     std::span<const uint64_t> counts, uint64_t vocab_size, Fail fail) {
+                     std::span<const uint64_t> counts, uint64_t vocab_size, bool mapped, Fail fail) {
   if (counts.size() != vocab_size) fail("CNTS", "has " + std::to_string(counts.size()) + " counts for a vocabulary of " + std::to_string(vocab_size));
   uint64_t previous = 0;
   for (size_t i = 0; i < line_ends.size(); ++i) {
@@ -28,17 +33,33 @@ void validate_corpus(std::span<const uint32_t> tokens, std::span<const uint64_t>
                        ", outside [" + std::to_string(previous) + ", " + std::to_string(tokens.size()) + "]");
     }
     previous = line_ends[i];
+    if (mapped && (i + 1) % kValidateChunkTokens == 0) release_mapped_pages(line_ends.data() + i + 1 - kValidateChunkTokens, line_ends.data() + i + 1);
   }
+  if (mapped) release_mapped_pages(line_ends.data(), line_ends.data() + line_ends.size());
   if (previous != tokens.size()) fail("LINE", "the last line ends at token " + std::to_string(previous) + ", not at the token count " + std::to_string(tokens.size()));
-  auto bad = std::find_if(tokens.begin(), tokens.end(), [&](uint32_t id) { return id >= vocab_size; });
-  if (bad != tokens.end()) {
-    fail("TOKS", "token " + std::to_string(bad - tokens.begin()) + " has id " + std::to_string(*bad) +
-                     ", not below the vocabulary size " + std::to_string(vocab_size));
+  std::vector<uint64_t> recount(vocab_size, 0);
+  for (size_t begin = 0; begin < tokens.size(); begin += kValidateChunkTokens) {
+    const std::span<const uint32_t> chunk = tokens.subspan(begin, std::min(kValidateChunkTokens, tokens.size() - begin));
+    auto bad = std::find_if(chunk.begin(), chunk.end(), [&](uint32_t id) { return id >= vocab_size; });
+    if (bad != chunk.end()) {
+      fail("TOKS", "token " + std::to_string(begin + static_cast<size_t>(bad - chunk.begin())) + " has id " + std::to_string(*bad) +
+                       ", not below the vocabulary size " + std::to_string(vocab_size));
+    }
+    const std::vector<uint64_t> part = count_ids(chunk, vocab_size);
+    for (size_t id = 0; id < vocab_size; ++id) recount[id] += part[id];
+    if (mapped) release_mapped_pages(chunk.data(), chunk.data() + chunk.size());
   }
-  const std::vector<uint64_t> recount = count_ids(tokens, vocab_size);
   for (size_t id = 0; id < vocab_size; ++id) {
     if (recount[id] != counts[id]) fail("CNTS", "count of id " + std::to_string(id) + " is " + std::to_string(counts[id]) + ", the tokens hold " + std::to_string(recount[id]));
   }
+}
+
+void add_vocab_section(SectionStreamWriter& out, const std::vector<std::string>& vocab) {
+  ByteWriter bytes;
+  for (const std::string& s : vocab) bytes.str(s);
+  const size_t section = out.begin("VOCB");
+  out.write(section, bytes.bytes().data(), bytes.bytes().size());
+  out.end(section);
 }
 
 }  // namespace
@@ -67,10 +88,109 @@ std::vector<uint64_t> count_ids(std::span<const uint32_t> tokens, size_t vocab_s
   return counts;
 }
 
+uint64_t CorpusView::done_with(uint64_t begin, uint64_t end) const noexcept {
+  if (!mapped || end < begin + kReleaseTokens || end > tokens.size()) return begin;
+  // Tokens: the whole pages inside [begin, end). The page holding `end` is kept and the
+  // next call begins at its start (returned), so consecutive calls leave no page behind.
+  const size_t page = page_bytes();
+  const auto* base = reinterpret_cast<const char*>(tokens.data());
+  const uintptr_t end_page = reinterpret_cast<uintptr_t>(base + end * sizeof(uint32_t)) / page * page;
+  const uint64_t next = (end_page - reinterpret_cast<uintptr_t>(base)) / sizeof(uint32_t);
+  if (next <= begin) return begin;
+  release_mapped_pages(tokens.data() + begin, tokens.data() + next);
+  // Line ends of the lines ending in [begin, next): from the start of the page holding the
+  // first (its earlier entries are behind every thread that reads this part of the corpus,
+  // or are read back if not) up to the page holding the last.
+  const uint64_t* first = std::lower_bound(line_ends.data(), line_ends.data() + line_ends.size(), begin);
+  const uint64_t* last = std::upper_bound(first, line_ends.data() + line_ends.size(), next);
+  const uintptr_t from = std::max(reinterpret_cast<uintptr_t>(first) / page * page, reinterpret_cast<uintptr_t>(line_ends.data()));
+  release_mapped_pages(reinterpret_cast<const void*>(from), last);
+  return next;
+}
+
+CorpusFileWriter::CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+                                   const std::string& source, const std::vector<std::string>& vocab, std::vector<uint64_t> counts)
+    : path_(path), tokenizer_kind_(tokenizer_kind), tokenizer_checksum_(tokenizer_checksum), source_(source),
+      counts_(std::move(counts)), recount_(counts_.size(), 0) {
+  if (vocab.size() != counts_.size()) throw internal_error("corpus " + path + ": vocabulary and counts differ in size");
+  for (uint64_t c : counts_) token_count_ += c;
+  // Layout as write_corpus: META, VOCB, TOKS, LINE, CNTS. TOKS's length is known, so LINE
+  // can begin at once and take line ends while the ids stream into TOKS.
+  out_ = std::make_unique<SectionStreamWriter>(path, std::string_view(kCorpusMagic, 8), kCorpusVersion, 5);
+  meta_ = out_->begin("META");
+  const std::string meta = meta_bytes(0);  // the line count is patched in at commit()
+  out_->write(meta_, meta.data(), meta.size());
+  out_->end(meta_);
+  add_vocab_section(*out_, vocab);
+  toks_ = out_->begin("TOKS", token_count_ * sizeof(uint32_t));
+  line_ = out_->begin("LINE");
+}
+
+CorpusFileWriter::~CorpusFileWriter() = default;
+
+std::string CorpusFileWriter::meta_bytes(uint64_t line_count) const {
+  ByteWriter meta;
+  meta.u32(static_cast<uint32_t>(counts_.size()));
+  meta.u64(token_count_);
+  meta.u64(line_count);
+  meta.u64(tokenizer_checksum_);
+  meta.str(tokenizer_kind_);
+  meta.str(source_);
+  return std::move(meta.bytes());
+}
+
+void CorpusFileWriter::append(std::span<const uint32_t> ids) {
+  if (ids.size() > token_count_ - tokens_) {
+    throw internal_error("refusing to write corpus " + path_ + ": more tokens than the counts hold (" + std::to_string(token_count_) + ")");
+  }
+  const size_t v = counts_.size();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] >= v) {
+      throw internal_error("refusing to write corpus " + path_ + ": TOKS token " + std::to_string(tokens_ + i) + " has id " +
+                           std::to_string(ids[i]) + ", not below the vocabulary size " + std::to_string(v));
+    }
+    ++recount_[ids[i]];
+  }
+  out_->write(toks_, ids.data(), ids.size_bytes());
+  tokens_ += ids.size();
+}
+
+void CorpusFileWriter::end_line() {
+  if (tokens_ == last_line_end_) return;
+  out_->write(line_, &tokens_, sizeof tokens_);
+  last_line_end_ = tokens_;
+  ++lines_;
+}
+
+void CorpusFileWriter::commit() {
+  if (tokens_ != token_count_) {
+    throw internal_error("refusing to write corpus " + path_ + ": " + std::to_string(tokens_) + " tokens written, the counts hold " +
+                         std::to_string(token_count_));
+  }
+  for (size_t id = 0; id < counts_.size(); ++id) {
+    if (recount_[id] != counts_[id]) {
+      throw internal_error("refusing to write corpus " + path_ + ": CNTS count of id " + std::to_string(id) + " is " +
+                           std::to_string(counts_[id]) + ", the tokens hold " + std::to_string(recount_[id]));
+    }
+  }
+  if (lines_ == 0 || last_line_end_ != tokens_) {
+    out_->write(line_, &tokens_, sizeof tokens_);  // the last line, even an empty corpus's
+    last_line_end_ = tokens_;
+    ++lines_;
+  }
+  out_->end(toks_);
+  out_->end(line_);
+  const size_t cnts = out_->begin("CNTS");
+  out_->write(cnts, counts_.data(), counts_.size() * sizeof(uint64_t));
+  out_->end(cnts);
+  out_->rewrite(meta_, meta_bytes(lines_));
+  out_->commit();
+}
+
 void CorpusData::recount() { counts = count_ids(tokens, vocab.size()); }
 
 void write_corpus(const std::string& path, const CorpusData& corpus) {
-  validate_corpus(corpus.tokens, corpus.line_ends, corpus.counts, corpus.vocab.size(),
+  validate_corpus(corpus.tokens, corpus.line_ends, corpus.counts, corpus.vocab.size(), false,
                   [&](const std::string& section, const std::string& message) {
                     throw internal_error("refusing to write corpus " + path + ": " + section + " " + message);
                   });
@@ -115,9 +235,12 @@ TokenCorpus TokenCorpus::open(const std::string& path) {
   c.counts_ = c.reader_->array<uint64_t>("CNTS");
   if (c.tokens_.size() != token_count) throw corrupt_error(path, "section TOKS", "holds " + std::to_string(c.tokens_.size()) + " tokens, META says " + std::to_string(token_count));
   if (c.line_ends_.size() != line_count) throw corrupt_error(path, "section LINE", "holds " + std::to_string(c.line_ends_.size()) + " lines, META says " + std::to_string(line_count));
-  validate_corpus(c.tokens_, c.line_ends_, c.counts_, vocab_size, [&](const std::string& section, const std::string& message) {
+  validate_corpus(c.tokens_, c.line_ends_, c.counts_, vocab_size, true, [&](const std::string& section, const std::string& message) {
     throw corrupt_error(path, "section " + section, message);
   });
+  // The trainer reads each thread's shard front to back.
+  advise_sequential(c.tokens_.data(), c.tokens_.data() + c.tokens_.size());
+  advise_sequential(c.line_ends_.data(), c.line_ends_.data() + c.line_ends_.size());
   return c;
 }
 

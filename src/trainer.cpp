@@ -268,6 +268,7 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
 
   while (cur.epoch < cfg.epochs) {
     size_t line = std::upper_bound(corpus.line_ends.begin(), corpus.line_ends.end(), cur.pos) - corpus.line_ends.begin();
+    uint64_t released = cur.pos;  // tokens before this were handed to corpus.done_with
     while (cur.pos < cur.end) {
       if (sh.stop.load(std::memory_order_relaxed)) return;
       // Pause only at a segment start: the cursor (pos, epoch, rng) then says exactly
@@ -339,6 +340,7 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
       sh.loss_sum.fetch_add(loss, std::memory_order_relaxed);
       sh.pairs.fetch_add(pairs, std::memory_order_relaxed);
       cur.pos = seg_end;
+      released = corpus.done_with(released, cur.pos);  // a mapped corpus drops the pages read (bounded memory)
       cur.rng = rng.state();
       if (progress != nullptr) {
         auto now = std::chrono::steady_clock::now();
@@ -376,9 +378,12 @@ void TrainConfig::validate() const {
 }
 
 void TrainConfig::validate(const CorpusView& corpus, const std::string& corpus_name) const {
+  validate(corpus.tokens.size(), corpus.counts.size(), corpus_name);
+}
+
+void TrainConfig::validate(uint64_t n, size_t vocab_size, const std::string& corpus_name) const {
   validate();
-  const uint64_t n = corpus.tokens.size();
-  if (n == 0 || corpus.counts.empty()) throw input_error(corpus_name, "", "the corpus holds no token");
+  if (n == 0 || vocab_size == 0) throw input_error(corpus_name, "", "the corpus holds no token");
   if (n < static_cast<uint64_t>(window) + 1) {
     throw input_error(corpus_name, "", "the corpus holds " + std::to_string(n) + " tokens, fewer than window + 1 = " +
                                            std::to_string(window + 1) + ": no context window fits (lower --window)");

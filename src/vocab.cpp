@@ -11,11 +11,13 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <numeric>
 #include <string_view>
 
 #include <tbb/global_control.h>
-#include <tbb/parallel_for.h>
+#include <tbb/parallel_pipeline.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/task_arena.h>
 
@@ -30,11 +32,15 @@ namespace {
 constexpr bool is_space(unsigned char c) noexcept { return c == ' ' || (c >= '\t' && c <= '\r'); }
 constexpr bool is_line_end(unsigned char c) noexcept { return c == '\n' || c == '\r'; }
 
-/// Open-addressing map from a word (a view into the mapped file) to a dense id. Linear
-/// probing on a power-of-two table of (hash, id + 1); grows at 1/2 load.
+/// Open-addressing map from a word to a dense id. Linear probing on a power-of-two table of
+/// (hash, id + 1); grows at 1/2 load. A block's map holds views into the block's read
+/// buffer; the whole text's map (`owning`) copies each new word into its own arena, so its
+/// memory is that of the distinct words, not of the text.
 class WordMap {
  public:
-  WordMap() { table_.assign(1024, Slot{}); }
+  explicit WordMap(bool owning = false) : owning_(owning) { table_.assign(1024, Slot{}); }
+
+  static constexpr uint32_t kAbsent = UINT32_MAX;
 
   /// The id of `word`, inserting it with the next id if it is new.
   uint32_t find_or_insert(std::string_view word) {
@@ -45,10 +51,20 @@ class WordMap {
       if (s.id_plus_one == 0) {
         uint32_t id = static_cast<uint32_t>(words_.size());
         s = {h, id + 1};
-        words_.push_back(word);
+        words_.push_back(owning_ ? keep(word) : word);
         if (2 * words_.size() > table_.size()) grow();
         return id;
       }
+      if (s.hash == h && words_[s.id_plus_one - 1] == word) return s.id_plus_one - 1;
+    }
+  }
+  /// The id of `word`, or kAbsent. Safe from many threads while nothing inserts.
+  uint32_t find(std::string_view word) const {
+    uint64_t h = XXH3_64bits(word.data(), word.size());
+    size_t mask = table_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = table_[i];
+      if (s.id_plus_one == 0) return kAbsent;
       if (s.hash == h && words_[s.id_plus_one - 1] == word) return s.id_plus_one - 1;
     }
   }
@@ -70,8 +86,24 @@ class WordMap {
       table_[i] = s;
     }
   }
+  /// A copy of `word` in the arena: 1 MB chunks that never move once allocated.
+  std::string_view keep(std::string_view word) {
+    constexpr size_t kChunk = size_t{1} << 20;
+    if (arena_.empty() || arena_cap_ - arena_used_ < word.size()) {
+      arena_cap_ = std::max(kChunk, word.size());
+      arena_.push_back(std::make_unique<char[]>(arena_cap_));
+      arena_used_ = 0;
+    }
+    char* dst = arena_.back().get() + arena_used_;
+    std::memcpy(dst, word.data(), word.size());
+    arena_used_ += word.size();
+    return {dst, word.size()};
+  }
+  bool owning_;
   std::vector<Slot> table_;
   std::vector<std::string_view> words_;
+  std::vector<std::unique_ptr<char[]>> arena_;
+  size_t arena_cap_ = 0, arena_used_ = 0;
 };
 
 /// One block of the file after the counting pass. Block i owns the words that start in
@@ -186,103 +218,215 @@ uint64_t word_vocab_checksum(const std::vector<std::string>& vocab) {
   return h;
 }
 
-CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& config) {
-  check_readable_file(path);
-  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) throw io_error(path, "cannot open", errno);
-  struct stat st {};
-  if (::fstat(file.fd, &st) != 0) throw io_error(path, "cannot stat", errno);
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  const int threads = resolve_threads(config.threads);
-  const uint64_t block_bytes = std::max<uint64_t>(config.block_bytes, 64);
-  std::vector<Block> blocks((file_size + block_bytes - 1) / block_bytes);
+namespace {
 
-  tbb::task_arena arena(threads);
-  // Pass 1 (parallel): read, tokenize and count each block with a block-local map. Memory:
-  // one read buffer per worker, each block's distinct words and its token ids.
+/// The text file, open for the two passes.
+struct WordInput {
+  std::string path;
+  Fd file{-1};
+  uint64_t size = 0;
+  uint64_t block_bytes = 0;
+  size_t blocks = 0;
+  int threads = 1;
+
+  WordInput(const std::string& p, const WordVocabConfig& config) : path(p) {
+    check_readable_file(path);
+    file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (file.fd < 0) throw io_error(path, "cannot open", errno);
+    struct stat st {};
+    if (::fstat(file.fd, &st) != 0) throw io_error(path, "cannot stat", errno);
+    size = static_cast<uint64_t>(st.st_size);
+    threads = resolve_threads(config.threads);
+    block_bytes = std::max<uint64_t>(config.block_bytes, 64);
+    blocks = static_cast<size_t>((size + block_bytes - 1) / block_bytes);
+  }
+  /// Blocks in flight in a pass: enough to keep every thread busy while the serial stage
+  /// merges or writes, few enough that memory is a handful of blocks per thread.
+  size_t live_blocks() const { return static_cast<size_t>(2 * threads + 2); }
+};
+
+/// The counting pass's result: every distinct word with its count, and the vocabulary.
+struct CountedWords {
+  WordMap words{/*owning=*/true};
+  std::vector<uint64_t> counts;        // per distinct word
+  std::vector<uint32_t> final_id;      // distinct word -> vocabulary id, or kDropped
+  std::vector<std::string> vocab;      // count descending, then bytes ascending
+  std::vector<uint64_t> vocab_counts;  // per vocabulary id
+  uint64_t token_count = 0;            // tokens kept (sum of vocab_counts)
+  uint64_t checksum = 0;
+};
+
+/// Pass 1 (an ordered oneTBB pipeline): read and count blocks in parallel, each with a
+/// block-local map, and merge each into the text's map as soon as it is counted. Memory:
+/// the distinct words of the text plus a few blocks per thread, whatever the text's length.
+/// Then order and cut the vocabulary.
+CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb::task_arena& arena) {
+  CountedWords cw;
   tbb::enumerable_thread_specific<std::string> buffers;
+  size_t next = 0;
   arena.execute([&] {
-    tbb::parallel_for(size_t{0}, blocks.size(), [&](size_t i) {
-      count_block(file.fd, path, file_size, block_bytes, i, blocks[i], buffers.local());
-    });
+    tbb::parallel_pipeline(
+        in.live_blocks(),
+        tbb::make_filter<void, size_t>(tbb::filter_mode::serial_in_order,
+                                       [&](tbb::flow_control& fc) -> size_t {
+                                         if (next == in.blocks) fc.stop();
+                                         return next++;
+                                       }) &
+            tbb::make_filter<size_t, std::shared_ptr<Block>>(tbb::filter_mode::parallel,
+                                                             [&](size_t i) {
+                                                               auto b = std::make_shared<Block>();
+                                                               count_block(in.file.fd, in.path, in.size, in.block_bytes, i, *b,
+                                                                           buffers.local());
+                                                               b->ids = {};  // pass 2 encodes again
+                                                               b->line_breaks = {};
+                                                               return b;
+                                                             }) &
+            tbb::make_filter<std::shared_ptr<Block>, void>(tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Block> b) {
+              for (size_t l = 0; l < b->words.size(); ++l) {
+                uint32_t g = cw.words.find_or_insert(b->words[l]);
+                if (g == cw.counts.size()) cw.counts.push_back(0);
+                cw.counts[g] += b->counts[l];
+              }
+            }));
   });
   buffers.clear();
-
-  // Merge the block vocabularies (sequential; ~distinct words per block, small).
-  WordMap global;
-  std::vector<uint64_t> counts;
-  for (Block& b : blocks) {
-    b.remap.resize(b.words.size());
-    for (size_t l = 0; l < b.words.size(); ++l) {
-      uint32_t g = global.find_or_insert(b.words[l]);
-      if (g == counts.size()) counts.push_back(0);
-      counts[g] += b.counts[l];
-      b.remap[l] = g;
-    }
-    b.counts = {};
-  }
-  if (counts.empty()) throw input_error(path, "", "the text holds no word (empty or only whitespace)");
+  const std::vector<uint64_t>& counts = cw.counts;
+  if (counts.empty()) throw input_error(in.path, "", "the text holds no word (empty or only whitespace)");
 
   // Order: count descending, then bytes ascending (deterministic); drop count < min_count.
-  const std::vector<std::string_view>& gwords = global.words();
+  const std::vector<std::string_view>& gwords = cw.words.words();
   std::vector<uint32_t> order(counts.size());
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     if (counts[a] != counts[b]) return counts[a] > counts[b];
     return gwords[a] < gwords[b];
   });
-  std::vector<uint32_t> final_id(counts.size(), kDropped);
+  cw.final_id.assign(counts.size(), kDropped);
+  for (uint32_t g : order) {
+    if (counts[g] < config.min_count) break;
+    cw.final_id[g] = static_cast<uint32_t>(cw.vocab.size());
+    cw.vocab.emplace_back(gwords[g]);
+    cw.vocab_counts.push_back(counts[g]);
+    cw.token_count += counts[g];
+  }
+  if (cw.vocab.empty()) {
+    throw input_error(in.path, "", "--min-count " + std::to_string(config.min_count) + " removes every word (the most frequent of " +
+                                       std::to_string(counts.size()) + " distinct words occurs " +
+                                       std::to_string(counts[order[0]]) + " times)");
+  }
+  cw.checksum = word_vocab_checksum(cw.vocab);
+  return cw;
+}
+
+/// Pass 2 (an ordered oneTBB pipeline): encode blocks in parallel (block-local ids, then
+/// final ids through the text's map once per distinct word of the block, rare words
+/// dropped) and hand each block's ids and line ends to `sink`, in file order, as soon as it
+/// is ready. `sink.append(ids)` and `sink.end_line()` run on one thread at a time.
+template <typename Sink>
+void encode_words(const WordInput& in, const CountedWords& cw, tbb::task_arena& arena, Sink& sink) {
+  tbb::enumerable_thread_specific<std::string> buffers;
+  size_t next = 0;
+  uint64_t tokens = 0;
+  auto changed = [&] {
+    return input_error(in.path, "", "changed while tokvec was reading it (the second pass over the text does not match the first)");
+  };
+  arena.execute([&] {
+    tbb::parallel_pipeline(
+        in.live_blocks(),
+        tbb::make_filter<void, size_t>(tbb::filter_mode::serial_in_order,
+                                       [&](tbb::flow_control& fc) -> size_t {
+                                         if (next == in.blocks) fc.stop();
+                                         return next++;
+                                       }) &
+            tbb::make_filter<size_t, std::shared_ptr<Block>>(
+                tbb::filter_mode::parallel,
+                [&](size_t i) {
+                  auto b = std::make_shared<Block>();
+                  count_block(in.file.fd, in.path, in.size, in.block_bytes, i, *b, buffers.local());
+                  b->remap.resize(b->words.size());
+                  for (size_t l = 0; l < b->words.size(); ++l) {
+                    const uint32_t g = cw.words.find(b->words[l]);
+                    if (g == WordMap::kAbsent) throw changed();
+                    b->remap[l] = cw.final_id[g];
+                  }
+                  // Local ids -> final ids in place, dropping rare words; line breaks move
+                  // with the tokens.
+                  size_t n = 0, next_break = 0;
+                  for (size_t t = 0; t < b->ids.size(); ++t) {
+                    while (next_break < b->line_breaks.size() && b->line_breaks[next_break] == t) b->line_breaks[next_break++] = n;
+                    uint32_t id = b->remap[b->ids[t]];
+                    if (id != kDropped) b->ids[n++] = id;
+                  }
+                  while (next_break < b->line_breaks.size()) b->line_breaks[next_break++] = n;
+                  b->ids.resize(n);
+                  b->remap = {};
+                  b->words = {};
+                  b->arena = {};
+                  b->counts = {};
+                  return b;
+                }) &
+            tbb::make_filter<std::shared_ptr<Block>, void>(tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Block> b) {
+              if (b->ids.size() > cw.token_count - tokens) throw changed();
+              tokens += b->ids.size();
+              const std::span<const uint32_t> ids(b->ids);
+              size_t done = 0;
+              for (uint64_t e : b->line_breaks) {
+                sink.append(ids.subspan(done, e - done));
+                sink.end_line();
+                done = e;
+              }
+              sink.append(ids.subspan(done));
+            }));
+  });
+  if (tokens != cw.token_count) throw changed();
+}
+
+/// Collects the corpus in memory (build_word_corpus).
+struct MemorySink {
+  CorpusData& corpus;
+  void append(std::span<const uint32_t> ids) { corpus.tokens.insert(corpus.tokens.end(), ids.begin(), ids.end()); }
+  void end_line() {
+    // Line ends as token offsets, without empty lines.
+    if (corpus.tokens.size() > (corpus.line_ends.empty() ? 0 : corpus.line_ends.back())) corpus.line_ends.push_back(corpus.tokens.size());
+  }
+};
+
+}  // namespace
+
+CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& config) {
+  WordInput in(path, config);
+  tbb::task_arena arena(in.threads);
+  CountedWords cw = count_words(in, config, arena);
   CorpusData corpus;
   corpus.tokenizer_kind = "words";
   corpus.source = path;
-  for (uint32_t g : order) {
-    if (counts[g] < config.min_count) break;
-    final_id[g] = static_cast<uint32_t>(corpus.vocab.size());
-    corpus.vocab.emplace_back(gwords[g]);
-    corpus.counts.push_back(counts[g]);
-  }
-  if (corpus.vocab.empty()) {
-    throw input_error(path, "", "--min-count " + std::to_string(config.min_count) + " removes every word (the most frequent of " +
-                                    std::to_string(counts.size()) + " distinct words occurs " +
-                                    std::to_string(counts[order[0]]) + " times)");
-  }
-  corpus.tokenizer_checksum = word_vocab_checksum(corpus.vocab);
-
-  // Pass 2 (parallel): local ids -> final ids in place, dropping rare words; line breaks
-  // move with the tokens.
-  arena.execute([&] {
-    tbb::parallel_for(size_t{0}, blocks.size(), [&](size_t i) {
-      Block& b = blocks[i];
-      for (uint32_t& r : b.remap) r = final_id[r];
-      size_t n = 0, next_break = 0;
-      for (size_t t = 0; t < b.ids.size(); ++t) {
-        while (next_break < b.line_breaks.size() && b.line_breaks[next_break] == t) b.line_breaks[next_break++] = n;
-        uint32_t id = b.remap[b.ids[t]];
-        if (id != kDropped) b.ids[n++] = id;
-      }
-      while (next_break < b.line_breaks.size()) b.line_breaks[next_break++] = n;
-      b.ids.resize(n);
-      b.remap = {};
-    });
-  });
-  // Pass 3: concatenate, freeing each block as it is copied (peak: the id array once).
-  uint64_t total = 0;
-  for (const Block& b : blocks) total += b.ids.size();
-  corpus.tokens.reserve(total);
-  for (Block& b : blocks) {
-    const uint64_t offset = corpus.tokens.size();
-    corpus.tokens.insert(corpus.tokens.end(), b.ids.begin(), b.ids.end());
-    for (uint64_t e : b.line_breaks) {
-      // Line ends as global token offsets, without empty lines.
-      if (offset + e > (corpus.line_ends.empty() ? 0 : corpus.line_ends.back())) corpus.line_ends.push_back(offset + e);
-    }
-    b.ids = {};
-    b.line_breaks = {};
-  }
-  if (corpus.line_ends.empty() || corpus.line_ends.back() != corpus.tokens.size()) {
-    corpus.line_ends.push_back(corpus.tokens.size());
-  }
+  corpus.tokenizer_checksum = cw.checksum;
+  corpus.vocab = cw.vocab;
+  corpus.counts = cw.vocab_counts;
+  corpus.tokens.reserve(cw.token_count);
+  MemorySink sink{corpus};
+  encode_words(in, cw, arena, sink);
+  sink.end_line();
   return corpus;
+}
+
+WordCorpusInfo write_word_corpus(const std::string& path, const WordVocabConfig& config, const std::string& out_path,
+                                 const std::function<void(const WordCorpusInfo&)>& before_write) {
+  WordInput in(path, config);
+  tbb::task_arena arena(in.threads);
+  CountedWords cw = count_words(in, config, arena);
+  WordCorpusInfo info;
+  info.vocab_size = cw.vocab.size();
+  info.distinct_words = cw.counts.size();
+  info.token_count = cw.token_count;
+  info.tokenizer_checksum = cw.checksum;
+  if (before_write) before_write(info);
+  CorpusFileWriter writer(out_path, "words", cw.checksum, path, cw.vocab, cw.vocab_counts);
+  cw.vocab = {};  // in VOCB now
+  encode_words(in, cw, arena, writer);
+  writer.commit();
+  info.line_count = writer.lines_written();
+  return info;
 }
 
 }  // namespace tokvec

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,6 +32,21 @@ struct CorpusView {
   std::span<const uint32_t> tokens;
   std::span<const uint64_t> line_ends;
   std::span<const uint64_t> counts;  ///< counts.size() == vocabulary size
+  /// Whether tokens and line_ends are mapped from a file (TokenCorpus): then pages already
+  /// read can be dropped from memory and fault back in from the page cache when read again.
+  bool mapped = false;
+
+  /// Tokens handed to done_with() before their pages are released: 4 MB of ids, so a
+  /// thread makes one madvise call per million tokens it trains.
+  static constexpr uint64_t kReleaseTokens = uint64_t{1} << 20;
+
+  /// The trainer's hook: it will not read tokens [begin, end) again in this pass (nor the
+  /// line ends among them). On a mapped corpus, once at least kReleaseTokens have gathered,
+  /// releases their whole pages (release_mapped_pages) and returns the token index up to
+  /// which it did, where the next call should begin; otherwise does nothing and returns
+  /// `begin`. So the resident part of a mapped corpus stays a few MB per thread however
+  /// long the corpus is. No effect on what is read: a released page reads back the same.
+  uint64_t done_with(uint64_t begin, uint64_t end) const noexcept;
 };
 
 /// A corpus built in memory (by the encoder or the word tokenizer), ready to write.
@@ -43,7 +59,7 @@ struct CorpusData {
   std::vector<uint64_t> line_ends;
   std::vector<uint64_t> counts;
 
-  CorpusView view() const { return {tokens, line_ends, counts}; }
+  CorpusView view() const { return {tokens, line_ends, counts, false}; }
   /// Recomputes `counts` from `tokens` (vocab.size() entries).
   void recount();
 };
@@ -56,13 +72,58 @@ std::vector<uint64_t> count_ids(std::span<const uint32_t> tokens, size_t vocab_s
 /// Writes a corpus atomically. Validates it first (ids < vocab size, monotone line ends).
 void write_corpus(const std::string& path, const CorpusData& corpus);
 
+/// Writes a corpus file while its tokens are produced, so they are never all in memory at
+/// once: words mode knows the vocabulary and the counts (so the token count) from its
+/// counting pass, before it encodes the first token. Token ids are written as they come;
+/// line ends go to their own section side by side (its offset follows from the token
+/// count), so memory stays one write buffer per section whatever the corpus length. The
+/// file is byte for byte what write_corpus writes for the same corpus, and it is checked
+/// the same way: each id below the vocabulary size, the ids adding up to `counts`.
+class CorpusFileWriter {
+ public:
+  CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+                   const std::string& source, const std::vector<std::string>& vocab, std::vector<uint64_t> counts);
+  ~CorpusFileWriter();
+  CorpusFileWriter(const CorpusFileWriter&) = delete;
+  CorpusFileWriter& operator=(const CorpusFileWriter&) = delete;
+
+  /// Appends token ids; throws an internal error for an id outside the vocabulary or past
+  /// the token count the counts promise.
+  void append(std::span<const uint32_t> ids);
+  /// Ends the current line; a line holding no token is no line (as in write_corpus's input).
+  void end_line();
+  uint64_t tokens_written() const noexcept { return tokens_; }
+  uint64_t lines_written() const noexcept { return lines_; }
+  /// Ends the last line, checks the ids against the counts, writes the rest and renames the
+  /// file into place. Without commit() (an exception) no file appears.
+  void commit();
+
+ private:
+  std::string path_;
+  std::string tokenizer_kind_;
+  uint64_t tokenizer_checksum_;
+  std::string source_;
+  std::vector<uint64_t> counts_;     // what the ids must add up to
+  std::vector<uint64_t> recount_;    // what they add up to so far
+  uint64_t token_count_ = 0;         // sum of counts_
+  uint64_t tokens_ = 0;
+  uint64_t lines_ = 0;
+  uint64_t last_line_end_ = 0;
+  size_t meta_ = 0, toks_ = 0, line_ = 0;
+  std::unique_ptr<SectionStreamWriter> out_;
+  std::string meta_bytes(uint64_t line_count) const;
+};
+
 /// A corpus file mapped into memory and fully validated on open: checksums, every id below
 /// the vocabulary size, line ends increasing and ending at the token count, counts matching.
+/// The checks read the file chunk by chunk and release each chunk's pages after it, and the
+/// view it gives is `mapped` (the trainer releases what it has read), so a corpus larger
+/// than memory opens and trains in bounded memory.
 class TokenCorpus {
  public:
   static TokenCorpus open(const std::string& path);
 
-  CorpusView view() const noexcept { return {tokens_, line_ends_, counts_}; }
+  CorpusView view() const noexcept { return {tokens_, line_ends_, counts_, true}; }
   const std::vector<std::string>& vocab() const noexcept { return vocab_; }
   uint64_t tokenizer_checksum() const noexcept { return tokenizer_checksum_; }
   const std::string& tokenizer_kind() const noexcept { return tokenizer_kind_; }

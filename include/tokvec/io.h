@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <bit>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,22 @@ uint64_t checksum64(const void* data, size_t size) noexcept;
 inline uint64_t checksum64(std::string_view bytes) noexcept { return checksum64(bytes.data(), bytes.size()); }
 /// 16 lowercase hex digits.
 std::string hex64(uint64_t value);
+
+/// XXH3-64 of bytes fed in pieces: digest() equals checksum64 of their concatenation, so a
+/// section can be checksummed while it is written or read chunk by chunk.
+class StreamingChecksum {
+ public:
+  StreamingChecksum();
+  ~StreamingChecksum();
+  StreamingChecksum(StreamingChecksum&&) noexcept;
+  StreamingChecksum& operator=(StreamingChecksum&&) noexcept;
+  void update(const void* data, size_t size) noexcept;
+  uint64_t digest() const noexcept;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 /// Writes a file atomically (temp file, fsync, rename, fsync of the folder).
 ///
@@ -40,6 +57,10 @@ class AtomicFileWriter {
 
   void write(const void* data, size_t size);
   void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+  /// Writes at a byte offset of the file (pwrite), apart from the appending write(): for
+  /// files whose table is written last, over space reserved for it, or whose sections are
+  /// filled side by side. Bytes never written read as zero. Does not move bytes_written().
+  void write_at(uint64_t offset, const void* data, size_t size);
   /// Zero bytes up to the next multiple of `alignment` of the file offset.
   void pad_to(size_t alignment);
   uint64_t bytes_written() const noexcept { return written_; }
@@ -48,10 +69,12 @@ class AtomicFileWriter {
 
  private:
   void flush_buffer();
+  void write_fully(const char* p, size_t size);
   std::string path_;
   std::string temp_path_;
   int fd_ = -1;
   uint64_t written_ = 0;
+  uint64_t written_at_ = 0;  // bytes given to write_at (for fault injection)
   uint64_t fail_after_bytes_;
   std::string buffer_;
   bool committed_ = false;
@@ -61,6 +84,9 @@ class AtomicFileWriter {
 std::string read_file(const std::string& path);
 /// Writes `bytes` as the whole file, atomically (AtomicFileWriter).
 void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// Copies a file to `to` atomically (AtomicFileWriter), a few MB at a time.
+void copy_file_atomically(const std::string& from, const std::string& to);
 
 /// Throws a clear io error if `path` is not a readable regular file.
 void check_readable_file(const std::string& path);
@@ -87,6 +113,18 @@ class MappedFile {
   const std::byte* data_ = nullptr;
   size_t size_ = 0;
 };
+
+/// Drops the pages lying wholly inside [begin, end) of a read-only file mapping (a
+/// MappedFile) from this process's memory (madvise MADV_DONTNEED): they stop counting in its
+/// resident set, and a later read faults them back in from the page cache or the disk. This
+/// is what keeps a pass over a corpus larger than memory in bounded memory. Never call it on
+/// anything else (heap memory would be zeroed). Advice only: failures are ignored.
+void release_mapped_pages(const void* begin, const void* end) noexcept;
+/// Tells the kernel that [begin, end) of a mapped file will be read in order
+/// (MADV_SEQUENTIAL: read ahead further, reclaim behind sooner). Advice only.
+void advise_sequential(const void* begin, const void* end) noexcept;
+/// The size of a memory page (sysconf), for rounding ranges given to madvise.
+size_t page_bytes() noexcept;
 
 /// Appends fixed-width little-endian values to a byte string.
 class ByteWriter {

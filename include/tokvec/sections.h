@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,8 +54,47 @@ class SectionWriter {
   std::vector<Pending> sections_;
 };
 
+/// Writes a sectioned file whose sections are produced piece by piece, in bounded memory (a
+/// token corpus larger than memory): the same bytes as SectionWriter gives for the same
+/// sections, but every section is checksummed as it is written and the header and table
+/// are written last, over the space reserved for them. Sections follow each other in the
+/// order begin() is called; a section can begin once the one before it has ended or
+/// declared its length (then both can be written side by side). Written atomically:
+/// nothing appears under the path before commit().
+class SectionStreamWriter {
+ public:
+  SectionStreamWriter(std::string path, std::string_view magic, uint32_t version, size_t section_count,
+                      uint64_t fail_after_bytes = UINT64_MAX);
+  ~SectionStreamWriter();
+  SectionStreamWriter(const SectionStreamWriter&) = delete;
+  SectionStreamWriter& operator=(const SectionStreamWriter&) = delete;
+
+  /// Starts the next section; returns its index. A declared `length` is checked at end().
+  size_t begin(std::string_view tag, std::optional<uint64_t> length = std::nullopt);
+  /// Appends bytes to a section that has begun and not ended.
+  void write(size_t section, const void* data, size_t size);
+  void end(size_t section);
+  /// Replaces the bytes of an ended section by as many new ones (a header whose counts are
+  /// known only at the end).
+  void rewrite(size_t section, std::string_view bytes);
+  /// Writes the header and table, then fsyncs and renames the file into place.
+  void commit();
+
+ private:
+  struct Section;
+  void flush(Section& s);
+  std::string magic_;
+  uint32_t version_;
+  std::vector<std::unique_ptr<Section>> sections_;
+  size_t section_count_;
+  AtomicFileWriter out_;
+};
+
 /// Opens a sectioned file through a memory map and checks its magic, version, table and
-/// every section's checksum. Errors name the file and the section.
+/// every section's checksum. Errors name the file and the section. The checksums are
+/// computed chunk by chunk, each chunk's pages released from memory after it
+/// (release_mapped_pages), so opening a file larger than memory reads it in bounded memory;
+/// what is read later faults back in from the page cache.
 class SectionReader {
  public:
   /// Accepts versions in [min_version, max_version].

@@ -66,6 +66,8 @@ struct TrainConfig {
   /// validate() plus what depends on the corpus: an empty corpus, fewer tokens than
   /// threads, a corpus shorter than the window (input errors naming `corpus_name`).
   void validate(const CorpusView& corpus, const std::string& corpus_name) const;
+  /// The same checks from the corpus's sizes alone (before a streamed corpus is written).
+  void validate(uint64_t token_count, size_t vocab_size, const std::string& corpus_name) const;
   nlohmann::json to_json() const;
   /// Reads the keys to_json() writes; missing keys keep their defaults, unknown keys are
   /// ignored (other fields of config.json), wrong types are usage errors.

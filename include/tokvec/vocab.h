@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,27 @@ uint64_t word_vocab_checksum(const std::vector<std::string>& vocab);
 /// the file into a CorpusData (tokenizer_kind "words", source = path).
 /// Throws an input error naming the file when the text holds no word or when min_count
 /// removes every word; an io error when it cannot be read.
+/// Memory: the token ids, 4 bytes a token (tests and small inputs; training streams with
+/// write_word_corpus).
 CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& config);
+
+/// What the counting pass of words mode found.
+struct WordCorpusInfo {
+  uint64_t vocab_size = 0;      ///< words kept (count >= min_count)
+  uint64_t distinct_words = 0;  ///< distinct words in the text
+  uint64_t token_count = 0;     ///< tokens kept
+  uint64_t tokenizer_checksum = 0;
+  uint64_t line_count = 0;      ///< set once the corpus is written
+};
+
+/// The same corpus as build_word_corpus, streamed into the corpus file `out_path`
+/// (CorpusFileWriter) instead of memory: a counting pass (the vocabulary), then
+/// `before_write(info)` (which may throw, before any file is created), then an encoding
+/// pass whose ids go to the file block by block. Memory: the distinct words of the text and
+/// a few 1 MB blocks per thread, never the token ids, so it does not grow with the length
+/// of the text. Errors as build_word_corpus, plus an input error if the text changes
+/// between the passes; an io error if `out_path` cannot be written (no file is left).
+WordCorpusInfo write_word_corpus(const std::string& path, const WordVocabConfig& config, const std::string& out_path,
+                                 const std::function<void(const WordCorpusInfo&)>& before_write);
 
 }  // namespace tokvec

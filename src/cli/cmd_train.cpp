@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "cli_common.h"
@@ -143,31 +144,47 @@ struct RunPlan {
   }
 };
 
-/// The token corpus of a run: in memory when just built, mapped when resumed from disk.
+/// The token corpus of a run: RUN_DIR/corpus.tkc, memory-mapped. Training reads the ids
+/// through the map and releases the pages it has read (CorpusView::done_with), so memory
+/// does not grow with the corpus's length.
 struct RunCorpus {
-  CorpusData data;
   std::optional<TokenCorpus> mapped;
   std::optional<BpeModel> model;
 
-  CorpusView view() const { return mapped ? mapped->view() : data.view(); }
-  const std::vector<std::string>& vocab() const { return mapped ? mapped->vocab() : data.vocab; }
-  const std::string& kind() const { return mapped ? mapped->tokenizer_kind() : data.tokenizer_kind; }
-  uint64_t checksum() const { return mapped ? mapped->tokenizer_checksum() : data.tokenizer_checksum; }
+  CorpusView view() const { return mapped->view(); }
+  const std::vector<std::string>& vocab() const { return mapped->vocab(); }
+  const std::string& kind() const { return mapped->tokenizer_kind(); }
+  uint64_t checksum() const { return mapped->tokenizer_checksum(); }
 };
 
-/// Builds (tokenizer, then corpus) as the plan says, in memory; `dir` is where a tokenizer
-/// trained earlier in this run may be (on --resume).
-RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log) {
+/// Called once the corpus's size and tokenizer are known, before anything is written into
+/// the run folder: (tokens, vocabulary size, tokenizer kind, tokenizer checksum). It
+/// validates the settings against the corpus and, on a new run, writes config.json; if it
+/// throws, the folder is unchanged.
+using BeforeWrite = std::function<void(uint64_t, size_t, const std::string&, uint64_t)>;
+
+/// Builds the run's tokenizer and corpus as the plan says and writes them into `dir`
+/// (tokenizer.bpe for BPE runs, then corpus.tkc), then maps the corpus. Words mode streams
+/// the ids into corpus.tkc as they are encoded (write_word_corpus), so the text's ids are
+/// never all in memory; BPE mode encodes in memory, writes, then frees the ids before
+/// training; --corpus copies the given file. `dir` may also hold a tokenizer trained
+/// earlier in this run (on --resume).
+RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, const BeforeWrite& before_write) {
   RunCorpus rc;
   const TrainConfig& cfg = plan.cfg;
   const std::string tokenizer_file = (fs::path(dir) / "tokenizer.bpe").string();
+  const std::string corpus_file = (fs::path(dir) / "corpus.tkc").string();
   if (plan.mode == "words") {
     WordVocabConfig wc;
     wc.min_count = cfg.min_count;
     wc.threads = cfg.threads;
-    rc.data = build_word_corpus(plan.input, wc);
-    log.line("vocabulary: " + std::to_string(rc.data.vocab.size()) + " words with count >= " + std::to_string(cfg.min_count) +
-             ", " + std::to_string(rc.data.tokens.size()) + " tokens in " + std::to_string(rc.data.line_ends.size()) + " lines");
+    const WordCorpusInfo info = write_word_corpus(plan.input, wc, corpus_file, [&](const WordCorpusInfo& i) {
+      log.line("vocabulary: " + std::to_string(i.vocab_size) + " words with count >= " + std::to_string(cfg.min_count) + " (of " +
+               std::to_string(i.distinct_words) + " distinct), " + std::to_string(i.token_count) + " tokens");
+      before_write(i.token_count, i.vocab_size, "words", i.tokenizer_checksum);
+    });
+    log.line("corpus: " + std::to_string(info.token_count) + " tokens in " + std::to_string(info.line_count) + " lines, streamed to " +
+             corpus_file);
   } else if (plan.mode == "bpe") {
     std::error_code ec;
     if (!plan.tokenizer_path.empty()) {
@@ -185,37 +202,32 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log) {
       rc.model = train_bpe(bc);
       log.line("tokenizer: trained, " + std::to_string(rc.model->vocab_size()) + " tokens");
     }
-    rc.data = encode_file(*rc.model, plan.input, cfg.threads, cfg.quiet);
-    log.line("encoded: " + std::to_string(rc.data.tokens.size()) + " tokens in " + std::to_string(rc.data.line_ends.size()) + " lines");
+    CorpusData data = encode_file(*rc.model, plan.input, cfg.threads, cfg.quiet);
+    log.line("encoded: " + std::to_string(data.tokens.size()) + " tokens in " + std::to_string(data.line_ends.size()) + " lines");
+    before_write(data.tokens.size(), data.vocab.size(), data.tokenizer_kind, data.tokenizer_checksum);
+    rc.model->save(tokenizer_file);
+    write_corpus(corpus_file, data);
   } else {
-    TokenCorpus mapped = TokenCorpus::open(plan.corpus_path);
-    if (!plan.tokenizer_path.empty()) {
-      rc.model = BpeModel::load(plan.tokenizer_path);
-      if (mapped.tokenizer_kind() != "bpe" || mapped.tokenizer_checksum() != rc.model->checksum()) {
-        throw input_error(plan.corpus_path, "", "was encoded with another tokenizer (" + mapped.tokenizer_kind() + ", checksum " +
-                                                    hex64(mapped.tokenizer_checksum()) + ") than " + plan.tokenizer_path +
-                                                    " (bpe, checksum " + hex64(rc.model->checksum()) + ")");
+    {
+      TokenCorpus given = TokenCorpus::open(plan.corpus_path);
+      if (!plan.tokenizer_path.empty()) {
+        rc.model = BpeModel::load(plan.tokenizer_path);
+        if (given.tokenizer_kind() != "bpe" || given.tokenizer_checksum() != rc.model->checksum()) {
+          throw input_error(plan.corpus_path, "", "was encoded with another tokenizer (" + given.tokenizer_kind() + ", checksum " +
+                                                      hex64(given.tokenizer_checksum()) + ") than " + plan.tokenizer_path +
+                                                      " (bpe, checksum " + hex64(rc.model->checksum()) + ")");
+        }
       }
+      log.line("corpus: " + std::to_string(given.view().tokens.size()) + " tokens, " + std::to_string(given.vocab().size()) + " types");
+      before_write(given.view().tokens.size(), given.vocab().size(), given.tokenizer_kind(), given.tokenizer_checksum());
     }
-    CorpusView v = mapped.view();
-    rc.data.tokenizer_kind = mapped.tokenizer_kind();
-    rc.data.tokenizer_checksum = mapped.tokenizer_checksum();
-    rc.data.source = mapped.source();
-    rc.data.vocab = mapped.vocab();
-    rc.data.tokens.assign(v.tokens.begin(), v.tokens.end());
-    rc.data.line_ends.assign(v.line_ends.begin(), v.line_ends.end());
-    rc.data.counts.assign(v.counts.begin(), v.counts.end());
-    log.line("corpus: " + std::to_string(rc.data.tokens.size()) + " tokens, " + std::to_string(rc.data.vocab.size()) + " types");
+    if (rc.model) rc.model->save(tokenizer_file);
+    // The run keeps its own copy, so --resume never depends on the given file.
+    copy_file_atomically(plan.corpus_path, corpus_file);
   }
-  plan.cfg.validate(rc.data.view(), plan.mode == "corpus" ? plan.corpus_path : plan.input);
+  rc.mapped = TokenCorpus::open(corpus_file);
+  plan.cfg.validate(rc.view(), corpus_file);
   return rc;
-}
-
-/// Writes the tokenizer (BPE runs) and the corpus into the run folder before training, so
-/// that a resumed run trains on exactly the same ids.
-void write_run_inputs(const std::string& dir, const RunCorpus& rc) {
-  if (rc.model) rc.model->save((fs::path(dir) / "tokenizer.bpe").string());
-  write_corpus((fs::path(dir) / "corpus.tkc").string(), rc.data);
 }
 
 /// The log line on under-trained rows, with the audit's default threshold.
@@ -378,8 +390,10 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
     }
   }
   if (!have_corpus) {
-    corpus = build_corpus(plan, dir, log);
-    write_run_inputs(dir, corpus);
+    const std::string name = plan.mode == "corpus" ? plan.corpus_path : plan.input;
+    corpus = build_corpus(plan, dir, log, [&](uint64_t tokens, size_t vocab, const std::string&, uint64_t) {
+      plan.cfg.validate(tokens, vocab, name);
+    });
   }
   plan.cfg.validate(corpus.view(), corpus_file);
 
@@ -527,19 +541,24 @@ static int train_main(int argc, char** argv) {
   try {
     Log log(quiet);
     log.line("tokvec train: mode " + plan.mode + (have_input ? ", input " + plan.input : ", corpus " + plan.corpus_path));
-    // The corpus is built in memory first, so bad input fails before the folder changes.
-    RunCorpus corpus = build_corpus(plan, dir, log);
+    // Bad input fails before the folder changes: build_corpus calls this once the corpus's
+    // size and tokenizer are known and before it writes anything (words mode: after the
+    // counting pass, before the ids are streamed into corpus.tkc).
     const int threads = resolve_threads(cfg.threads);
     nlohmann::json cj = plan.to_json();
-    cj["tokenizer_kind"] = corpus.kind();
-    cj["tokenizer_checksum"] = hex64(corpus.checksum());
-    cj["threads_used"] = threads;
-    cj["processes"] = distributed::size();  // MPI processes (issue 9), each with threads_used threads
-    // From here on the folder is this run's: config, tokenizer and corpus before any
-    // training, so a run killed at any later point can be resumed from them.
-    if (!created) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
-    write_file_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
-    write_run_inputs(dir, corpus);
+    const std::string name = have_corpus ? plan.corpus_path : plan.input;
+    auto before_write = [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
+      cfg.validate(tokens, vocab, name);
+      cj["tokenizer_kind"] = kind;
+      cj["tokenizer_checksum"] = hex64(checksum);
+      cj["threads_used"] = threads;
+      cj["processes"] = distributed::size();  // MPI processes (issue 9), each with threads_used threads
+      // From here on the folder is this run's: config before the tokenizer and the corpus,
+      // and those before any training, so a run killed at any later point can be resumed.
+      if (!created) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
+      write_file_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
+    };
+    RunCorpus corpus = build_corpus(plan, dir, log, before_write);
     log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
              ckpt.every.to_string() + ", keeping " + std::to_string(ckpt.keep));
 
