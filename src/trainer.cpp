@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <limits>
+#include <type_traits>
 
 #include "tokvec/config.h"
 #include "tokvec/io.h"
@@ -280,7 +282,28 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   TrainConfig c;
   try {
     auto get = [&](const char* key, auto& field) {
-      if (j.contains(key)) field = j.at(key).get<std::remove_reference_t<decltype(field)>>();
+      if (!j.contains(key)) return;
+      using T = std::remove_reference_t<decltype(field)>;
+      const nlohmann::json& v = j.at(key);
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        // json's get<integer> casts a float or an out-of-range number as it stands: 1e300
+        // is undefined behaviour and 4294967396 would quietly become dim 100 (found by
+        // fuzzing config.json). Only a whole number in the field's range is taken.
+        bool ok;
+        if constexpr (std::is_signed_v<T>) {
+          ok = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                                      : v.is_number_integer() && v.get<int64_t>() >= std::numeric_limits<T>::min() &&
+                                            v.get<int64_t>() <= std::numeric_limits<T>::max();
+        } else {
+          ok = v.is_number_unsigned() && v.get<uint64_t>() <= std::numeric_limits<T>::max();
+        }
+        if (!ok) {
+          throw usage_error(std::string("training configuration: \"") + key + "\" must be a whole number in [" +
+                            std::to_string(std::numeric_limits<T>::min()) + ", " + std::to_string(std::numeric_limits<T>::max()) +
+                            "], got " + v.dump());
+        }
+      }
+      field = v.get<T>();
     };
     get("dim", c.dim);
     get("window", c.window);
