@@ -81,10 +81,12 @@ for t in "${targets[@]}"; do
   log="$work/logs/$t.log"
   echo "fuzz.sh: $t for ${seconds}s (log $log)"
   set +e
-  # -timeout: an input slower than 10 s is reported as a hang; -rss_limit_mb: 2 GiB is
-  # far above what any tokvec loader needs for these small inputs.
+  # -timeout: an input slower than 60 s is reported as a hang (every input takes well under
+  # a second; the margin is for a shared machine where a nice'd run can stall for seconds:
+  # 10 s gave a false timeout under a load of 13 on 2 cores); -rss_limit_mb: 2 GiB is far
+  # above what any tokvec loader needs for these small inputs.
   "$build/fuzz_$t" "$corpus" "$repo/tests/fuzz/$t" \
-    -dict="$repo/tests/fuzz/$(dict_of "$t")" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -dict="$repo/tests/fuzz/$(dict_of "$t")" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" >"$log" 2>&1
   rc=$?
   set -e
