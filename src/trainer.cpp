@@ -47,8 +47,10 @@ std::string encode_cursor(const std::vector<ThreadCursor>& cursors) {
   return std::move(w.bytes());
 }
 
-std::vector<ThreadCursor> decode_cursor(const std::string& bytes, uint64_t token_count, uint32_t epochs) {
-  ByteReader r(bytes, "training state", "CURS");
+/// `path` names the state or checkpoint file in errors.
+std::vector<ThreadCursor> decode_cursor(const std::string& bytes, uint64_t token_count, uint32_t epochs,
+                                        const std::string& path = "training state") {
+  ByteReader r(bytes, path, "CURS");
   if (r.u32() != kCursorVersion) r.fail("unknown cursor version");
   uint32_t n = r.u32();
   if (n == 0 || n > static_cast<uint32_t>(kMaxThreads)) r.fail("bad thread count");
@@ -355,6 +357,10 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
 
 void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state) {
   train(corpus, config, state, TrainPause{});
+}
+
+void check_cursor(const TrainingState& state, const CorpusView& corpus, const TrainConfig& config, const std::string& path) {
+  if (!state.cursor.empty()) (void)decode_cursor(state.cursor, corpus.tokens.size(), config.epochs, path);
 }
 
 bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state, const TrainPause& pause) {

@@ -187,3 +187,38 @@ TEST(FuzzRegression, TrainConfigTakesOnlyWholeNumbersInRange) {
   EXPECT_DOUBLE_EQ(c.lr, 1.0);
   EXPECT_EQ(TrainConfig::from_json(c.to_json()).to_json(), c.to_json());
 }
+
+TEST(FuzzRegression, ResumeNamesTheCheckpointWhoseCursorDoesNotFit) {
+  // Found by fuzz_state: a checkpoint whose cursor (CURS) puts a thread outside the corpus
+  // was refused by `train --resume` as "training state, section CURS, ...", naming no file.
+  using namespace tokvec;
+  test::TempDir dir;
+  std::string text;
+  for (int line = 0; line < 300; ++line) {
+    for (int k = 0; k < 12; ++k) text += "w" + std::to_string((line * 7 + k * 13) % 40) + (k < 11 ? " " : "\n");
+  }
+  test::write_text(dir.file("in.txt"), text);
+  const std::string run = dir.file("run");
+  auto r = test::run_cli("train --input " + dir.file("in.txt") + " --output " + run +
+                         " --words --min-count 1 --dim 4 --window 2 --threads 2 --checkpoint-every 1000 --keep 100 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto checkpoints = list_checkpoints(run);
+  ASSERT_GE(checkpoints.size(), 1u);
+  const std::string copy = dir.file("copy");
+  fs::create_directory(copy);
+  for (const char* name : {"config.json", "corpus.tkc"}) fs::copy_file(fs::path(run) / name, fs::path(copy) / name);
+  const std::string ckpt = (fs::path(copy) / fs::path(checkpoints[0].second).filename()).string();
+  std::string bytes = test::read_text(checkpoints[0].second);
+  size_t curs = 0;
+  for (uint32_t i = 0; i < static_cast<uint8_t>(bytes[12]); ++i) {
+    if (std::string_view(bytes).substr(24 + 32 * i, 4) == "CURS") curs = static_cast<size_t>(fuzz::get_u64(bytes, 24 + 32 * i + 8));
+  }
+  ASSERT_GT(curs, 0u);
+  fuzz::put_u64(bytes, curs + 8 + 16, 1000000000);  // thread 0's pos: version, count, begin, end, pos
+  ASSERT_TRUE(fuzz::fix_section_checksums(bytes));
+  test::write_text(ckpt, bytes);
+  r = test::run_cli("train --resume " + copy + " --quiet");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_NE(r.output.find(ckpt), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("section CURS"), std::string::npos) << r.output;
+}

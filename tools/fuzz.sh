@@ -12,8 +12,9 @@
 # Each target starts from the seeds in tests/fuzz/TARGET/ (read only) with the dictionary
 # tests/fuzz/*.dict that fits it; the inputs libFuzzer finds that add coverage go to
 # WORK_DIR/corpus/TARGET/, so a later run continues from them. A crash, leak, timeout or
-# out-of-memory input is written to WORK_DIR/artifacts/ and reported; add it under
-# tests/fuzz/regressions/TARGET/ once fixed (tests/fuzz_regression_test.cpp replays them).
+# out-of-memory input is written to WORK_DIR/artifacts/ and reported (an input slower than
+# 30 s is kept there too, as a note); once fixed, add it under tests/fuzz/regressions/TARGET/
+# (tests/fuzz_regression_test.cpp replays them).
 # Prints each target's executions, exec/s, coverage (cov = edges, ft = features) and peak
 # memory from libFuzzer's final stats. Exit status 1 if any target found something.
 #
@@ -32,7 +33,7 @@ while (( $# > 0 )); do
     -t) seconds=$2; shift 2 ;;
     -w) work=$2; shift 2 ;;
     --build-only) build_only=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -86,7 +87,7 @@ for t in "${targets[@]}"; do
   # 10 s gave a false timeout under a load of 13 on 2 cores); -rss_limit_mb: 2 GiB is far
   # above what any tokvec loader needs for these small inputs.
   "$build/fuzz_$t" "$corpus" "$repo/tests/fuzz/$t" \
-    -dict="$repo/tests/fuzz/$(dict_of "$t")" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 \
+    -dict="$repo/tests/fuzz/$(dict_of "$t")" -max_total_time="$seconds" -timeout=60 -report_slow_units=30 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" >"$log" 2>&1
   rc=$?
   set -e
@@ -98,9 +99,13 @@ for t in "${targets[@]}"; do
   rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")
   corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$last")
   status=ok
-  if (( rc != 0 )) || grep -qE '^==[0-9]+==ERROR|^SUMMARY: |deadly signal|Test unit written' "$log"; then
+  if (( rc != 0 )) || grep -qE '^==[0-9]+==ERROR|^SUMMARY: |deadly signal' "$log"; then
     status="FOUND (rc $rc): $(grep -E 'Test unit written|^SUMMARY' "$log" | head -2 | tr '\n' ' ')"
     found=1
+  elif grep -q 'slow-unit' "$log"; then
+    # Not a failure: an input took over -report_slow_units seconds once (on a loaded machine,
+    # usually the scheduler); replay it with build-fuzz/fuzz_TARGET FILE to see.
+    status="ok (slow unit kept: $(grep -o "$work/artifacts/$t-slow-unit-[0-9a-f]*" "$log" | tail -1))"
   fi
   line=$(printf '%-10s %10s execs %6s exec/s  %-18s corpus %-10s rss %4s MB  %s' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${corp:-?}" "${rss:-?}" "$status")
   echo "  $line"

@@ -328,6 +328,7 @@ void check_checkpoint_matches(const std::string& path, const TrainingState& s, c
   if (s.dim() != cfg.dim || s.tokens_total != static_cast<uint64_t>(cfg.epochs) * v.tokens.size()) {
     throw corrupt_error(path, "section META", "its dimension or length does not match config.json");
   }
+  check_cursor(s, v, cfg, path);
 }
 
 int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet) {

@@ -353,8 +353,42 @@ inline void fuzz_corpus(std::string_view data) {
   }
 }
 
-/// The training-state loader (load_state, describe_state, load_run) and what export does
-/// with a loaded state, as given and with checksums fixed.
+/// What `train --resume` does with a checkpoint once it matches the run (cmd_train's
+/// check_checkpoint_matches): continue training from its cursor. The corpus is made up to
+/// the checkpoint's length (ids cycling over its vocabulary); only small states are tried
+/// (at most 8 threads in the cursor, 20,000 tokens, 64 dimensions), and training pauses at
+/// once (TrainPause at the checkpoint's own progress), so what runs is the cursor decoding
+/// and the restart, not hours of training.
+inline void resume_from(const std::string& path) {
+  TrainingState s = load_state(path);
+  if (s.cursor.size() < 8) return;
+  uint32_t cursor_threads = 0;
+  std::memcpy(&cursor_threads, s.cursor.data() + 4, 4);
+  nlohmann::json j = nlohmann::json::parse(s.config_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  TrainConfig cfg;
+  if (!accepts([&] { cfg = TrainConfig::from_json(j); })) return;
+  cfg.quiet = true;
+  cfg.threads = 1;
+  if (cursor_threads > 8 || cfg.epochs == 0 || s.tokens_total % cfg.epochs != 0 || s.dim() != cfg.dim || cfg.dim > 64) return;
+  const uint64_t n = s.tokens_total / cfg.epochs;
+  if (n == 0 || n > 20000 || s.vocab_size() > 20000) return;
+  CorpusData c;
+  c.vocab = s.vocab;
+  for (uint64_t i = 0; i < n; ++i) c.tokens.push_back(static_cast<uint32_t>(i % s.vocab_size()));
+  c.line_ends = {n};
+  c.recount();
+  // The made-up corpus must suit the config (else its errors, naming "corpus", are ours).
+  if (!accepts([&] { cfg.validate(c.view(), "corpus"); })) return;
+  // As train --resume does (cmd_train's check_checkpoint_matches), then continue.
+  if (!accepts([&] { check_cursor(s, c.view(), cfg, path); }, path)) return;
+  TrainPause pause;
+  pause.at_tokens = s.tokens_done;
+  accepts([&] { train(c.view(), cfg, s, pause); }, path);
+}
+
+/// The training-state loader (load_state, describe_state, load_run), what export does with
+/// a loaded state and what --resume does with a checkpoint, as given and with checksums fixed.
 inline void fuzz_state(std::string_view data) {
   std::string bytes(data);
   for (int pass = 0; pass < 2; ++pass) {
@@ -373,6 +407,7 @@ inline void fuzz_state(std::string_view data) {
         },
         path);
     accepts([&] { (void)describe_state(path); }, path);
+    if (loaded) resume_from(path);
     if (loaded) {
       // load_run also reads the state's config JSON; a "bpe" state finds no tokenizer here.
       accepts([&] {
