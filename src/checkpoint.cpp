@@ -1,6 +1,7 @@
 #include "tokvec/checkpoint.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -25,13 +26,17 @@ constexpr uint64_t kMaxDim = 1ull << 16;
 void load_matrix(const SectionReader& file, std::string_view tag, uint64_t rows, uint64_t dim, uint64_t stride,
                  Matrix& out) {
   std::span<const float> data = file.array<float>(tag);
-  if (data.size() != rows * stride) {
+  // The stride is checked first and the size by division, so a damaged stride can neither
+  // wrap rows x stride around 2^64 nor make us allocate before the check.
+  if (stride != (dim + Matrix::kRowAlignFloats - 1) / Matrix::kRowAlignFloats * Matrix::kRowAlignFloats) {
+    throw corrupt_error(file.path(), "section META", "row stride " + std::to_string(stride) + " does not match dim " + std::to_string(dim));
+  }
+  if (data.size() / stride != rows || data.size() % stride != 0) {
     throw corrupt_error(file.path(), "section " + std::string(tag),
                         "holds " + std::to_string(data.size()) + " floats, expected " + std::to_string(rows) + " x " +
                             std::to_string(stride));
   }
   out = Matrix(rows, dim);
-  if (out.stride() != stride) throw corrupt_error(file.path(), "section META", "row stride " + std::to_string(stride) + " does not match dim " + std::to_string(dim));
   std::memcpy(out.storage().data(), data.data(), data.size_bytes());
 }
 
@@ -108,6 +113,8 @@ TrainingState read_state(const SectionReader& file) {
   if (dim == 0 || dim > kMaxDim) meta.fail("dimension " + std::to_string(dim) + " out of range");
   if (s.tokens_done > s.tokens_total) meta.fail("progress " + std::to_string(s.tokens_done) + " beyond the total " + std::to_string(s.tokens_total));
   ByteReader vocab = file.reader("VOCB");
+  // Each string takes at least its 8-byte length: a damaged count is refused, not reserved.
+  if (n > vocab.remaining() / 8) vocab.fail("cannot hold the " + std::to_string(n) + " tokens META announces");
   s.vocab.reserve(n);
   for (uint64_t i = 0; i < n; ++i) s.vocab.push_back(vocab.str());
   vocab.expect_done();
@@ -162,7 +169,11 @@ CheckpointEvery CheckpointEvery::parse(std::string_view text) {
     throw bad("not a number with an optional s/m/h unit");
   }
   if (timed) {
-    double value = std::stod(number);
+    // from_chars, not std::stod: "." or a 400-digit number must be a usage error, not an
+    // escaping std::invalid_argument / std::out_of_range (found by fuzzing: "--checkpoint-every .h").
+    double value = 0.0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc() || end != number.data() + number.size()) throw bad("not a number with an optional s/m/h unit");
     every.seconds = value * (unit == 's' ? 1.0 : unit == 'm' ? 60.0 : 3600.0);
     if (every.seconds < 1.0 || every.seconds > 30.0 * 86400.0) throw bad("time must be between 1s and 720h");
   } else {

@@ -227,6 +227,9 @@ TokenCorpus TokenCorpus::open(const std::string& path) {
     meta.fail("unknown tokenizer kind '" + c.tokenizer_kind_ + "'");
   }
   ByteReader vocab = c.reader_->reader("VOCB");
+  // Each string takes at least its 8-byte length, so a damaged count is refused here rather
+  // than reserved (found by fuzzing: a count of 2^32 - 1 asked for 128 GB).
+  if (vocab_size > vocab.remaining() / 8) vocab.fail("cannot hold the " + std::to_string(vocab_size) + " tokens META announces");
   c.vocab_.reserve(vocab_size);
   for (uint32_t i = 0; i < vocab_size; ++i) c.vocab_.push_back(vocab.str());
   vocab.expect_done();

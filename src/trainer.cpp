@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <exception>
 #include <optional>
+#include <limits>
+#include <type_traits>
 
 #include "tokvec/config.h"
 #include "tokvec/io.h"
@@ -46,8 +48,10 @@ std::string encode_cursor(const std::vector<ThreadCursor>& cursors) {
   return std::move(w.bytes());
 }
 
-std::vector<ThreadCursor> decode_cursor(const std::string& bytes, uint64_t token_count, uint32_t epochs) {
-  ByteReader r(bytes, "training state", "CURS");
+/// `path` names the state or checkpoint file in errors.
+std::vector<ThreadCursor> decode_cursor(const std::string& bytes, uint64_t token_count, uint32_t epochs,
+                                        const std::string& path = "training state") {
+  ByteReader r(bytes, path, "CURS");
   if (r.u32() != kCursorVersion) r.fail("unknown cursor version");
   uint32_t n = r.u32();
   if (n == 0 || n > static_cast<uint32_t>(kMaxThreads)) r.fail("bad thread count");
@@ -404,7 +408,28 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
   TrainConfig c;
   try {
     auto get = [&](const char* key, auto& field) {
-      if (j.contains(key)) field = j.at(key).get<std::remove_reference_t<decltype(field)>>();
+      if (!j.contains(key)) return;
+      using T = std::remove_reference_t<decltype(field)>;
+      const nlohmann::json& v = j.at(key);
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        // json's get<integer> casts a float or an out-of-range number as it stands: 1e300
+        // is undefined behaviour and 4294967396 would quietly become dim 100 (found by
+        // fuzzing config.json). Only a whole number in the field's range is taken.
+        bool ok;
+        if constexpr (std::is_signed_v<T>) {
+          ok = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                                      : v.is_number_integer() && v.get<int64_t>() >= std::numeric_limits<T>::min() &&
+                                            v.get<int64_t>() <= std::numeric_limits<T>::max();
+        } else {
+          ok = v.is_number_unsigned() && v.get<uint64_t>() <= std::numeric_limits<T>::max();
+        }
+        if (!ok) {
+          throw usage_error(std::string("training configuration: \"") + key + "\" must be a whole number in [" +
+                            std::to_string(std::numeric_limits<T>::min()) + ", " + std::to_string(std::numeric_limits<T>::max()) +
+                            "], got " + v.dump());
+        }
+      }
+      field = v.get<T>();
     };
     get("dim", c.dim);
     get("window", c.window);
@@ -456,6 +481,10 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
 
 void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state) {
   train(corpus, config, state, TrainPause{});
+}
+
+void check_cursor(const TrainingState& state, const CorpusView& corpus, const TrainConfig& config, const std::string& path) {
+  if (!state.cursor.empty()) (void)decode_cursor(state.cursor, corpus.tokens.size(), config.epochs, path);
 }
 
 bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state, const TrainPause& pause) {

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tokvec needs, skipping those already installed.
-# usage: tools/install-deps.sh [--with-test-tools]
+# usage: tools/install-deps.sh [--with-test-tools] [--with-fuzz]
 #   --with-test-tools  also python3-gensim and python3-numpy, which the tests use to check
 #                      that exported files load in the tools users hand them to, and Open
 #                      MPI (openmpi-bin, libopenmpi-dev), so that CMake builds distributed
 #                      training and CTest runs it under mpirun.
+#   --with-fuzz        also clang, its libFuzzer/sanitizer runtimes and its OpenMP, which
+#                      tools/fuzz.sh builds the fuzz targets with.
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libtbb-dev libcxxopts-dev libgtest-dev libxxhash-dev
           libutf8proc-dev nlohmann-json3-dev xz-utils)
-if [[ "${1:-}" == "--with-test-tools" ]]; then
-  packages+=(python3 python3-numpy python3-gensim openmpi-bin libopenmpi-dev)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) packages+=(python3 python3-numpy python3-gensim openmpi-bin libopenmpi-dev) ;;
+    --with-fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -101,6 +101,11 @@ class JobProgress {
   virtual double fraction_done(uint64_t local_tokens_done) noexcept = 0;
 };
 
+/// Checks that a paused state's cursor fits `corpus` and `config` (what train() would
+/// refuse), with errors naming `path` and section CURS; `train --resume` calls it on the
+/// checkpoint it picked. (Found by fuzzing: the error used to name no file.)
+void check_cursor(const TrainingState& state, const CorpusView& corpus, const TrainConfig& config, const std::string& path);
+
 /// When train() should pause (for a checkpoint, or because the user asked to stop). Each
 /// thread checks at its next segment boundary (at most kSegmentTokens tokens away), so a
 /// pause is quick and lands where the cursor can describe it exactly.

@@ -347,6 +347,10 @@ void check_checkpoint_matches(const std::string& path, const TrainingState& s, c
   if (s.dim() != cfg.dim || s.tokens_total != static_cast<uint64_t>(cfg.epochs) * v.tokens.size()) {
     throw corrupt_error(path, "section META", "its dimension or length does not match config.json");
   }
+  // A distributed job's cursor (issue 9) holds one trainer cursor per rank, for that rank's
+  // shard: decoding it checks it against the corpus; a single process's is checked here.
+  if (distributed::decode_job_cursor(s.cursor, path, v.tokens.size())) return;
+  check_cursor(s, v, cfg, path);
 }
 
 int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet) {
@@ -402,8 +406,8 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
   TrainingState state;
   uint64_t sequence = 0;
   if (loaded) {
-    check_checkpoint_matches(loaded->path, loaded->state, corpus, plan.cfg);
     check_resume_ranks(loaded->path, loaded->state.cursor, distributed::size(), dir);  // same process count (issue 9)
+    check_checkpoint_matches(loaded->path, loaded->state, corpus, plan.cfg);
     state = std::move(loaded->state);
     sequence = loaded->sequence;
     char buf[200];
