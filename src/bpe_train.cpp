@@ -159,9 +159,11 @@ class MergeLearner {
       const uint32_t left = static_cast<uint32_t>(top.key >> 32);
       const uint32_t right = static_cast<uint32_t>(top.key & 0xFFFFFFFFu);
       std::string content = content_key(left) + tok_bytes_[right];
-      p.done = true;  // merged or refused: never considered again
-      if (!contents_.insert(content).second) continue;
-      apply_merge(idx, left, right);
+      if (!contents_.insert(content).second) {  // refused: never considered again
+        retire(p);
+        continue;
+      }
+      apply_merge(idx, left, right);  // retires the pair too
       progress.update(next_id_ - first);
     }
     progress.finish(next_id_ - first, std::to_string(next_id_) + " tokens");
@@ -173,9 +175,10 @@ class MergeLearner {
 
  private:
   struct PairState {
-    int64_t count = 0;
-    bool done = false;
-    std::vector<uint32_t> words;  ///< pre-tokens that held the pair at some point
+    int64_t count;
+    uint64_t list_begin;   ///< the pre-tokens that held the pair: lists_[begin, begin + length)
+    uint32_t list_length;  ///< 0 once the pair is done
+    bool done;             ///< merged, refused, or below min_frequency: never merged
   };
 
   std::string content_key(uint32_t id) const { return (tok_marker_[id] ? '\1' : '\0') + tok_bytes_[id]; }
@@ -244,40 +247,72 @@ class MergeLearner {
       word_length_.push_back(static_cast<uint32_t>(symbols_.size() - begin));
       word_count_.push_back(count);
     });
-    word_stamp_.assign(word_begin_.size(), UINT32_MAX);
   }
 
-  uint32_t pair_at(uint64_t key) {
-    uint32_t idx = pair_index_.insert(key, static_cast<uint32_t>(pairs_.size()));
-    if (idx == pairs_.size()) {
-      pairs_.emplace_back();
-      pair_keys_.push_back(key);
-    }
-    return idx;
+  /// The state of a pair, made only for a pair seen at least min_frequency times.
+  PairState& new_pair(uint64_t key, uint64_t count) {
+    const uint32_t idx = static_cast<uint32_t>(pairs_.size());
+    if (pair_index_.insert(key, idx) != idx) throw internal_error("bpe-train: a pair was given a state twice");
+    pairs_.push_back({static_cast<int64_t>(count), 0, 0, false});
+    pair_keys_.push_back(key);
+    return pairs_.back();
   }
 
   void init_pairs() {
-    for (uint32_t w = 0; w < word_begin_.size(); ++w) {
-      const uint32_t* s = symbols_.data() + word_begin_[w];
-      for (uint32_t i = 0; i + 1 < word_length_[w]; ++i) {
-        pairs_[pair_at(bpe_detail::pair_key(s[i], s[i + 1]))].count += static_cast<int64_t>(word_count_[w]);
+    // Pass 1: the exact count of every adjacent pair of base symbols, in a scratch map.
+    {
+      PairMap first_index(1 << 16);
+      std::vector<uint64_t> keys, counts;
+      for (uint32_t w = 0; w < word_begin_.size(); ++w) {
+        const uint32_t* s = symbols_.data() + word_begin_[w];
+        for (uint32_t i = 0; i + 1 < word_length_[w]; ++i) {
+          const uint64_t key = bpe_detail::pair_key(s[i], s[i + 1]);
+          const uint32_t j = first_index.insert(key, static_cast<uint32_t>(keys.size()));
+          if (j == keys.size()) {
+            keys.push_back(key);
+            counts.push_back(0);
+          }
+          counts[j] += word_count_[w];
+        }
+      }
+      // A pair's count never grows after the step that creates it (see the top of this
+      // file), so a pair of base symbols seen fewer than min_frequency times can never be
+      // merged: it gets no state at all. In text with no spaces most pairs are such.
+      for (size_t j = 0; j < keys.size(); ++j) {
+        if (counts[j] >= config_.min_frequency) new_pair(keys[j], counts[j]);
       }
     }
-    // A pair of base symbols only loses occurrences as merges go on (new adjacencies always
-    // involve a new token), so one already below min_frequency can never be merged: it
-    // gets no list of pre-tokens. In text without spaces (CJK) most pairs are such.
-    for (uint32_t w = 0; w < word_begin_.size(); ++w) {
-      const uint32_t* s = symbols_.data() + word_begin_[w];
-      for (uint32_t i = 0; i + 1 < word_length_[w]; ++i) {
-        PairState& p = pairs_[pair_index_.get(bpe_detail::pair_key(s[i], s[i + 1]))];
-        if (static_cast<uint64_t>(p.count) < config_.min_frequency) continue;
-        if (p.words.empty() || p.words.back() != w) p.words.push_back(w);
+    // Pass 2: for each pair, the pre-tokens that hold it, as one slice of lists_ (counting
+    // sort: lengths, then offsets, then fill). Words are visited in order, so a slice is
+    // ascending and holds each pre-token once.
+    std::vector<uint32_t> last(pairs_.size(), UINT32_MAX);
+    for (int pass = 0; pass < 2; ++pass) {
+      if (pass == 1) {
+        uint64_t offset = 0;
+        for (PairState& p : pairs_) {
+          p.list_begin = offset;
+          offset += p.list_length;
+          p.list_length = 0;  // refilled by pass 1 as a cursor
+        }
+        lists_.resize(offset);
+        live_entries_ = offset;
+        std::fill(last.begin(), last.end(), UINT32_MAX);
+      }
+      for (uint32_t w = 0; w < word_begin_.size(); ++w) {
+        const uint32_t* s = symbols_.data() + word_begin_[w];
+        for (uint32_t i = 0; i + 1 < word_length_[w]; ++i) {
+          const uint32_t idx = pair_index_.get(bpe_detail::pair_key(s[i], s[i + 1]));
+          if (idx == PairMap::kAbsent || last[idx] == w) continue;
+          last[idx] = w;
+          PairState& p = pairs_[idx];
+          if (pass == 1) lists_[p.list_begin + p.list_length] = w;
+          ++p.list_length;
+        }
       }
     }
-    pair_touch_.assign(pairs_.size(), UINT32_MAX);
+    heap_.reserve(pairs_.size());
     for (size_t idx = 0; idx < pairs_.size(); ++idx) {
-      const uint64_t count = static_cast<uint64_t>(pairs_[idx].count);
-      if (count >= config_.min_frequency) heap_.push_back({count, pair_keys_[idx]});
+      heap_.push_back({static_cast<uint64_t>(pairs_[idx].count), pair_keys_[idx]});
     }
     std::make_heap(heap_.begin(), heap_.end(), HeapLess());
   }
@@ -287,17 +322,46 @@ class MergeLearner {
     std::push_heap(heap_.begin(), heap_.end(), HeapLess());
   }
 
-  void add(uint32_t a, uint32_t b, int64_t delta, uint32_t word, uint32_t stamp) {
-    uint32_t idx = pair_at(bpe_detail::pair_key(a, b));
-    if (idx >= pair_touch_.size()) pair_touch_.resize(pairs_.size(), UINT32_MAX);
+  /// A pair that will never be merged: its list of pre-tokens is garbage from now on.
+  void retire(PairState& p) {
+    p.done = true;
+    live_entries_ -= p.list_length;
+    p.list_length = 0;
+  }
+
+  /// An occurrence of (a, b) in a pre-token of count wc went away. A pair with no state
+  /// was below min_frequency when created and stays so: nothing to do.
+  void drop(uint32_t a, uint32_t b, int64_t wc) {
+    const uint32_t idx = pair_index_.get(bpe_detail::pair_key(a, b));
+    if (idx == PairMap::kAbsent) return;
     PairState& p = pairs_[idx];
-    p.count += delta;
-    if (delta > 0) {
-      if (p.words.empty() || p.words.back() != word) p.words.push_back(word);
-      if (pair_touch_[idx] != stamp) {
-        pair_touch_[idx] = stamp;
-        touched_.push_back(idx);
-      }
+    p.count -= wc;
+    if (!p.done && p.count < static_cast<int64_t>(config_.min_frequency)) retire(p);
+  }
+
+  /// An occurrence of (a, b), one of them the new token `id`, appeared in pre-token w.
+  /// New pairs are gathered in a scratch table indexed by the other token (a dense array
+  /// over the vocabulary, cleared by stamp), and get a state only at the end of the merge,
+  /// once their count is known.
+  void gain(uint32_t a, uint32_t b, uint32_t id, int64_t wc, uint32_t w, uint32_t stamp) {
+    const bool right_side = (a == id);  // (id, b); else (a, id). (id, id) counts as (id, b).
+    const uint32_t other = right_side ? b : a;
+    std::vector<uint32_t>& slot = right_side ? new_right_ : new_left_;
+    std::vector<uint32_t>& slot_stamp = right_side ? new_right_stamp_ : new_left_stamp_;
+    uint32_t j;
+    if (slot_stamp[other] != stamp) {
+      slot_stamp[other] = stamp;
+      j = slot[other] = static_cast<uint32_t>(fresh_.size());
+      fresh_.push_back({bpe_detail::pair_key(a, b), 0, UINT32_MAX, 0});
+    } else {
+      j = slot[other];
+    }
+    Fresh& f = fresh_[j];
+    f.count += static_cast<uint64_t>(wc);
+    if (f.last_word != w) {
+      f.last_word = w;
+      ++f.words;
+      fresh_words_.push_back({j, w});
     }
   }
 
@@ -311,12 +375,20 @@ class MergeLearner {
     merges_.push_back({left, right});
     tok_bytes_.push_back(tok_bytes_[left] + tok_bytes_[right]);
     tok_marker_.push_back(tok_marker_[left]);
-    touched_.clear();
-    std::vector<uint32_t> words = std::move(pairs_[idx].words);
-    pairs_[idx].words = {};
-    for (uint32_t w : words) {
-      if (word_stamp_[w] == stamp) continue;  // listed twice
-      word_stamp_[w] = stamp;
+    if (new_right_.size() <= id) {
+      const size_t n = std::max<size_t>(config_.vocab_size, id + 1);
+      new_right_.resize(n);
+      new_left_.resize(n);
+      new_right_stamp_.resize(n, UINT32_MAX);
+      new_left_stamp_.resize(n, UINT32_MAX);
+    }
+    fresh_.clear();
+    fresh_words_.clear();
+    const uint64_t list_begin = pairs_[idx].list_begin;
+    const uint32_t list_length = pairs_[idx].list_length;
+    retire(pairs_[idx]);
+    for (uint64_t e = list_begin; e < list_begin + list_length; ++e) {
+      const uint32_t w = lists_[e];
       uint32_t* s = symbols_.data() + word_begin_[w];
       const uint32_t n = word_length_[w];
       uint32_t first = 0;
@@ -326,8 +398,8 @@ class MergeLearner {
       old_.assign(s, s + n);
       affected_.assign(n, 0);
       produced_.assign(n, 0);
-      uint32_t j = 0;
-      for (uint32_t i = 0; i < n;) {
+      uint32_t j = first;
+      for (uint32_t i = first; i < n;) {
         if (i + 1 < n && old_[i] == left && old_[i + 1] == right) {
           if (i > 0) affected_[i - 1] = 1;
           affected_[i] = 1;
@@ -340,19 +412,53 @@ class MergeLearner {
         }
       }
       word_length_[w] = j;
-      for (uint32_t k = 0; k + 1 < n; ++k) {
-        if (affected_[k]) add(old_[k], old_[k + 1], -wc, w, stamp);
+      for (uint32_t k = first > 0 ? first - 1 : 0; k + 1 < n; ++k) {
+        if (affected_[k]) drop(old_[k], old_[k + 1], wc);
       }
-      for (uint32_t k = 0; k + 1 < j; ++k) {
-        if (produced_[k] || produced_[k + 1]) add(s[k], s[k + 1], wc, w, stamp);
-      }
-    }
-    for (uint32_t t : touched_) {
-      const PairState& p = pairs_[t];
-      if (!p.done && p.count > 0 && static_cast<uint64_t>(p.count) >= config_.min_frequency) {
-        push(pair_keys_[t], static_cast<uint64_t>(p.count));
+      for (uint32_t k = first > 0 ? first - 1 : 0; k + 1 < j; ++k) {
+        if (produced_[k] || produced_[k + 1]) gain(s[k], s[k + 1], id, wc, w, stamp);
       }
     }
+    // The new pairs: every one involves `id`, which exists only from this merge on, so
+    // their counts are final maxima now. Those below min_frequency are forgotten.
+    uint64_t need = 0;
+    for (Fresh& f : fresh_) {
+      if (f.count < config_.min_frequency) continue;
+      f.list_begin = need;  // relative to the end of lists_ until compaction is decided
+      need += f.words;
+      f.words = 0;  // now a fill cursor
+    }
+    if (lists_.size() + need > 2 * (live_entries_ + need) + (uint64_t{1} << 20)) compact_lists();
+    const uint64_t base = lists_.size();
+    lists_.resize(base + need);
+    for (const auto& [j, w] : fresh_words_) {
+      Fresh& f = fresh_[j];
+      if (f.count >= config_.min_frequency) lists_[base + f.list_begin + f.words++] = w;
+    }
+    for (const Fresh& f : fresh_) {
+      if (f.count < config_.min_frequency) continue;
+      PairState& p = new_pair(f.key, f.count);
+      p.list_begin = base + f.list_begin;
+      p.list_length = f.words;
+      live_entries_ += f.words;
+      push(f.key, f.count);
+    }
+  }
+
+  /// Drops the lists of merged and retired pairs from lists_, in place: slices lie in
+  /// lists_ in pair-index order, so moving each live slice down never overwrites one
+  /// not yet moved. Called when garbage is over half of lists_: amortised O(1) per entry.
+  void compact_lists() {
+    uint64_t to = 0;
+    for (PairState& p : pairs_) {
+      if (p.list_length == 0) continue;
+      std::copy(lists_.begin() + static_cast<ptrdiff_t>(p.list_begin),
+                lists_.begin() + static_cast<ptrdiff_t>(p.list_begin + p.list_length),
+                lists_.begin() + static_cast<ptrdiff_t>(to));
+      p.list_begin = to;
+      to += p.list_length;
+    }
+    lists_.resize(to);
   }
 
   const BpeTrainConfig& config_;
@@ -364,18 +470,31 @@ class MergeLearner {
   uint32_t next_id_ = 0;
   std::vector<BpeMerge> merges_;
 
+  // The distinct pre-tokens ("words"), each a slice of symbols_, with its count.
   std::vector<uint32_t> symbols_;
   std::vector<size_t> word_begin_;
   std::vector<uint32_t> word_length_;
   std::vector<uint64_t> word_count_;
-  std::vector<uint32_t> word_stamp_;
 
+  // The pairs that can still be merged (count >= min_frequency when created).
   PairMap pair_index_{1 << 16};
   std::vector<PairState> pairs_;
   std::vector<uint64_t> pair_keys_;  ///< per pair index: pair_key(left, right)
-  std::vector<uint32_t> pair_touch_;
-  std::vector<uint32_t> touched_;
+  std::vector<uint32_t> lists_;      ///< the pre-token lists of all pairs, one slice each
+  uint64_t live_entries_ = 0;        ///< entries of lists_ in slices of pairs not done
   std::vector<HeapEntry> heap_;
+
+  // Scratch of apply_merge.
+  struct Fresh {
+    uint64_t key;
+    uint64_t count;
+    uint32_t last_word;
+    uint32_t words;  ///< distinct pre-tokens holding it; then a fill cursor
+    uint64_t list_begin = 0;
+  };
+  std::vector<Fresh> fresh_;
+  std::vector<std::pair<uint32_t, uint32_t>> fresh_words_;  ///< (index in fresh_, word)
+  std::vector<uint32_t> new_right_, new_left_, new_right_stamp_, new_left_stamp_;
   std::vector<uint32_t> old_;
   std::vector<uint8_t> affected_, produced_;
 };
