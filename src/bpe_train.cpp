@@ -231,6 +231,8 @@ CountTable count_pretokens(const BpeTrainConfig& config, int threads) {
   return result;
 }
 
+__extension__ typedef unsigned __int128 U128;  // GCC and Clang; the extension marker keeps -Wpedantic quiet
+
 struct HeapEntry {
   uint64_t count;
   uint64_t key;  ///< pair_key(left, right)
@@ -243,7 +245,9 @@ struct HeapLess {
 };
 
 /// The pairs that can still be merged, by key: open addressing, linear probing, load at
-/// most 3/4, Fibonacci hashing on the top bits. A slot holds what the merge loop's hot
+/// most 3/4. The capacity is any size, not a power of two (a key's home slot is the top
+/// 64 bits of (Fibonacci hash * capacity)), so a table sized for n pairs takes 4/3 n
+/// slots, not up to 8/3 n. A slot holds what the merge loop's hot
 /// path needs (the count and whether the pair is done), so taking an occurrence away costs
 /// one cache miss; the rest of a pair's state is in the learner's arrays, at `index`.
 /// No deletion: a pair that can no longer be merged is marked done.
@@ -260,7 +264,7 @@ class PairTable {
   explicit PairTable(size_t expected = 0) { reset(expected); }
 
   Slot* find(uint64_t key) noexcept {
-    for (size_t i = home(key);; i = (i + 1) & mask_) {
+    for (size_t i = home(key);; i = next(i)) {
       Slot& s = slots_[i];
       if (s.key == key) return &s;
       if (s.key == kEmptyKey) return nullptr;
@@ -272,7 +276,7 @@ class PairTable {
     size_t i = home(key);
     while (slots_[i].key != kEmptyKey) {
       if (slots_[i].key == key) throw internal_error("bpe-train: a pair was given a state twice");
-      i = (i + 1) & mask_;
+      i = next(i);
     }
     slots_[i] = {key, count, index, 0};
     ++size_;
@@ -284,31 +288,27 @@ class PairTable {
   size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(Slot); }
 
  private:
-  size_t home(uint64_t key) const noexcept { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+  size_t home(uint64_t key) const noexcept {
+    return static_cast<size_t>((static_cast<U128>(key * 0x9E3779B97F4A7C15ull) * slots_.size()) >> 64);
+  }
+  size_t next(size_t i) const noexcept { return i + 1 == slots_.size() ? 0 : i + 1; }
   void reset(size_t expected) {
-    size_t c = 16;
-    int bits = 4;
-    while (3 * c < 4 * expected + 4) c *= 2, ++bits;
-    slots_.assign(c, Slot{kEmptyKey, 0, 0, 0});
-    mask_ = c - 1;
-    shift_ = 64 - bits;
+    slots_.assign(std::max<size_t>(16, expected + expected / 3 + 1), Slot{kEmptyKey, 0, 0, 0});
     size_ = 0;
   }
   void grow() {
     std::vector<Slot> old;
     old.swap(slots_);
-    reset(old.size());  // doubles: 3/4 of the new size is 3/2 of the old
+    reset(old.size() * 3 / 2);  // 3/4 of the new size is 3/2 times 3/4 of the old
     for (const Slot& s : old) {
       if (s.key == kEmptyKey) continue;
       size_t i = home(s.key);
-      while (slots_[i].key != kEmptyKey) i = (i + 1) & mask_;
+      while (slots_[i].key != kEmptyKey) i = next(i);
       slots_[i] = s;
       ++size_;
     }
   }
   std::vector<Slot> slots_;
-  size_t mask_ = 0;
-  int shift_ = 60;
   size_t size_ = 0;
 };
 
@@ -733,25 +733,32 @@ class MergeLearner {
   /// done, in index order (so slices stay in index order), when the table would grow:
   /// done pairs would otherwise keep their slot, their heap entries and 24 bytes each
   /// for the whole run. A pair with no slot is treated as done everywhere, which it is.
-  /// Everything is sized for half again the live pairs (the table is then about half
-  /// full), so purges come after the live pairs grow by half: amortised O(1) per pair.
+  /// Everything is sized for half again the live pairs (the table is then 1/2 full), so
+  /// purges come after the live pairs grow by half: amortised O(1) per pair. The old
+  /// table is freed before the new one is made, and info_ is filtered in place, so a
+  /// purge does not need two copies of everything at once.
   void purge_pairs(size_t new_pairs) {
-    const size_t room = (live_pairs_ + new_pairs) * 3 / 2;
-    std::vector<PairInfo> kept;
-    kept.reserve(room);
-    PairTable table(room);
-    std::vector<HeapEntry>().swap(heap_);
-    heap_.reserve(room);
+    std::vector<int64_t> counts;
+    counts.reserve(live_pairs_);
+    size_t kept = 0;
     for (const PairInfo& info : info_) {
       const PairTable::Slot* p = table_.find(info.key);
       if (p->done) continue;
-      table.insert(info.key, p->count, static_cast<uint32_t>(kept.size()));
-      heap_.push_back({static_cast<uint64_t>(p->count), info.key});
-      kept.push_back(info);
+      counts.push_back(p->count);
+      info_[kept++] = info;
+    }
+    info_.resize(kept);
+    const size_t room = (kept + new_pairs) * 3 / 2;
+    table_ = PairTable();
+    std::vector<HeapEntry>().swap(heap_);
+    table_ = PairTable(room);
+    heap_.reserve(room);
+    if (info_.capacity() < room) info_.reserve(room);
+    for (size_t i = 0; i < kept; ++i) {
+      table_.insert(info_[i].key, counts[i], static_cast<uint32_t>(i));
+      heap_.push_back({static_cast<uint64_t>(counts[i]), info_[i].key});
     }
     std::make_heap(heap_.begin(), heap_.end(), HeapLess());
-    table_ = std::move(table);
-    info_ = std::move(kept);
   }
 
   const BpeTrainConfig& config_;
