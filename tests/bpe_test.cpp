@@ -1,4 +1,7 @@
+#include <algorithm>
+#include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -283,6 +286,146 @@ TEST(BpeTrain, RefusesWhatTheCorpusCannotSupply) {
   EXPECT_EQ(train_on(dir.file("t.txt"), 259, 1, 3).vocab_size(), 259u);
   test::write_text(dir.file("empty.txt"), " \n\t\r\n");
   EXPECT_THROW(train_on(dir.file("empty.txt"), 300, 1), Error);
+}
+
+/// Chinese-like text with no spaces (issue 8): a lexicon of 2-4 character "words" over a
+/// few hundred CJK characters, drawn skewed, with commas, line ends, and one long run with
+/// no punctuation at all (cut into 32-character pre-tokens).
+std::string no_space_text(size_t chars, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> alphabet(300);
+  for (auto& c : alphabet) append_utf8(c, static_cast<uint32_t>(0x4E00 + rng() % 3000));
+  auto pick_char = [&] { return alphabet[rng() % (1 + rng() % alphabet.size())]; };  // skewed
+  std::vector<std::string> lexicon(200);
+  for (auto& w : lexicon) {
+    for (size_t k = 0, n = 2 + rng() % 3; k < n; ++k) w += pick_char();
+  }
+  std::string out;
+  for (size_t n = 0, since_comma = 0; n < chars; ++n) {
+    out += rng() % 5 < 3 ? lexicon[rng() % (1 + rng() % lexicon.size())] : pick_char();
+    const bool long_run = n > chars / 2 && n < chars / 2 + 300;
+    if (!long_run && ++since_comma > 6 + rng() % 12) {
+      out += rng() % 8 == 0 ? "。\n" : "，";
+      since_comma = 0;
+    }
+  }
+  return out;
+}
+
+/// The training as specified (bpe_train.cpp), the slow obvious way: recount every pair
+/// after every merge. Returns the alphabet's code points and the merges.
+std::pair<std::vector<uint32_t>, std::vector<BpeMerge>> naive_bpe(const std::string& text, uint32_t vocab, uint64_t min_frequency) {
+  std::map<std::pair<std::string, bool>, uint64_t> pretokens;
+  const std::string norm = normalise(text);
+  for (size_t i = 0; i < norm.size();) {
+    const size_t j = norm.find('\n', i);
+    pretokenize(std::string_view(norm).substr(i, j - i), true,
+                [&](std::string_view b, bool ws, size_t) { ++pretokens[{std::string(b), ws}]; });
+    i = j + 1;
+  }
+  std::map<uint32_t, uint64_t> char_counts;
+  for (const auto& [key, count] : pretokens) {
+    for (size_t i = 0; i < key.first.size();) {
+      Utf8Char c = decode_utf8(key.first, i);
+      if (c.valid && c.code_point >= 0x80) char_counts[c.code_point] += count;
+      i += c.length;
+    }
+  }
+  std::vector<std::pair<uint64_t, uint32_t>> ranked;
+  for (auto [cp, n] : char_counts) {
+    if (n >= min_frequency) ranked.emplace_back(n, cp);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  ranked.resize(std::min<size_t>(ranked.size(), vocab - kBpeFixedAlphabet));
+  std::vector<uint32_t> chars;
+  for (auto& r : ranked) chars.push_back(r.second);
+  std::sort(chars.begin(), chars.end());
+  std::vector<std::string> bytes;  // per token: marker flag ('\1' or '\0') then its bytes
+  for (uint32_t b = 0; b < 256; ++b) bytes.push_back(std::string(1, '\0') + static_cast<char>(b));
+  bytes.push_back(std::string(1, '\1'));
+  std::map<uint32_t, uint32_t> char_id;
+  for (uint32_t cp : chars) {
+    char_id[cp] = static_cast<uint32_t>(bytes.size());
+    std::string s(1, '\0');
+    append_utf8(s, cp);
+    bytes.push_back(s);
+  }
+  std::vector<std::pair<std::vector<uint32_t>, uint64_t>> words;
+  for (const auto& [key, count] : pretokens) {
+    std::vector<uint32_t> w;
+    if (key.second) w.push_back(kBpeMarkerId);
+    for (size_t i = 0; i < key.first.size();) {
+      Utf8Char c = decode_utf8(key.first, i);
+      if (c.valid && char_id.count(c.code_point)) w.push_back(char_id[c.code_point]);
+      else for (uint32_t k = 0; k < c.length; ++k) w.push_back(static_cast<unsigned char>(key.first[i + k]));
+      i += c.length;
+    }
+    words.emplace_back(std::move(w), count);
+  }
+  std::set<std::string> contents(bytes.begin(), bytes.end());
+  std::set<std::pair<uint32_t, uint32_t>> refused;
+  std::vector<BpeMerge> merges;
+  while (bytes.size() < vocab) {
+    std::map<std::pair<uint32_t, uint32_t>, uint64_t> counts;
+    for (const auto& [w, count] : words) {
+      for (size_t i = 0; i + 1 < w.size(); ++i) counts[{w[i], w[i + 1]}] += count;
+    }
+    std::pair<uint32_t, uint32_t> best{};
+    uint64_t best_count = 0;
+    for (const auto& [pair, count] : counts) {  // map order: ties go to the smaller pair
+      if (count > best_count && !refused.count(pair)) best = pair, best_count = count;
+    }
+    if (best_count < min_frequency || best_count == 0) break;
+    const std::string content = bytes[best.first] + bytes[best.second].substr(1);
+    if (!contents.insert(content).second) {
+      refused.insert(best);
+      continue;
+    }
+    const uint32_t id = static_cast<uint32_t>(bytes.size());
+    bytes.push_back(content);
+    merges.push_back({best.first, best.second});
+    for (auto& [w, count] : words) {
+      std::vector<uint32_t> out;
+      for (size_t i = 0; i < w.size();) {
+        if (i + 1 < w.size() && w[i] == best.first && w[i + 1] == best.second) out.push_back(id), i += 2;
+        else out.push_back(w[i++]);
+      }
+      w = std::move(out);
+    }
+  }
+  return {chars, merges};
+}
+
+TEST(BpeNoSpaces, SameMergesAsTheNaiveDefinitionRoundTripAndDeterminism) {
+  // The trainer keeps no state for pairs below --min-frequency, compacts its pre-token
+  // lists and purges done pairs (issue 8); none of that may change a merge. Text with no
+  // spaces is the case those paths are for; each runs several times here. Training to
+  // the largest vocabulary the text supports takes every pair down to min_frequency.
+  TempDir dir;
+  const std::string text = no_space_text(4000, 11);
+  test::write_text(dir.file("zh.txt"), text);
+  for (uint64_t min_frequency : {1, 2, 3}) {
+    SCOPED_TRACE("min_frequency " + std::to_string(min_frequency));
+    const uint32_t vocab = min_frequency == 1 ? 1000 : kBpeMaxVocab;  // 1: every pair merges
+    auto [chars, merges] = naive_bpe(text, vocab, min_frequency);
+    const uint32_t size = static_cast<uint32_t>(kBpeFixedAlphabet + chars.size() + merges.size());
+    ASSERT_GT(merges.size(), 300u) << "the test text is too small";
+    BpeModel m = train_on(dir.file("zh.txt"), size, 2, min_frequency);
+    EXPECT_EQ(std::vector<uint32_t>(m.chars().begin(), m.chars().end()), chars);
+    EXPECT_EQ(std::vector<BpeMerge>(m.merges().begin(), m.merges().end()), merges);
+    if (vocab > size) {
+      EXPECT_THROW(train_on(dir.file("zh.txt"), size + 1, 2, min_frequency), Error);
+    }
+  }
+  BpeModel m = train_on(dir.file("zh.txt"), 900, 1);
+  EXPECT_EQ(train_on(dir.file("zh.txt"), 900, 4, 2, 4096).serialize(), m.serialize());
+  EncodeOptions o;
+  o.threads = 2;
+  o.block_bytes = 4096;
+  CorpusData c = encode_file(m, dir.file("zh.txt"), o);
+  EXPECT_EQ(decode_corpus(m, c), normalise(text));
+  // The merges found the lexicon's words: fewer tokens than characters (3 bytes each).
+  EXPECT_LT(c.tokens.size(), text.size() / 3 * 3 / 4);
 }
 
 TEST(BpeTrain, ConfigValidation) {
