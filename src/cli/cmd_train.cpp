@@ -349,7 +349,7 @@ void check_checkpoint_matches(const std::string& path, const TrainingState& s, c
   }
   // A distributed job's cursor (issue 9) holds one trainer cursor per rank, for that rank's
   // shard: decoding it checks it against the corpus; a single process's is checked here.
-  if (distributed::decode_job_cursor(s.cursor, path, v.tokens.size())) return;
+  if (decode_job_cursor(s.cursor, path, v.tokens.size())) return;
   check_cursor(s, v, cfg, path);
 }
 
