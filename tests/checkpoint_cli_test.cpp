@@ -100,9 +100,13 @@ TEST(CheckpointCli, ResumeFromAnyCheckpointIsBitIdenticalWithOneThread) {
 
 /// Starts a long 1-thread training, sends `signal` once training runs, and returns the
 /// shell's report ("exit=N") and the command's output.
+// Long enough (several seconds) that the signal, sent 0.3 s into training, lands mid-run;
+// the sanitizer build runs about 15x slower, so it needs far fewer epochs for that.
+constexpr const char* kLongRunEpochs = TOKVEC_TEST_SANITIZED ? " --epochs 40" : " --epochs 400";
+
 test::CliResult interrupt_run(const std::string& input, const std::string& run, const char* signal) {
-  const std::string cmd = std::string(TOKVEC_CLI_PATH) + " train --input " + input + " --output " + run + kSettings +
-                          " --epochs 400 --threads 1 --checkpoint-every off";
+  const std::string cmd = std::string(TOKVEC_CLI_PATH) + " train --input " + input + " --output " + run + kSettings + kLongRunEpochs +
+                          " --threads 1 --checkpoint-every off";
   return run_shell(cmd + " & pid=$!; while [ ! -f " + run + "/corpus.tkc ]; do sleep 0.02; done; sleep 0.3; kill -" +
                    signal + " $pid; wait $pid; echo exit=$?");
 }
@@ -125,8 +129,8 @@ TEST(CheckpointCli, SignalStopsWithACheckpointAndResumesExactly) {
     EXPECT_TRUE(load_state(run + "/state.tkv").finished());
   }
   // The interrupted-and-resumed run equals an uninterrupted one, bit for bit.
-  auto whole = run_cli("train --input " + dir.file("in.txt") + " --output " + dir.file("whole") + kSettings +
-                       " --epochs 400 --threads 1 --checkpoint-every off");
+  auto whole = run_cli("train --input " + dir.file("in.txt") + " --output " + dir.file("whole") + kSettings + kLongRunEpochs +
+                       " --threads 1 --checkpoint-every off");
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   expect_same_model(dir.file("whole") + "/state.tkv", dir.file("run-INT") + "/state.tkv");
 }
