@@ -14,12 +14,25 @@
 //    stale entries) and updating the counts of the pairs around each rewrite. The best
 //    pair comes from a max-heap with lazy invalidation: a count that drops leaves its old,
 //    larger entry in the heap, which is re-pushed with the true count when it surfaces;
-//    a count that grows is pushed anew. So the heap always holds, for every live pair, an
+//    a new pair is pushed when created. So the heap always holds, for every live pair, an
 //    entry >= its count, and a popped entry equal to its pair's count is the true maximum.
 //    A merge whose result would repeat an existing token's content (possible when bytes
 //    pair up in two orders) is skipped, so every token's content is unique.
 // Counting is the only parallel step and it sums exact integers, so the model bytes are
-// the same for any thread count.
+// the same for any thread count; nothing after it depends on the order of the distinct
+// pre-tokens (counts are sums, ties go by pair id).
+//
+// At scale (issue 8). Text with no spaces (Chinese, Thai) has nearly as many distinct
+// pre-tokens as pre-tokens (32-character chunks rarely repeat), and a corpus can hold
+// millions of distinct words; memory then goes to per-pre-token and per-pair state, not
+// to the text. What keeps it bounded (see MergeLearner and CountTable):
+//   - a pair whose count is below min_frequency when it appears can never be merged
+//     (counts only fall after that), so it gets no state at all;
+//   - pre-tokens are flat records, pair lists are slices of one array, compacted (stale
+//     entries dropped) instead of grown; done pairs are purged from the table and heap;
+//   - the count table takes 8 bytes a slot plus a 12-byte record header a key.
+// The merges are exactly those of the definition above (tests/bpe_test.cpp checks them
+// against a naive trainer on text with no spaces).
 #include <algorithm>
 #include <cstring>
 #include <memory>
