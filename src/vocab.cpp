@@ -256,12 +256,12 @@ struct CountedWords {
   uint64_t checksum = 0;
 };
 
-/// Pass 1 (an ordered oneTBB pipeline): read and count blocks in parallel, each with a
-/// block-local map, and merge each into the text's map as soon as it is counted. Memory:
-/// the distinct words of the text plus a few blocks per thread, whatever the text's length.
-/// Then order and cut the vocabulary.
-CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb::task_arena& arena) {
-  CountedWords cw;
+/// Both passes read the text the same way: an ordered oneTBB pipeline over its blocks that
+/// counts each block in parallel (count_block), lets `prepare` reduce it there (still in
+/// parallel), and hands it to `consume` on one thread at a time, in file order. Memory: a few
+/// blocks per thread, whatever the text's length.
+template <typename Prepare, typename Consume>
+void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepare prepare, Consume consume) {
   tbb::enumerable_thread_specific<std::string> buffers;
   size_t next = 0;
   arena.execute([&] {
@@ -277,19 +277,33 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
                                                                auto b = std::make_shared<Block>();
                                                                count_block(in.file.fd, in.path, in.size, in.block_bytes, i, *b,
                                                                            buffers.local());
-                                                               b->ids = {};  // pass 2 encodes again
-                                                               b->line_breaks = {};
+                                                               prepare(*b);
                                                                return b;
                                                              }) &
-            tbb::make_filter<std::shared_ptr<Block>, void>(tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Block> b) {
-              for (size_t l = 0; l < b->words.size(); ++l) {
-                uint32_t g = cw.words.find_or_insert(b->words[l]);
-                if (g == cw.counts.size()) cw.counts.push_back(0);
-                cw.counts[g] += b->counts[l];
-              }
-            }));
+            tbb::make_filter<std::shared_ptr<Block>, void>(tbb::filter_mode::serial_in_order,
+                                                           [&](std::shared_ptr<Block> b) { consume(*b); }));
   });
-  buffers.clear();
+}
+
+/// Pass 1 (an ordered oneTBB pipeline): read and count blocks in parallel, each with a
+/// block-local map, and merge each into the text's map as soon as it is counted. Memory:
+/// the distinct words of the text plus a few blocks per thread, whatever the text's length.
+/// Then order and cut the vocabulary.
+CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb::task_arena& arena) {
+  CountedWords cw;
+  for_each_block_in_order(
+      in, arena,
+      [](Block& b) {
+        b.ids = {};  // pass 2 encodes again
+        b.line_breaks = {};
+      },
+      [&](const Block& b) {
+        for (size_t l = 0; l < b.words.size(); ++l) {
+          uint32_t g = cw.words.find_or_insert(b.words[l]);
+          if (g == cw.counts.size()) cw.counts.push_back(0);
+          cw.counts[g] += b.counts[l];
+        }
+      });
   const std::vector<uint64_t>& counts = cw.counts;
   if (counts.empty()) throw input_error(in.path, "", "the text holds no word (empty or only whitespace)");
 
@@ -324,60 +338,46 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
 /// is ready. `sink.append(ids)` and `sink.end_line()` run on one thread at a time.
 template <typename Sink>
 void encode_words(const WordInput& in, const CountedWords& cw, tbb::task_arena& arena, Sink& sink) {
-  tbb::enumerable_thread_specific<std::string> buffers;
-  size_t next = 0;
   uint64_t tokens = 0;
   auto changed = [&] {
     return input_error(in.path, "", "changed while tokvec was reading it (the second pass over the text does not match the first)");
   };
-  arena.execute([&] {
-    tbb::parallel_pipeline(
-        in.live_blocks(),
-        tbb::make_filter<void, size_t>(tbb::filter_mode::serial_in_order,
-                                       [&](tbb::flow_control& fc) -> size_t {
-                                         if (next == in.blocks) fc.stop();
-                                         return next++;
-                                       }) &
-            tbb::make_filter<size_t, std::shared_ptr<Block>>(
-                tbb::filter_mode::parallel,
-                [&](size_t i) {
-                  auto b = std::make_shared<Block>();
-                  count_block(in.file.fd, in.path, in.size, in.block_bytes, i, *b, buffers.local());
-                  b->remap.resize(b->words.size());
-                  for (size_t l = 0; l < b->words.size(); ++l) {
-                    const uint32_t g = cw.words.find(b->words[l]);
-                    if (g == WordMap::kAbsent) throw changed();
-                    b->remap[l] = cw.final_id[g];
-                  }
-                  // Local ids -> final ids in place, dropping rare words; line breaks move
-                  // with the tokens.
-                  size_t n = 0, next_break = 0;
-                  for (size_t t = 0; t < b->ids.size(); ++t) {
-                    while (next_break < b->line_breaks.size() && b->line_breaks[next_break] == t) b->line_breaks[next_break++] = n;
-                    uint32_t id = b->remap[b->ids[t]];
-                    if (id != kDropped) b->ids[n++] = id;
-                  }
-                  while (next_break < b->line_breaks.size()) b->line_breaks[next_break++] = n;
-                  b->ids.resize(n);
-                  b->remap = {};
-                  b->words = {};
-                  b->arena = {};
-                  b->counts = {};
-                  return b;
-                }) &
-            tbb::make_filter<std::shared_ptr<Block>, void>(tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Block> b) {
-              if (b->ids.size() > cw.token_count - tokens) throw changed();
-              tokens += b->ids.size();
-              const std::span<const uint32_t> ids(b->ids);
-              size_t done = 0;
-              for (uint64_t e : b->line_breaks) {
-                sink.append(ids.subspan(done, e - done));
-                sink.end_line();
-                done = e;
-              }
-              sink.append(ids.subspan(done));
-            }));
-  });
+  for_each_block_in_order(
+      in, arena,
+      [&](Block& b) {
+        b.remap.resize(b.words.size());
+        for (size_t l = 0; l < b.words.size(); ++l) {
+          const uint32_t g = cw.words.find(b.words[l]);
+          if (g == WordMap::kAbsent) throw changed();
+          b.remap[l] = cw.final_id[g];
+        }
+        // Local ids -> final ids in place, dropping rare words; line breaks move with the
+        // tokens.
+        size_t n = 0, next_break = 0;
+        for (size_t t = 0; t < b.ids.size(); ++t) {
+          while (next_break < b.line_breaks.size() && b.line_breaks[next_break] == t) b.line_breaks[next_break++] = n;
+          uint32_t id = b.remap[b.ids[t]];
+          if (id != kDropped) b.ids[n++] = id;
+        }
+        while (next_break < b.line_breaks.size()) b.line_breaks[next_break++] = n;
+        b.ids.resize(n);
+        b.remap = {};
+        b.words = {};
+        b.arena = {};
+        b.counts = {};
+      },
+      [&](const Block& b) {
+        if (b.ids.size() > cw.token_count - tokens) throw changed();
+        tokens += b.ids.size();
+        const std::span<const uint32_t> ids(b.ids);
+        size_t done = 0;
+        for (uint64_t e : b.line_breaks) {
+          sink.append(ids.subspan(done, e - done));
+          sink.end_line();
+          done = e;
+        }
+        sink.append(ids.subspan(done));
+      });
   if (tokens != cw.token_count) throw changed();
 }
 
