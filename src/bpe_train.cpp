@@ -828,9 +828,10 @@ BpeModel train_bpe(const BpeTrainConfig& config) {
   learner.learn();
   if (learner.vocab_size() < config.vocab_size) {
     throw input_error(describe_inputs(config.inputs), "",
-                      "the text supports a vocabulary of at most " + std::to_string(learner.vocab_size()) +
-                          " tokens with --min-frequency " + std::to_string(config.min_frequency) + " (asked for " +
-                          std::to_string(config.vocab_size) + "): lower --vocab-size or --min-frequency");
+                      "the text supports a vocabulary of at most " + std::to_string(learner.vocab_size()) + " tokens with " +
+                          (config.min_frequency_is_option ? "--min-frequency " : "a minimum pair count of ") +
+                          std::to_string(config.min_frequency) + " (asked for " + std::to_string(config.vocab_size) + "): lower " +
+                          config.vocab_size_option + (config.min_frequency_is_option ? " or --min-frequency" : " or give more text"));
   }
   return BpeModel::from_parts(learner.take_chars(), learner.take_merges());
 }

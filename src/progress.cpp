@@ -48,6 +48,11 @@ double ProgressReporter::elapsed_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
+void ProgressReporter::count_from(std::chrono::steady_clock::time_point started, uint64_t done_then) {
+  start_ = started;
+  start_done_ = done_then;
+}
+
 void ProgressReporter::update(uint64_t done, std::string_view detail) {
   if (quiet_) return;
   auto now = std::chrono::steady_clock::now();

@@ -516,6 +516,7 @@ bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& s
   sh.pairs = state.loss_count;
   if (threads > 1 && config.kernel == "hogbatch") choose_hot_rows(corpus.counts, kHotRows, sh.hot_ids, sh.hot_slot);
   ProgressReporter progress("train", state.tokens_total, "tokens", config.quiet, 15.0, state.tokens_done);
+  if (pause.run_started) progress.count_from(*pause.run_started, pause.run_started_tokens);
   std::vector<std::exception_ptr> errors(threads);
   std::vector<ThreadCounts> counts;
   counts.reserve(threads);

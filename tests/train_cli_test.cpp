@@ -184,5 +184,18 @@ TEST(TrainCli, BpeRunTrainsTheTokenizerAndCorporaMustMatchIt) {
   EXPECT_FALSE(fs::exists(dir.file("run5")));
 }
 
+// Text too small for the tokenizer asked for: the hint names train's own option, not
+// bpe-train's --vocab-size/--min-frequency, and no run folder is left behind.
+TEST(TrainCli, BpeVocabTooLargeForTheTextNamesTrainsOption) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), small_text());
+  auto r = run_cli("train --input " + dir.file("in.txt") + " --output " + dir.file("run") + " --bpe-vocab-size 900000" + kFast);
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("in.txt"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("lower --bpe-vocab-size or give more text"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--min-frequency"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("run")));
+}
+
 }  // namespace
 }  // namespace tokvec

@@ -24,6 +24,10 @@ class ProgressReporter {
   /// Prints the closing line (elapsed time, mean rate, detail).
   void finish(uint64_t done, std::string_view detail = {});
   double elapsed_seconds() const;
+  /// For work done in stretches (training paused for checkpoints and resumed in a new
+  /// reporter): count the rate, the ETA and the closing line's time from `started`, when
+  /// `done_then` units were done, instead of from this reporter's construction.
+  void count_from(std::chrono::steady_clock::time_point started, uint64_t done_then);
 
  private:
   void print(uint64_t done, std::string_view detail, bool final_line);

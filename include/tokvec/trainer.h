@@ -29,8 +29,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -116,6 +118,11 @@ struct TrainPause {
   /// Distributed training only (not a pause condition): the job's progress drives the
   /// learning rate instead of this process's.
   JobProgress* job = nullptr;
+  /// Not a pause condition either: a caller that trains in stretches (pausing for
+  /// checkpoints and log lines) gives when and at what tokens_done its run began, so that
+  /// the progress line's rate, ETA and closing time cover the run, not the last stretch.
+  std::optional<std::chrono::steady_clock::time_point> run_started{};
+  uint64_t run_started_tokens = 0;
 };
 
 /// Like train(), but pauses as `pause` says: then the state holds the merged counts, the

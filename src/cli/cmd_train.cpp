@@ -199,6 +199,8 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
       bc.vocab_size = plan.bpe_vocab;
       bc.threads = cfg.threads;
       bc.quiet = cfg.quiet;
+      bc.vocab_size_option = "--bpe-vocab-size";
+      bc.min_frequency_is_option = false;
       rc.model = train_bpe(bc);
       log.line("tokenizer: trained, " + std::to_string(rc.model->vocab_size()) + " tokens");
     }
@@ -275,9 +277,12 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
   uint64_t next_token_checkpoint = ckpt.every.tokens > 0 ? state.tokens_done + ckpt.every.tokens : UINT64_MAX;
   const double t0 = log.seconds();
   const uint64_t tokens_at_start = state.tokens_done;
+  const auto started = std::chrono::steady_clock::now();
   for (;;) {
     TrainPause pause;
     pause.interrupt = &InterruptGuard::flag();
+    pause.run_started = started;
+    pause.run_started_tokens = tokens_at_start;
     const uint64_t next_report = (state.tokens_done / report_every + 1) * report_every;
     pause.at_tokens = std::min(next_report, next_token_checkpoint);
     if (ckpt.every.seconds > 0) {
