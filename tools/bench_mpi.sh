@@ -5,7 +5,7 @@
 # the exported word2vec text), bytes moved by the syncs.
 # usage: tools/bench_mpi.sh [OUT_DIR]   (default /tmp/tokvec-bench-mpi)
 #   env: TOKVEC_BENCH_INPUT (default /tmp/data/gut100m.txt)
-#        TOKVEC_BENCH_MPI_RUNS: space-separated "label:sync options" runs for 2 processes,
+#        TOKVEC_BENCH_MPI_RUNS: space-separated "label:--opt=value,--opt=value" runs for 2 processes,
 #        default: the default sync, and the modes average and sum
 set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
@@ -49,5 +49,5 @@ one single 1
 for run in $runs; do
   label=${run%%:*} opts=${run#*:}
   # shellcheck disable=SC2086
-  one "mpi-$label" 2 ${opts//=/ }
+  one "mpi-$label" 2 ${opts//[=,]/ }
 done
