@@ -1,5 +1,7 @@
 #include "tokvec/matrix.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
 #include <new>
 
@@ -7,13 +9,33 @@ namespace tokvec {
 
 namespace {
 size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/// Matrices of this size or more are backed by 2 MiB transparent huge pages where the
+/// kernel allows it (THP "always" or "madvise", the common defaults).
+///
+/// Why: training reads and writes rows at random all over both matrices (40 MB for 50k
+/// words x 100 dims), so with 4 KiB pages nearly every row access also misses the TLB and
+/// walks the page table; 2 MiB pages cut the pages to cover by 512. Measured on gut100m
+/// words (training phase, 3 interleaved runs each, 2026-11-23): 1 thread 3.38-3.85 s with
+/// huge pages against 3.61-4.49 s without; 2 threads 2.83-2.93 s against 2.98-3.15 s. The
+/// madvise is a hint: where huge pages are off it does nothing and costs nothing, and the
+/// rounding up wastes under 2 MiB per matrix.
+constexpr size_t kHugePageBytes = size_t{2} << 20;
 }  // namespace
 
 Matrix::Matrix(size_t rows, size_t cols)
     : rows_(rows), cols_(cols), stride_(round_up(cols, kRowAlignFloats)) {
   size_t bytes = round_up(rows_ * stride_ * sizeof(float), 64);
   if (bytes == 0) bytes = 64;
-  void* p = std::aligned_alloc(64, bytes);
+  void* p = nullptr;
+  if (bytes >= kHugePageBytes) {
+    bytes = round_up(bytes, kHugePageBytes);
+    p = std::aligned_alloc(kHugePageBytes, bytes);
+    // Before the memset touches the pages, so that they are faulted in as huge pages.
+    if (p != nullptr) (void)::madvise(p, bytes, MADV_HUGEPAGE);
+  } else {
+    p = std::aligned_alloc(64, bytes);
+  }
   if (p == nullptr) throw std::bad_alloc();
   std::memset(p, 0, bytes);
   data_.reset(static_cast<float*>(p));
