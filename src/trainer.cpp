@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
-#include <optional>
 #include <limits>
 #include <type_traits>
 
@@ -114,88 +113,22 @@ struct Shared {
   const TrainPause* pause_when = nullptr;
   std::chrono::steady_clock::time_point deadline{};
   bool has_deadline = false;
-  /// With 2+ threads: the ids of the most frequent rows, which every thread keeps its own
-  /// copy of (HotRows), and id -> slot (-1: not hot). Empty with one thread.
-  std::vector<uint32_t> hot_ids{};
-  std::vector<int32_t> hot_slot{};
 };
 
-/// Rows per matrix that each thread keeps a private copy of when 2+ threads train.
-///
-/// Why: Hogwild's threads write the same rows. For a rare row a collision costs nothing,
-/// but the most frequent tokens are in nearly every step: on gut100m (words, min-count 5)
-/// the 256 most frequent of the 50,510 words take 31.6 % of the negative draws
-/// (unigram^0.75) and are 63 % of the corpus tokens before subsampling. Every write by one
-/// core invalidates the row's lines in the other core's cache, so both cores stall on
-/// cache-to-cache transfers of the same few rows. Measured (per-thread CPU time, gut100m
-/// words, training phase only): two threads sharing the matrices spent 5.3-5.5 s of CPU
-/// together for the work one thread does in 3.5-3.8 s, while two separate one-thread
-/// processes running at the same time (nothing shared) spent 3.6-3.9 s each, as alone.
-///
-/// What: thread k keeps L_k (its working copy) and S_k (the shared value when it last
-/// synchronised) of each hot row, and trains on L_k. Every kHotSyncSteps steps (at a
-/// segment end) and before leaving the parallel region it publishes its change and takes
-/// the others':
-///     W   += L_k - S_k        (the shared row gets the thread's accumulated delta)
-///     L_k  = S_k = W          (and the thread continues from the row with everyone's)
-/// No update is lost (deltas add up, where plain Hogwild can overwrite a concurrent
-/// update); the price is staleness: thread k sees the other threads' updates of a hot row
-/// up to one interval late (kHotSyncSteps of its steps, about 2,000 tokens), as in local
-/// SGD with periodic averaging of deltas. These rows get thousands of small updates per
-/// interval, so a delay of one interval is a small fraction of their trajectory.
-/// One thread has nothing to share: it trains on the matrices directly (bit-identical runs).
-constexpr size_t kHotRows = 256;
-constexpr uint64_t kHotSyncSteps = 1024;
-
-/// A thread's private copies of the hot rows of both matrices (see kHotRows).
-class HotRows {
- public:
-  HotRows(const std::vector<uint32_t>& ids, const Matrix& input, const Matrix& output)
-      : ids_(ids), in_(ids.size(), input.cols()), in_snap_(ids.size(), input.cols()),
-        out_(ids.size(), output.cols()), out_snap_(ids.size(), output.cols()) {
-    const size_t n = in_.stride();
-    for (size_t h = 0; h < ids_.size(); ++h) {
-      std::copy_n(input.row(ids_[h]), n, in_.row(h));
-      std::copy_n(input.row(ids_[h]), n, in_snap_.row(h));
-      std::copy_n(output.row(ids_[h]), n, out_.row(h));
-      std::copy_n(output.row(ids_[h]), n, out_snap_.row(h));
-    }
-  }
-  float* input_row(int32_t slot) noexcept { return in_.row(static_cast<size_t>(slot)); }
-  float* output_row(int32_t slot) noexcept { return out_.row(static_cast<size_t>(slot)); }
-
-  /// W += L - S; L = S = W, for every hot row of both matrices.
-  void sync(Matrix& input, Matrix& output) noexcept {
-    for (size_t h = 0; h < ids_.size(); ++h) {
-      merge(input.row(ids_[h]), in_.row(h), in_snap_.row(h), in_.stride());
-      merge(output.row(ids_[h]), out_.row(h), out_snap_.row(h), out_.stride());
-    }
-  }
-
- private:
-  static void merge(float* __restrict w, float* __restrict l, float* __restrict s, size_t n) noexcept {
-    for (size_t j = 0; j < n; ++j) {
-      const float v = w[j] + (l[j] - s[j]);
-      w[j] = v;
-      l[j] = v;
-      s[j] = v;
-    }
-  }
-  const std::vector<uint32_t>& ids_;
-  Matrix in_, in_snap_, out_, out_snap_;
-};
-
-/// The kHotRows most frequent ids (ties: the lower id), and id -> slot.
-void choose_hot_rows(std::span<const uint64_t> counts, size_t rows, std::vector<uint32_t>& ids, std::vector<int32_t>& slot) {
-  rows = std::min(rows, counts.size());
-  ids.resize(counts.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<uint32_t>(i);
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(rows), ids.end(),
-                    [&](uint32_t a, uint32_t b) { return counts[a] != counts[b] ? counts[a] > counts[b] : a < b; });
-  ids.resize(rows);
-  slot.assign(counts.size(), -1);
-  for (size_t h = 0; h < rows; ++h) slot[ids[h]] = static_cast<int32_t>(h);
-}
+/// Why the threads share the matrices with no private copies (Hogwild), measured on this
+/// project's 2-core machine (gut100m words, 2 threads, training phase; 2026-11-23):
+/// - Sharing costs CPU: two threads spend about 5.7-6.2 s of CPU together for the work one
+///   thread does in 3.8-4.3 s, while two separate one-thread processes run side by side as
+///   fast as alone. The cache lines of rows written by both cores move between them.
+/// - The cost is spread over the whole matrices, not the frequent rows: private copies of the
+///   256 (or 8,192) most frequent rows, merged every 1,024 (16,384) steps as W += L - S,
+///   did not change the wall time measurably, and were removed.
+/// - Private copies of every row (no sharing at all, merged at the end) bring the CPU back to
+///   the one-thread figure (4.2-4.7 s, wall 1.6-1.75x), but each thread then learns from
+///   the other's updates only at merges: merged every 100,000 or 400,000 steps, analogy
+///   accuracy fell from 18.3-18.6 % to 14.0-18.0 % and the loss rose from 2.44 to 2.47-2.48.
+/// So the speed of Hogwild's second thread is bought with quality; the trainer keeps the
+/// quality and shares the rows.
 
 /// A thread's own counters, merged after the parallel region.
 struct ThreadCounts {
@@ -217,32 +150,8 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
   std::vector<uint32_t> targets(K + 1);
   SgnsScratch scratch(2 * window, K + 1, cfg.dim);
   std::vector<float*> input_rows(2 * window), target_rows(K + 1);
-  // The thread's copies of the hot rows (2+ threads), published every kHotSyncSteps steps
-  // and on every way out of this function (a pause must leave them in the matrices).
-  std::optional<HotRows> hot;
-  if (!sh.hot_ids.empty()) hot.emplace(sh.hot_ids, sh.input, sh.output);
-  uint64_t steps_since_sync = 0;
-  struct SyncOnExit {
-    std::optional<HotRows>& hot;
-    Shared& sh;
-    ~SyncOnExit() {
-      if (hot) hot->sync(sh.input, sh.output);
-    }
-  } sync_on_exit{hot, sh};
-  auto input_row = [&](uint32_t id) -> float* {
-    if (hot) {
-      const int32_t h = sh.hot_slot[id];
-      if (h >= 0) return hot->input_row(h);
-    }
-    return sh.input.row(id);
-  };
-  auto output_row = [&](uint32_t id) -> float* {
-    if (hot) {
-      const int32_t h = sh.hot_slot[id];
-      if (h >= 0) return hot->output_row(h);
-    }
-    return sh.output.row(id);
-  };
+  auto input_row = [&](uint32_t id) -> float* { return sh.input.row(id); };
+  auto output_row = [&](uint32_t id) -> float* { return sh.output.row(id); };
   Rng rng;
   rng.set_state(cur.rng);
   auto last_report = std::chrono::steady_clock::now();
@@ -323,7 +232,6 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
           for (uint32_t b = 0; b < B; ++b) input_rows[b] = input_row(context[b]);
           for (uint32_t t = 0; t <= K; ++t) target_rows[t] = output_row(targets[t]);
           loss += hogbatch_step_rows({input_rows.data(), B}, target_rows, sh.output.stride(), lr, sh.sigmoid, scratch);
-          ++steps_since_sync;
           for (uint32_t k = 1; k <= K; ++k) counts.negative[targets[k]] += B;
         } else {
           for (uint32_t b = 0; b < B; ++b) {
@@ -335,10 +243,6 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
         for (uint32_t b = 0; b < B; ++b) ++counts.input[context[b]];
         counts.positive[centre] += B;
         pairs += B;
-      }
-      if (hot && steps_since_sync >= kHotSyncSteps) {
-        hot->sync(sh.input, sh.output);
-        steps_since_sync = 0;
       }
       sh.tokens_done.fetch_add(seg_end - cur.pos, std::memory_order_relaxed);
       sh.loss_sum.fetch_add(loss, std::memory_order_relaxed);
@@ -514,7 +418,6 @@ bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& s
   sh.tokens_done = state.tokens_done;
   sh.loss_sum = state.loss_sum;
   sh.pairs = state.loss_count;
-  if (threads > 1 && config.kernel == "hogbatch") choose_hot_rows(corpus.counts, kHotRows, sh.hot_ids, sh.hot_slot);
   ProgressReporter progress("train", state.tokens_total, "tokens", config.quiet, 15.0, state.tokens_done);
   if (pause.run_started) progress.count_from(*pause.run_started, pause.run_started_tokens);
   std::vector<std::exception_ptr> errors(threads);
