@@ -128,10 +128,6 @@ struct EncodeOptions {
   int threads = 0;  ///< 0 = all cores
   bool quiet = true;
   size_t block_bytes = size_t{4} << 20;  ///< read size (a knob for tests; >= 4096)
-  /// How the caller's command line names vocab_size, for the "text too small" hint
-  /// (`bpe-train --vocab-size`, `train --bpe-vocab-size`, which has no min-frequency option).
-  std::string vocab_size_option = "--vocab-size";
-  bool min_frequency_is_option = true;
 };
 
 /// Encodes a text file into a token corpus (oneTBB pipeline over blocks of the file).
