@@ -22,8 +22,8 @@ void SyncOptions::validate() const {
   if (!(every_seconds > 0.0 && every_seconds <= 3600.0)) check_range("--sync-every", every_seconds, 0.001, 3600.0);
   check_range("--sync-rows", static_cast<int64_t>(std::min<uint64_t>(rows, uint64_t{1} << 40)), 1, int64_t{1} << 32);
   check_range("--sync-full-every", static_cast<int64_t>(full_every), 1, 1000000);
-  if (mode != "sum" && mode != "average" && mode != "hybrid") {
-    throw usage_error("--sync-mode must be sum, average or hybrid, got '" + mode + "'");
+  if (mode != "sum" && mode != "average" && mode != "hybrid" && mode != "adaptive") {
+    throw usage_error("--sync-mode must be average, sum, hybrid or adaptive, got '" + mode + "'");
   }
 }
 

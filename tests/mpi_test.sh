@@ -64,6 +64,12 @@ train)
   "$tokvec" train "${words[@]}" --epochs 3 --threads 2 --checkpoint-every off --output single
   mpi 2 train "${words[@]}" --epochs 3 --threads 1 --checkpoint-every off --sync-every 0.05 --output np2
   mpi 3 train "${words[@]}" --epochs 3 --threads 1 --checkpoint-every off --sync-every 0.05 --output np3
+  # The adaptive rule (per-row sum or mean, from the deltas' agreement) sends one more float
+  # per row and must end with the same model on every rank too.
+  mpi 2 train "${words[@]}" --epochs 3 --threads 1 --checkpoint-every off --sync-every 0.05 --sync-mode adaptive --output np2a
+  check_finished np2a
+  check_same_model np2a 2
+  grep -q "mode adaptive" np2a/train.log || fail "np2a: the log does not name the adaptive mode"
   for n in 2 3; do
     check_finished np$n
     check_same_model np$n $n
@@ -74,10 +80,10 @@ train)
   # (Measured on this loaded 2-core machine: one process 2.69; --sync-mode average 2 and 3
   # processes 2.72-2.78; sum degrades to 2.84-2.95 at 3 processes when syncs are rare.)
   single=$(loss_of single)
-  for n in 2 3; do
-    l=$(loss_of np$n)
+  for run in np2 np3 np2a; do
+    l=$(loss_of $run)
     awk -v a="$l" -v b="$single" 'BEGIN { exit !(a < b * 1.05 && a > b * 0.95) }' ||
-      fail "np$n: mean loss $l is not within 5% of the single process's $single"
+      fail "$run: mean loss $l is not within 5% of the single process's $single"
   done
   check_counts np2
   "$tokvec" export np2 --format word2vec-text --output np2/v.txt || fail "export np2"

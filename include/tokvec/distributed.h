@@ -22,12 +22,19 @@
 // previous sync ("base") and x the live rows, which the workers keep changing meanwhile:
 //   mode "sum":      D = allreduce_sum(s - b);  n = b + D;        x += n - s;  b = n
 //   mode "average":  S = allreduce_sum(s);      n = S / P;        x += n - s
+//   mode "adaptive": D = allreduce_sum(s - b),  q = allreduce_sum(|s - b|^2) per row,
+//                    rho = |D|^2 / q,  n = b + D / max(1, rho);   x += n - s;  b = n
 // Adding n - s (rather than storing n) keeps the local progress made during the allreduce,
 // x - s, on top of the agreed value. "sum" adds every rank's progress since the last sync,
 // as threads sharing one matrix do (Hogwild with one sync interval of delay); "average"
 // takes the mean of the replicas (pWord2Vec's MPI version), which divides each rank's
 // progress by P; "hybrid" averages rows [0, H) and sums the others (a rare row is mostly
-// updated by one rank, whose progress averaging would divide by P). The default is
+// updated by one rank, whose progress averaging would divide by P); "adaptive" decides per
+// row and per sync: rho is 1 when the ranks' deltas are orthogonal (unrelated moves, or one
+// rank alone moved the row) and P when they are equal (every rank made the same move), so
+// the row gets the sum of the deltas when they add up and their mean when they repeat
+// (a per-row form of Maleki et al.'s AdaSum, 2021, which combines gradients the same way).
+// The default is
 // "average": with few syncs (as on a loaded machine, where one sync took ~0.75 s) "sum"
 // overshoots (the summed steps were computed against a stale base), see README.
 //
@@ -67,7 +74,7 @@ struct SyncOptions {
   double every_seconds = 0.25;  ///< interval between syncs, (0, 3600]
   uint64_t rows = 8192;         ///< H: the most frequent rows synced at every sync, >= 1
   uint32_t full_every = 8;      ///< F: every F-th sync moves the full matrices, >= 1
-  std::string mode = "average"; ///< "average", "sum" or "hybrid" (see the file comment)
+  std::string mode = "average"; ///< "average", "sum", "hybrid" or "adaptive" (see the file comment)
   void validate() const;
   std::string to_string() const;
 };

@@ -467,7 +467,7 @@ static int train_main(int argc, char** argv) {
        cxxopts::value<uint64_t>()->default_value(std::to_string(sync_defaults.rows)))
       ("sync-full-every", "MPI jobs: every N-th sync moves all rows",
        cxxopts::value<uint32_t>()->default_value(std::to_string(sync_defaults.full_every)))
-      ("sync-mode", "MPI jobs: average (the replicas), sum (every process's progress), or hybrid (average the synced frequent rows, sum the others)", cxxopts::value<std::string>()->default_value(sync_defaults.mode))
+      ("sync-mode", "MPI jobs: average (the replicas), sum (every process's progress), hybrid (average the synced frequent rows, sum the others), or adaptive (per row: the sum of the processes' changes where they differ, their mean where they repeat)", cxxopts::value<std::string>()->default_value(sync_defaults.mode))
       ("quiet", "No progress output")
       ("force", "Replace the run in a non-empty --output folder");
   auto parsed = parse(options, argc, argv);

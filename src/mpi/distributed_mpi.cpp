@@ -192,9 +192,9 @@ class GlobalProgress final : public JobProgress {
 class SyncEngine {
  public:
   SyncEngine(Matrix& in, Matrix& out, const SyncOptions& options)
-      : in_(in), out_(out), sum_(options.mode != "average"),
-        first_summed_(options.mode == "hybrid" ? std::min<uint64_t>(options.rows, in.rows()) : 0) {
-    if (sum_) {
+      : in_(in), out_(out), mode_(mode_of(options.mode)),
+        hybrid_rows_(mode_ == Mode::hybrid ? std::min<uint64_t>(options.rows, in.rows()) : 0) {
+    if (mode_ != Mode::average) {
       base_in_ = in;
       base_out_ = out;
     }
@@ -204,9 +204,11 @@ class SyncEngine {
   void sync_rows(size_t r) {
     const auto t0 = Clock::now();
     const size_t d = in_.cols();
-    const size_t n = 2 * r * d;
-    if (snap_.size() < n) {
-      snap_.resize(n);
+    const size_t values = 2 * r * d;
+    // Mode adaptive also sends each row's ‖s − b‖², after the 2·r·d values.
+    const size_t n = values + (mode_ == Mode::adaptive ? 2 * r : 0);
+    if (snap_.size() < values) snap_.resize(values);
+    if (send_.size() < n) {
       send_.resize(n);
       recv_.resize(n);
     }
@@ -215,30 +217,34 @@ class SyncEngine {
       for (size_t row = 0; row < r; ++row, k += d) std::memcpy(&snap_[k], m->row(row), d * sizeof(float));
     }
     k = 0;
+    size_t norm_at = values;
     for (Matrix* b : {&base_in_, &base_out_}) {
       for (size_t row = 0; row < r; ++row) {
-        const float* base = summed(row) ? b->row(row) : nullptr;
-        for (size_t c = 0; c < d; ++c, ++k) send_[k] = base != nullptr ? snap_[k] - base[c] : snap_[k];
+        const Rule rule = rule_of(row);
+        const float* base = rule != Rule::average ? b->row(row) : nullptr;
+        float norm = 0.0f;
+        for (size_t c = 0; c < d; ++c, ++k) {
+          send_[k] = base != nullptr ? snap_[k] - base[c] : snap_[k];
+          norm += send_[k] * send_[k];
+        }
+        if (rule == Rule::adaptive) send_[norm_at++] = norm;
       }
     }
     // Blocking: the control allreduce just before this one has brought every rank here, so
     // nobody waits long, and the collective runs at full speed instead of one polled step
     // at a time.
     allreduce_now(send_.data(), recv_.data(), n, MPI_SUM);
-    const float inv_p = 1.0f / static_cast<float>(g_size);
     k = 0;
+    norm_at = values;
     Matrix* bases[2] = {&base_in_, &base_out_};
     int which = 0;
     for (Matrix* m : {&in_, &out_}) {
       Matrix* b = bases[which++];
-      for (size_t row = 0; row < r; ++row) {
-        float* x = m->row(row);
-        float* base = summed(row) ? b->row(row) : nullptr;
-        for (size_t c = 0; c < d; ++c, ++k) {
-          const float agreed = base != nullptr ? base[c] + recv_[k] : recv_[k] * inv_p;
-          x[c] += agreed - snap_[k];  // keeps what the workers did meanwhile (x − s)
-          if (base != nullptr) base[c] = agreed;
-        }
+      for (size_t row = 0; row < r; ++row, k += d) {
+        const Rule rule = rule_of(row);
+        const float gain = rule == Rule::adaptive ? adaptive_gain(&recv_[k], d, recv_[norm_at++]) : 1.0f;
+        float* base = rule != Rule::average ? b->row(row) : nullptr;
+        agree(rule, &recv_[k], base, gain, d, &snap_[k], m->row(row));
       }
     }
     ++syncs;
@@ -255,38 +261,47 @@ class SyncEngine {
     for (Matrix* m : {&in_, &out_}) {
       Matrix* b = bases[which++];
       std::span<float> x = m->storage();
-      const size_t n = x.size();
+      const size_t stride = m->stride();
+      const size_t rows = m->rows();
+      const size_t values = x.size();
+      const size_t n = values + (mode_ == Mode::adaptive ? rows : 0);
       if (send_.size() < n) {
         send_.resize(n);
         recv_.resize(n);
       }
-      const size_t stride = m->stride();
-      for (size_t row = 0; row < m->rows(); ++row) {
+      for (size_t row = 0; row < rows; ++row) {
         const float* xr = m->row(row);
         float* out = &send_[row * stride];
-        if (summed(row)) {
+        const Rule rule = rule_of(row);
+        if (rule != Rule::average) {
           const float* base = b->row(row);
-          for (size_t c = 0; c < stride; ++c) out[c] = xr[c] - base[c];
+          float norm = 0.0f;
+          for (size_t c = 0; c < stride; ++c) {
+            out[c] = xr[c] - base[c];
+            norm += out[c] * out[c];
+          }
+          if (rule == Rule::adaptive) send_[values + row] = norm;
         } else {
           std::copy(xr, xr + stride, out);
         }
       }
       reduce_to_root(send_.data(), recv_.data(), n, MPI_SUM);
       if (g_rank == 0) {
-        const float inv_p = 1.0f / static_cast<float>(g_size);
-        for (size_t row = 0; row < m->rows(); ++row) {
-          float* xr = m->row(row);
+        for (size_t row = 0; row < rows; ++row) {
+          const Rule rule = rule_of(row);
           const float* in = &recv_[row * stride];
-          if (summed(row)) {
-            const float* base = b->row(row);
-            for (size_t c = 0; c < stride; ++c) xr[c] = base[c] + in[c];
+          const float gain = rule == Rule::adaptive ? adaptive_gain(in, stride, recv_[values + row]) : 1.0f;
+          float* xr = m->row(row);
+          if (rule == Rule::average) {
+            for (size_t c = 0; c < stride; ++c) xr[c] = in[c] * inv_ranks();
           } else {
-            for (size_t c = 0; c < stride; ++c) xr[c] = in[c] * inv_p;
+            const float* base = b->row(row);
+            for (size_t c = 0; c < stride; ++c) xr[c] = base[c] + gain * in[c];
           }
         }
       }
-      bcast(x.data(), n);
-      if (sum_) std::copy(x.begin(), x.end(), b->storage().begin());
+      bcast(x.data(), values);
+      if (mode_ != Mode::average) std::copy(x.begin(), x.end(), b->storage().begin());
     }
   }
 
@@ -294,14 +309,52 @@ class SyncEngine {
   double seconds = 0.0;
 
  private:
-  /// Whether `row` combines by summing the ranks' progress (else by averaging the replicas).
-  bool summed(size_t row) const noexcept { return sum_ && row >= first_summed_; }
+  enum class Mode { average, sum, hybrid, adaptive };
+  static Mode mode_of(const std::string& name) {
+    if (name == "sum") return Mode::sum;
+    if (name == "hybrid") return Mode::hybrid;
+    if (name == "adaptive") return Mode::adaptive;
+    return Mode::average;  // SyncOptions::validate refused anything else
+  }
+  /// How a row's replicas combine (distributed.h has the maths).
+  enum class Rule { average, sum, adaptive };
+  Rule rule_of(size_t row) const noexcept {
+    switch (mode_) {
+      case Mode::sum: return Rule::sum;
+      case Mode::adaptive: return Rule::adaptive;
+      case Mode::hybrid: return row < hybrid_rows_ ? Rule::average : Rule::sum;
+      case Mode::average: break;
+    }
+    return Rule::average;
+  }
+  static float inv_ranks() noexcept { return 1.0f / static_cast<float>(g_size); }
+
+  /// Mode adaptive: D = Σ_r δ_r (the summed deltas, d values) and q = Σ_r ‖δ_r‖². With
+  /// ρ = ‖D‖² / q, which is 1 for orthogonal deltas (ranks moved the row in unrelated
+  /// directions, or only one rank moved it) and P for equal ones (every rank made the same
+  /// move), the row takes b + D / max(1, ρ): the sum when the ranks' progress adds up, the
+  /// mean when it repeats.
+  static float adaptive_gain(const float* summed, size_t d, float norms) noexcept {
+    float total = 0.0f;
+    for (size_t c = 0; c < d; ++c) total += summed[c] * summed[c];
+    if (!(norms > 0.0f)) return 1.0f;
+    return 1.0f / std::max(1.0f, total / norms);
+  }
+
+  /// n = the agreed row; x += n − s keeps what the workers did during the collective.
+  static void agree(Rule rule, const float* reduced, float* base, float gain, size_t d, const float* snap, float* x) noexcept {
+    for (size_t c = 0; c < d; ++c) {
+      const float agreed = rule == Rule::average ? reduced[c] * inv_ranks() : base[c] + gain * reduced[c];
+      x[c] += agreed - snap[c];
+      if (base != nullptr) base[c] = agreed;
+    }
+  }
 
   Matrix& in_;
   Matrix& out_;
-  bool sum_;              ///< some rows are summed (modes sum and hybrid): keep the bases
-  size_t first_summed_;   ///< hybrid: rows [0, H) averaged, the rest summed; sum: 0
-  Matrix base_in_, base_out_;
+  Mode mode_;
+  size_t hybrid_rows_;    ///< hybrid: rows [0, H) averaged, the rest summed; else 0
+  Matrix base_in_, base_out_;  ///< b: what all ranks agreed on (every mode but average)
   std::vector<float> snap_, send_, recv_;
 };
 
