@@ -64,12 +64,13 @@ train)
   "$tokvec" train "${words[@]}" --epochs 3 --threads 2 --checkpoint-every off --output single
   mpi 2 train "${words[@]}" --epochs 3 --threads 1 --checkpoint-every off --sync-every 0.05 --output np2
   mpi 3 train "${words[@]}" --epochs 3 --threads 1 --checkpoint-every off --sync-every 0.05 --output np3
-  # The adaptive rule (per-row sum or mean, from the deltas' agreement) sends one more float
-  # per row and must end with the same model on every rank too.
-  mpi 2 train "${words[@]}" --epochs 3 --threads 1 --checkpoint-every off --sync-every 0.05 --sync-mode adaptive --output np2a
+  # The default mode is adaptive (per-row sum or mean, from the deltas' agreement, one more
+  # float per row); average, the other rule, must end with the same model on every rank too.
+  grep -q "mode adaptive" np2/train.log || fail "np2: the log does not name the default adaptive mode"
+  mpi 2 train "${words[@]}" --epochs 3 --threads 1 --checkpoint-every off --sync-every 0.05 --sync-mode average --output np2a
   check_finished np2a
   check_same_model np2a 2
-  grep -q "mode adaptive" np2a/train.log || fail "np2a: the log does not name the adaptive mode"
+  grep -q "mode average" np2a/train.log || fail "np2a: the log does not name the average mode"
   for n in 2 3; do
     check_finished np$n
     check_same_model np$n $n
@@ -77,7 +78,7 @@ train)
     grep -q '"processes": '$n np$n/config.json || fail "np$n: config.json lacks the process count"
   done
   # Quality: the training loss of the same work stays within 5% of the single process's.
-  # (Measured on this loaded 2-core machine: one process 2.69; --sync-mode average 2 and 3
+  # (Measured on a loaded 2-core machine: one process 2.69; --sync-mode average 2 and 3
   # processes 2.72-2.78; sum degrades to 2.84-2.95 at 3 processes when syncs are rare.)
   single=$(loss_of single)
   for run in np2 np3 np2a; do
