@@ -24,6 +24,7 @@
 #include "tokvec/io.h"
 #include "tokvec/progress.h"
 #include "tokvec/status.h"
+#include "tokvec/thread_arena.h"
 #include "tokvec/text.h"
 
 namespace tokvec {
@@ -707,7 +708,8 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, con
   // per block would cost a page fault per 4 KiB every time.
   std::mutex pool_mutex;
   std::vector<std::vector<uint32_t>> pool;
-  tbb::task_arena arena(threads);
+  ThreadArena arena_threads(threads);  // exactly that many threads, with no oneTBB warning above the core count
+  tbb::task_arena& arena = arena_threads.arena();
   arena.execute([&] {
     tbb::parallel_pipeline(
         static_cast<size_t>(2 * threads),

@@ -48,6 +48,7 @@
 #include "tokvec/io.h"
 #include "tokvec/progress.h"
 #include "tokvec/status.h"
+#include "tokvec/thread_arena.h"
 #include "tokvec/text.h"
 
 namespace tokvec {
@@ -195,7 +196,8 @@ CountTable count_pretokens(const BpeTrainConfig& config, int threads) {
   ProgressReporter progress("count", total_bytes, "B", config.quiet);
   uint64_t done_before = 0;
   tbb::enumerable_thread_specific<CountTable> tables([] { return CountTable(1 << 16); });
-  tbb::task_arena arena(threads);
+  ThreadArena arena_threads(threads);  // exactly that many threads, with no oneTBB warning above the core count
+  tbb::task_arena& arena = arena_threads.arena();
   for (const std::string& path : config.inputs) {
     bpe_detail::BlockReader reader(path, config.block_bytes);
     arena.execute([&] {

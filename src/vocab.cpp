@@ -16,7 +16,6 @@
 #include <numeric>
 #include <string_view>
 
-#include <tbb/global_control.h>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/task_arena.h>
@@ -24,6 +23,7 @@
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
+#include "tokvec/thread_arena.h"
 
 namespace tokvec {
 
@@ -395,7 +395,8 @@ struct MemorySink {
 
 CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& config) {
   WordInput in(path, config);
-  tbb::task_arena arena(in.threads);
+  ThreadArena arena_threads(in.threads);  // exactly that many threads, with no oneTBB warning above the core count
+  tbb::task_arena& arena = arena_threads.arena();
   CountedWords cw = count_words(in, config, arena);
   CorpusData corpus;
   corpus.tokenizer_kind = "words";
@@ -413,7 +414,8 @@ CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& con
 WordCorpusInfo write_word_corpus(const std::string& path, const WordVocabConfig& config, const std::string& out_path,
                                  const std::function<void(const WordCorpusInfo&)>& before_write) {
   WordInput in(path, config);
-  tbb::task_arena arena(in.threads);
+  ThreadArena arena_threads(in.threads);  // exactly that many threads, with no oneTBB warning above the core count
+  tbb::task_arena& arena = arena_threads.arena();
   CountedWords cw = count_words(in, config, arena);
   WordCorpusInfo info;
   info.vocab_size = cw.vocab.size();

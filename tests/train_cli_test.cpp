@@ -1,6 +1,7 @@
 // The `tokvec train` command end to end, and every bad input it must refuse without
 // touching the run folder.
 #include <filesystem>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -182,6 +183,21 @@ TEST(TrainCli, BpeRunTrainsTheTokenizerAndCorporaMustMatchIt) {
   EXPECT_EQ(refused.exit_code, 3) << refused.output;
   EXPECT_NE(refused.output.find("another tokenizer"), std::string::npos) << refused.output;
   EXPECT_FALSE(fs::exists(dir.file("run5")));
+}
+
+// More threads than cores is the user's choice: every stage runs with it, and oneTBB's
+// "number of workers is currently limited" warning must not leak onto the terminal.
+TEST(TrainCli, MoreThreadsThanCoresRunQuietly) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), small_text());
+  const std::string threads = std::to_string(std::thread::hardware_concurrency() + 3);
+  for (const char* mode : {" --words", " --bpe-vocab-size 280"}) {
+    auto r = run_cli("train --input " + dir.file("in.txt") + " --output " + dir.file(mode[3] == 'w' ? "w" : "b") + mode +
+                     " --dim 8 --quiet --threads " + threads);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.output.find("TBB Warning"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output, "") << mode;
+  }
 }
 
 // Text too small for the tokenizer asked for: the hint names train's own option, not
