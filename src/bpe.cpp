@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstring>
 #include <functional>
+#include <filesystem>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -690,19 +691,21 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, int
   return encode_file(model, input_path, options);
 }
 
-CorpusData encode_file(const BpeModel& model, const std::string& input_path, const EncodeOptions& options) {
+namespace {
+
+/// The encoding pipeline shared by both encode_file forms: blocks of the file are read in
+/// order, encoded in parallel, and handed to `consume(EncodedBlock&)` in file order. Returns
+/// whether the text ends inside a line (bytes after the last line end), which the caller
+/// closes as a last line.
+template <typename Consume>
+bool encode_blocks(const BpeModel& model, const std::string& input_path, const EncodeOptions& options, Consume consume) {
   if (model.vocab_size() == 0) throw internal_error("encode_file with an empty BpeModel");
   const int threads = resolve_threads(options.threads);
   if (options.block_bytes < 4096) throw usage_error("block size must be >= 4096 bytes");
   bpe_detail::BlockReader reader(input_path, options.block_bytes);
-  CorpusData corpus;
-  corpus.tokenizer_kind = "bpe";
-  corpus.tokenizer_checksum = model.checksum();
-  corpus.source = input_path;
-  // About 1 token per 4.5 bytes of English; a guess that saves most regrowth.
-  corpus.tokens.reserve(static_cast<size_t>(reader.file_size() / 4));
   ProgressReporter progress("encode " + input_path, reader.file_size(), "B", options.quiet);
   bool open_line = false;
+  uint64_t tokens = 0;
   tbb::enumerable_thread_specific<BpeEncoder> encoders([&] { return BpeEncoder(model); });
   // Token buffers go back to a pool after the ordered stage: a fresh multi-megabyte vector
   // per block would cost a page fault per 4 KiB every time.
@@ -741,22 +744,61 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, con
                 }) &
             tbb::make_filter<std::shared_ptr<EncodedBlock>, void>(
                 tbb::filter_mode::serial_in_order, [&](std::shared_ptr<EncodedBlock> b) {
-                  const uint64_t base = corpus.tokens.size();
-                  corpus.tokens.insert(corpus.tokens.end(), b->tokens.begin(), b->tokens.end());
-                  for (uint64_t e : b->line_ends) corpus.line_ends.push_back(base + e);
+                  consume(*b);
+                  tokens += b->tokens.size();
                   open_line = b->had_line_end ? b->open_after : (open_line || b->open_after);
                   b->tokens.clear();
                   std::lock_guard<std::mutex> lock(pool_mutex);
                   pool.push_back(std::move(b->tokens));
                 }));
   });
+  if (tokens == 0) throw input_error(input_path, "", "no text to encode: the file is empty or holds only whitespace");
+  progress.finish(reader.bytes_read(), human_count(static_cast<double>(tokens)) + " tokens");
+  return open_line;
+}
+
+}  // namespace
+
+std::vector<std::string> corpus_vocab(const BpeModel& model) {
+  std::vector<std::string> vocab;
+  vocab.reserve(model.vocab_size());
+  for (uint32_t id = 0; id < model.vocab_size(); ++id) vocab.emplace_back(model.piece(id));
+  return vocab;
+}
+
+CorpusData encode_file(const BpeModel& model, const std::string& input_path, const EncodeOptions& options) {
+  CorpusData corpus;
+  corpus.tokenizer_kind = "bpe";
+  corpus.tokenizer_checksum = model.checksum();
+  corpus.source = input_path;
+  // About 1 token per 4.5 bytes of English; a guess that saves most regrowth.
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(input_path, ec);
+  if (!ec) corpus.tokens.reserve(static_cast<size_t>(bytes / 4));
+  const bool open_line = encode_blocks(model, input_path, options, [&](const EncodedBlock& b) {
+    const uint64_t base = corpus.tokens.size();
+    corpus.tokens.insert(corpus.tokens.end(), b.tokens.begin(), b.tokens.end());
+    for (uint64_t e : b.line_ends) corpus.line_ends.push_back(base + e);
+  });
   if (open_line) corpus.line_ends.push_back(corpus.tokens.size());
-  if (corpus.tokens.empty()) throw input_error(input_path, "", "no text to encode: the file is empty or holds only whitespace");
-  progress.finish(reader.bytes_read(), human_count(static_cast<double>(corpus.tokens.size())) + " tokens");
-  corpus.vocab.reserve(model.vocab_size());
-  for (uint32_t id = 0; id < model.vocab_size(); ++id) corpus.vocab.emplace_back(model.piece(id));
+  corpus.vocab = corpus_vocab(model);
   corpus.recount();
   return corpus;
+}
+
+uint64_t encode_file(const BpeModel& model, const std::string& input_path, const EncodeOptions& options, CorpusFileWriter& writer) {
+  const bool open_line = encode_blocks(model, input_path, options, [&](const EncodedBlock& b) {
+    const std::span<const uint32_t> ids(b.tokens);
+    uint64_t from = 0;
+    for (uint64_t e : b.line_ends) {
+      writer.append(ids.subspan(from, e - from));
+      writer.end_line();
+      from = e;
+    }
+    writer.append(ids.subspan(from));
+  });
+  if (open_line) writer.end_line();
+  return writer.tokens_written();
 }
 
 }  // namespace tokvec

@@ -126,6 +126,21 @@ CorpusFileWriter::CorpusFileWriter(const std::string& path, const std::string& t
   line_ = out_->begin("LINE");
 }
 
+CorpusFileWriter::CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+                                   const std::string& source, const std::vector<std::string>& vocab)
+    : path_(path), tokenizer_kind_(tokenizer_kind), tokenizer_checksum_(tokenizer_checksum), source_(source),
+      counted_(false), counts_(vocab.size(), 0), recount_(vocab.size(), 0) {
+  // Same layout; META holds the vocabulary size now and the token and line counts, patched
+  // in at commit() in the same number of bytes. TOKS's length is open, so LINE follows it.
+  out_ = std::make_unique<SectionStreamWriter>(path, std::string_view(kCorpusMagic, 8), kCorpusVersion, 5);
+  meta_ = out_->begin("META");
+  const std::string meta = meta_bytes(0);
+  out_->write(meta_, meta.data(), meta.size());
+  out_->end(meta_);
+  add_vocab_section(*out_, vocab);
+  toks_ = out_->begin("TOKS");
+}
+
 CorpusFileWriter::~CorpusFileWriter() = default;
 
 std::string CorpusFileWriter::meta_bytes(uint64_t line_count) const {
@@ -140,7 +155,7 @@ std::string CorpusFileWriter::meta_bytes(uint64_t line_count) const {
 }
 
 void CorpusFileWriter::append(std::span<const uint32_t> ids) {
-  if (ids.size() > token_count_ - tokens_) {
+  if (counted_ && ids.size() > token_count_ - tokens_) {
     throw internal_error("refusing to write corpus " + path_ + ": more tokens than the counts hold (" + std::to_string(token_count_) + ")");
   }
   const size_t v = counts_.size();
@@ -156,6 +171,12 @@ void CorpusFileWriter::append(std::span<const uint32_t> ids) {
 }
 
 void CorpusFileWriter::end_line() {
+  if (!counted_) {
+    pending_line_ends_.push_back(tokens_);
+    last_line_end_ = tokens_;
+    ++lines_;
+    return;
+  }
   if (tokens_ == last_line_end_) return;
   out_->write(line_, &tokens_, sizeof tokens_);
   last_line_end_ = tokens_;
@@ -163,6 +184,18 @@ void CorpusFileWriter::end_line() {
 }
 
 void CorpusFileWriter::commit() {
+  if (!counted_) {
+    if (lines_ == 0 || last_line_end_ != tokens_) {
+      throw internal_error("refusing to write corpus " + path_ + ": the last line ends at token " + std::to_string(last_line_end_) +
+                           ", not at the token count " + std::to_string(tokens_));
+    }
+    counts_ = recount_;
+    token_count_ = tokens_;
+    out_->end(toks_);
+    line_ = out_->begin("LINE", pending_line_ends_.size() * sizeof(uint64_t));
+    out_->write(line_, pending_line_ends_.data(), pending_line_ends_.size() * sizeof(uint64_t));
+    pending_line_ends_ = {};
+  }
   if (tokens_ != token_count_) {
     throw internal_error("refusing to write corpus " + path_ + ": " + std::to_string(tokens_) + " tokens written, the counts hold " +
                          std::to_string(token_count_));

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -254,6 +255,43 @@ TEST(BpeOddInput, LongLineNoSpacesCrlfNulNoFinalNewline) {
   CorpusData c2 = encode_file(m, dir.file("odd.txt"), o2);
   EXPECT_EQ(c2.tokens, c.tokens);
   EXPECT_EQ(train_on(dir.file("odd.txt"), 2000, 1, 2, 4096).serialize(), m.serialize());
+}
+
+/// Encoding straight into the corpus file (CorpusFileWriter without counts) writes the
+/// very bytes that encoding in memory and write_corpus write: blank lines, a blank line at
+/// the end, CRLF and lone CR line ends, trailing spaces after the last newline, lines cut
+/// by small blocks, one and several threads.
+TEST(BpeEncode, StreamedCorpusFileIsTheInMemoryOneByteForByte) {
+  TempDir dir;
+  std::string text = sample_text(30000, 9);
+  text += "\n\n\nafter three blank lines\r\ncrlf line\r\rlone cr\r\n\n";
+  text += sample_text(5000, 10);
+  const std::vector<std::string> endings = {"", "\n", "\n\n", "\n   ", "\r\n", "  "};
+  BpeModel m;
+  for (size_t k = 0; k < endings.size(); ++k) {
+    const std::string name = "t" + std::to_string(k) + ".txt";
+    test::write_text(dir.file(name), text + endings[k]);
+    if (k == 0) m = train_on(dir.file(name), 700, 2);
+    for (int threads : {1, 3}) {
+      EncodeOptions o;
+      o.threads = threads;
+      o.block_bytes = 4096;
+      CorpusData c = encode_file(m, dir.file(name), o);
+      write_corpus(dir.file("memory.tkc"), c);
+      CorpusFileWriter writer(dir.file("streamed.tkc"), "bpe", m.checksum(), dir.file(name), corpus_vocab(m));
+      EXPECT_EQ(encode_file(m, dir.file(name), o, writer), c.tokens.size());
+      EXPECT_EQ(writer.lines_written(), c.line_ends.size());
+      writer.commit();
+      EXPECT_EQ(test::read_text(dir.file("streamed.tkc")), test::read_text(dir.file("memory.tkc"))) << name << " " << threads;
+    }
+  }
+  // An empty text is refused and leaves no file.
+  test::write_text(dir.file("blank.txt"), "  \n\n ");
+  {
+    CorpusFileWriter writer(dir.file("none.tkc"), "bpe", m.checksum(), dir.file("blank.txt"), corpus_vocab(m));
+    EXPECT_THROW(encode_file(m, dir.file("blank.txt"), EncodeOptions{}, writer), Error);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("none.tkc")));
 }
 
 TEST(BpeOddInput, LiteralMarkerCharacterRoundTrips) {

@@ -133,5 +133,12 @@ struct EncodeOptions {
 /// Encodes a text file into a token corpus (oneTBB pipeline over blocks of the file).
 CorpusData encode_file(const BpeModel& model, const std::string& input_path, int threads, bool quiet = true);
 CorpusData encode_file(const BpeModel& model, const std::string& input_path, const EncodeOptions& options);
+/// The same encoding written straight into `writer` (made with CorpusFileWriter's
+/// constructor without counts, for corpus_vocab(model)) as it goes, so the ids are never
+/// all in memory; the caller commits the writer. Returns the token count. The committed file
+/// is byte for byte what write_corpus writes for the in-memory form.
+uint64_t encode_file(const BpeModel& model, const std::string& input_path, const EncodeOptions& options, CorpusFileWriter& writer);
+/// A corpus's vocabulary for `model`: its pieces, by id.
+std::vector<std::string> corpus_vocab(const BpeModel& model);
 
 }  // namespace tokvec

@@ -83,6 +83,12 @@ class CorpusFileWriter {
  public:
   CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
                    const std::string& source, const std::vector<std::string>& vocab, std::vector<uint64_t> counts);
+  /// For an encoder that cannot count ahead (BPE encodes in one pass): the counts and the
+  /// token count are what the appended ids add up to. The ids still go straight to the file;
+  /// the line ends wait in memory (8 bytes a line) and are written after the ids. Every
+  /// end_line() is a line, an empty one included, as encode_file keeps blank lines.
+  CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+                   const std::string& source, const std::vector<std::string>& vocab);
   ~CorpusFileWriter();
   CorpusFileWriter(const CorpusFileWriter&) = delete;
   CorpusFileWriter& operator=(const CorpusFileWriter&) = delete;
@@ -90,7 +96,8 @@ class CorpusFileWriter {
   /// Appends token ids; throws an internal error for an id outside the vocabulary or past
   /// the token count the counts promise.
   void append(std::span<const uint32_t> ids);
-  /// Ends the current line; a line holding no token is no line (as in write_corpus's input).
+  /// Ends the current line; with known counts, a line holding no token is no line (words
+  /// mode has no blank lines), without them every call is a line.
   void end_line();
   uint64_t tokens_written() const noexcept { return tokens_; }
   uint64_t lines_written() const noexcept { return lines_; }
@@ -103,6 +110,8 @@ class CorpusFileWriter {
   std::string tokenizer_kind_;
   uint64_t tokenizer_checksum_;
   std::string source_;
+  bool counted_ = true;              // counts given up front (else taken from the ids at commit)
+  std::vector<uint64_t> pending_line_ends_;  // without counts: LINE is written after TOKS
   std::vector<uint64_t> counts_;     // what the ids must add up to
   std::vector<uint64_t> recount_;    // what they add up to so far
   uint64_t token_count_ = 0;         // sum of counts_

@@ -152,9 +152,14 @@ int cmd_encode(int argc, char** argv) {
   check_readable_file(input);
   check_output_folder(output);
   BpeModel model = BpeModel::load(r["model"].as<std::string>());
-  CorpusData corpus = encode_file(model, input, eo);
-  write_corpus(output, corpus);
-  if (!eo.quiet) std::fprintf(stderr, "wrote %s: %zu tokens in %zu lines\n", output.c_str(), corpus.tokens.size(), corpus.line_ends.size());
+  // Straight to the file as the blocks are encoded: the ids are never all in memory.
+  CorpusFileWriter writer(output, "bpe", model.checksum(), input, corpus_vocab(model));
+  const uint64_t tokens = encode_file(model, input, eo, writer);
+  writer.commit();
+  if (!eo.quiet) {
+    std::fprintf(stderr, "wrote %s: %llu tokens in %llu lines\n", output.c_str(), static_cast<unsigned long long>(tokens),
+                 static_cast<unsigned long long>(writer.lines_written()));
+  }
   return 0;
 }
 

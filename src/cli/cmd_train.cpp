@@ -204,11 +204,18 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
       rc.model = train_bpe(bc);
       log.line("tokenizer: trained, " + std::to_string(rc.model->vocab_size()) + " tokens");
     }
-    CorpusData data = encode_file(*rc.model, plan.input, cfg.threads, cfg.quiet);
-    log.line("encoded: " + std::to_string(data.tokens.size()) + " tokens in " + std::to_string(data.line_ends.size()) + " lines");
-    before_write(data.tokens.size(), data.vocab.size(), data.tokenizer_kind, data.tokenizer_checksum);
+    // The ids go straight into corpus.tkc's temporary file as they are encoded (never all in
+    // memory); it is renamed into place after config.json and the tokenizer, as before.
+    EncodeOptions eo;
+    eo.threads = cfg.threads;
+    eo.quiet = cfg.quiet;
+    const std::vector<std::string> vocab = corpus_vocab(*rc.model);
+    CorpusFileWriter writer(corpus_file, "bpe", rc.model->checksum(), plan.input, vocab);
+    const uint64_t tokens = encode_file(*rc.model, plan.input, eo, writer);
+    log.line("encoded: " + std::to_string(tokens) + " tokens in " + std::to_string(writer.lines_written()) + " lines");
+    before_write(tokens, vocab.size(), "bpe", rc.model->checksum());
     rc.model->save(tokenizer_file);
-    write_corpus(corpus_file, data);
+    writer.commit();
   } else {
     {
       TokenCorpus given = TokenCorpus::open(plan.corpus_path);
