@@ -787,16 +787,8 @@ CorpusData encode_file(const BpeModel& model, const std::string& input_path, con
 }
 
 uint64_t encode_file(const BpeModel& model, const std::string& input_path, const EncodeOptions& options, CorpusFileWriter& writer) {
-  const bool open_line = encode_blocks(model, input_path, options, [&](const EncodedBlock& b) {
-    const std::span<const uint32_t> ids(b.tokens);
-    uint64_t from = 0;
-    for (uint64_t e : b.line_ends) {
-      writer.append(ids.subspan(from, e - from));
-      writer.end_line();
-      from = e;
-    }
-    writer.append(ids.subspan(from));
-  });
+  const bool open_line = encode_blocks(model, input_path, options,
+                                       [&](const EncodedBlock& b) { append_block_lines(writer, b.tokens, b.line_ends); });
   if (open_line) writer.end_line();
   return writer.tokens_written();
 }

@@ -369,14 +369,7 @@ void encode_words(const WordInput& in, const CountedWords& cw, tbb::task_arena& 
       [&](const Block& b) {
         if (b.ids.size() > cw.token_count - tokens) throw changed();
         tokens += b.ids.size();
-        const std::span<const uint32_t> ids(b.ids);
-        size_t done = 0;
-        for (uint64_t e : b.line_breaks) {
-          sink.append(ids.subspan(done, e - done));
-          sink.end_line();
-          done = e;
-        }
-        sink.append(ids.subspan(done));
+        append_block_lines(sink, b.ids, b.line_breaks);
       });
   if (tokens != cw.token_count) throw changed();
 }

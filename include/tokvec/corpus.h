@@ -123,6 +123,19 @@ class CorpusFileWriter {
   std::string meta_bytes(uint64_t line_count) const;
 };
 
+/// Appends a block's ids to `sink` (a CorpusFileWriter, or anything with the same append
+/// and end_line), ending a line at each of `line_ends`: positions within `ids`, in order.
+template <typename Sink>
+void append_block_lines(Sink& sink, std::span<const uint32_t> ids, std::span<const uint64_t> line_ends) {
+  uint64_t from = 0;
+  for (uint64_t e : line_ends) {
+    sink.append(ids.subspan(from, e - from));
+    sink.end_line();
+    from = e;
+  }
+  sink.append(ids.subspan(from));
+}
+
 /// A corpus file mapped into memory and fully validated on open: checksums, every id below
 /// the vocabulary size, line ends increasing and ending at the token count, counts matching.
 /// The checks read the file chunk by chunk and release each chunk's pages after it, and the

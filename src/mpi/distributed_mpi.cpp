@@ -805,15 +805,25 @@ int run_command(int argc, char** argv, int (*command)(int, char**)) {
   g_active = g_size > 1;
   if (!g_active) return command(argc, argv);
   if (g_rank != 0) return follow();
+  // An error before the job is handed over (a refused resume, a bad option) is printed here,
+  // as main() would print it, and only then are the followers released: a follower that
+  // exits non-zero makes mpirun kill the whole job at once, rank 0 included, which could
+  // otherwise lose rank 0's message before it reached stderr.
+  const char* name = argc > 0 ? argv[0] : "train";
+  auto report_then_release = [&](const char* message, int code) {
+    std::fprintf(stderr, "tokvec %s: error: %s\n", name, message);
+    release_followers(code);
+    return code;
+  };
   try {
     const int code = command(argc, argv);
     if (!g_handed_over) release_followers(code);
     return code;
   } catch (const Error& e) {
-    if (!g_handed_over) release_followers(exit_code(e.kind()));
+    if (!g_handed_over) return report_then_release(e.what(), exit_code(e.kind()));
     throw;
   } catch (const std::bad_alloc&) {
-    if (!g_handed_over) release_followers(4);
+    if (!g_handed_over) return report_then_release("out of memory", 4);
     throw;
   } catch (...) {
     if (!g_handed_over) release_followers(70);
