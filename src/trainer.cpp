@@ -150,8 +150,6 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
   std::vector<uint32_t> targets(K + 1);
   SgnsScratch scratch(2 * window, K + 1, cfg.dim);
   std::vector<float*> input_rows(2 * window), target_rows(K + 1);
-  auto input_row = [&](uint32_t id) -> float* { return sh.input.row(id); };
-  auto output_row = [&](uint32_t id) -> float* { return sh.output.row(id); };
   Rng rng;
   rng.set_state(cur.rng);
   auto last_report = std::chrono::steady_clock::now();
@@ -167,14 +165,14 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
   };
   auto draw_negatives = [&](std::vector<uint32_t>& out, uint32_t centre) {
     out[0] = centre;
-    prefetch_row(output_row(centre));
+    prefetch_row(sh.output.row(centre));
     for (uint32_t k = 1; k <= K; ++k) {
       uint32_t id = sh.negatives.draw(rng);
       // The positive drawn as a negative would push u_w both ways: redraw (a few times at
       // most, so a one-token vocabulary cannot loop).
       for (int tries = 0; id == centre && tries < 4; ++tries) id = sh.negatives.draw(rng);
       out[k] = id;
-      prefetch_row(output_row(id));
+      prefetch_row(sh.output.row(id));
       __builtin_prefetch(&counts.negative[id], 1, 3);  // its counter: the same miss, hidden too
     }
   };
@@ -224,13 +222,13 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
           if (i + 1 < n) {
             draw_negatives(next_targets, kept[i + 1]);
             if (i + window + 1 < n) {
-              prefetch_row(input_row(kept[i + window + 1]));
+              prefetch_row(sh.input.row(kept[i + window + 1]));
               __builtin_prefetch(&counts.input[kept[i + window + 1]], 1, 3);
             }
           }
           if (B == 0) continue;
-          for (uint32_t b = 0; b < B; ++b) input_rows[b] = input_row(context[b]);
-          for (uint32_t t = 0; t <= K; ++t) target_rows[t] = output_row(targets[t]);
+          for (uint32_t b = 0; b < B; ++b) input_rows[b] = sh.input.row(context[b]);
+          for (uint32_t t = 0; t <= K; ++t) target_rows[t] = sh.output.row(targets[t]);
           loss += hogbatch_step_rows({input_rows.data(), B}, target_rows, sh.output.stride(), lr, sh.sigmoid, scratch);
           for (uint32_t k = 1; k <= K; ++k) counts.negative[targets[k]] += B;
         } else {

@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <optional>
-#include <utility>
 
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
@@ -27,10 +26,6 @@ class ThreadArena {
     arena_.initialize(threads);
   }
   tbb::task_arena& arena() noexcept { return arena_; }
-  template <typename F>
-  decltype(auto) execute(F&& f) {
-    return arena_.execute(std::forward<F>(f));
-  }
 
  private:
   std::optional<tbb::global_control> limit_;  ///< constructed before the arena starts its workers

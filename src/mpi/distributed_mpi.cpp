@@ -222,12 +222,9 @@ class SyncEngine {
       for (size_t row = 0; row < r; ++row) {
         const Rule rule = rule_of(row);
         const float* base = rule != Rule::average ? b->row(row) : nullptr;
-        float norm = 0.0f;
-        for (size_t c = 0; c < d; ++c, ++k) {
-          send_[k] = base != nullptr ? snap_[k] - base[c] : snap_[k];
-          norm += send_[k] * send_[k];
-        }
-        if (rule == Rule::adaptive) send_[norm_at++] = norm;
+        const size_t first = k;
+        for (size_t c = 0; c < d; ++c, ++k) send_[k] = base != nullptr ? snap_[k] - base[c] : snap_[k];
+        if (rule == Rule::adaptive) send_[norm_at++] = squared_norm(&send_[first], d);
       }
     }
     // Blocking: the control allreduce just before this one has brought every rank here, so
@@ -275,12 +272,8 @@ class SyncEngine {
         const Rule rule = rule_of(row);
         if (rule != Rule::average) {
           const float* base = b->row(row);
-          float norm = 0.0f;
-          for (size_t c = 0; c < stride; ++c) {
-            out[c] = xr[c] - base[c];
-            norm += out[c] * out[c];
-          }
-          if (rule == Rule::adaptive) send_[values + row] = norm;
+          for (size_t c = 0; c < stride; ++c) out[c] = xr[c] - base[c];
+          if (rule == Rule::adaptive) send_[values + row] = squared_norm(out, stride);
         } else {
           std::copy(xr, xr + stride, out);
         }
@@ -335,10 +328,13 @@ class SyncEngine {
   /// move), the row takes b + D / max(1, ρ): the sum when the ranks' progress adds up, the
   /// mean when it repeats.
   static float adaptive_gain(const float* summed, size_t d, float norms) noexcept {
-    float total = 0.0f;
-    for (size_t c = 0; c < d; ++c) total += summed[c] * summed[c];
     if (!(norms > 0.0f)) return 1.0f;
-    return 1.0f / std::max(1.0f, total / norms);
+    return 1.0f / std::max(1.0f, squared_norm(summed, d) / norms);
+  }
+  static float squared_norm(const float* v, size_t d) noexcept {
+    float total = 0.0f;
+    for (size_t c = 0; c < d; ++c) total += v[c] * v[c];
+    return total;
   }
 
   /// n = the agreed row; x += n − s keeps what the workers did during the collective.
