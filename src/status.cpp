@@ -1,6 +1,9 @@
 #include "tokvec/status.h"
 
+#include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 
 namespace tokvec {
 
@@ -26,6 +29,25 @@ std::string place(std::string_view path, std::string_view where) {
   return out;
 }
 }  // namespace
+
+int report_current_exception(std::string_view command) noexcept {
+  const int name_len = static_cast<int>(command.size());
+  try {
+    throw;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "tokvec %.*s: error: %s\n", name_len, command.data(), e.what());
+    return exit_code(e.kind());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "tokvec %.*s: error: out of memory\n", name_len, command.data());
+    return 4;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tokvec %.*s: error: %s\n", name_len, command.data(), e.what());
+    return 70;
+  } catch (...) {
+    std::fprintf(stderr, "tokvec %.*s: error: unknown error\n", name_len, command.data());
+    return 70;
+  }
+}
 
 Error usage_error(std::string_view message) { return Error(ErrorKind::usage, std::string(message)); }
 

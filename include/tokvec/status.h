@@ -35,6 +35,11 @@ class Error : public std::runtime_error {
 /// internal 70. (1 is left to "generic failure" of wrappers.)
 int exit_code(ErrorKind kind) noexcept;
 
+/// For a command's top level, inside a catch block for std::exception: prints the exception
+/// being handled as the one line "tokvec COMMAND: error: MESSAGE" on stderr and returns the
+/// exit code (an Error: its kind's; std::bad_alloc: 4, "out of memory"; any other: 70).
+int report_current_exception(std::string_view command) noexcept;
+
 /// A bad option or argument, e.g. usage_error("--vocab-size must be >= 258, got 7").
 Error usage_error(std::string_view message);
 /// Unusable input in `path`; `where` is a place such as "line 3" or "byte 1024" (may be empty).

@@ -2,7 +2,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <new>
 #include <string>
 
 #include "commands.h"
@@ -58,15 +57,8 @@ int main(int argc, char** argv) {
       // now, and the exit status must say so (else `tokvec inspect F > /full/disk` exits 0).
       if (std::fflush(stdout) != 0 || std::ferror(stdout)) throw tokvec::io_error("<stdout>", "write failed", errno);
       return status;
-    } catch (const tokvec::Error& e) {
-      std::fprintf(stderr, "tokvec %s: error: %s\n", name, e.what());
-      return tokvec::exit_code(e.kind());
-    } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "tokvec %s: error: out of memory\n", name);
-      return 4;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "tokvec %s: error: %s\n", name, e.what());
-      return 70;
+    } catch (const std::exception&) {
+      return tokvec::report_current_exception(name);
     }
   }
   std::fprintf(stderr, "tokvec: error: unknown command '%s' (run `tokvec --help` for the list)\n", name);

@@ -805,22 +805,15 @@ int run_command(int argc, char** argv, int (*command)(int, char**)) {
   // as main() would print it, and only then are the followers released: a follower that
   // exits non-zero makes mpirun kill the whole job at once, rank 0 included, which could
   // otherwise lose rank 0's message before it reached stderr.
-  const char* name = argc > 0 ? argv[0] : "train";
-  auto report_then_release = [&](const char* message, int code) {
-    std::fprintf(stderr, "tokvec %s: error: %s\n", name, message);
-    release_followers(code);
-    return code;
-  };
   try {
     const int code = command(argc, argv);
     if (!g_handed_over) release_followers(code);
     return code;
-  } catch (const Error& e) {
-    if (!g_handed_over) return report_then_release(e.what(), exit_code(e.kind()));
-    throw;
-  } catch (const std::bad_alloc&) {
-    if (!g_handed_over) return report_then_release("out of memory", 4);
-    throw;
+  } catch (const std::exception&) {
+    if (g_handed_over) throw;
+    const int code = report_current_exception(argc > 0 ? argv[0] : "train");
+    release_followers(code);
+    return code;
   } catch (...) {
     if (!g_handed_over) release_followers(70);
     throw;
