@@ -198,23 +198,37 @@ tokvec_run() {
     record tokvec "$label" "$threads" "$walls" "$rss" "$status" "last run: train ${t_train} s + export ${t_export} s"
 }
 
+# timed_runs TOOL LABEL WHAT -- COMMAND...: runs COMMAND REPEAT times under bench_timed (log
+# OUT/LABEL.log), logging "LABEL: WHAT, run r/REPEAT". Sets RUN_WALLS (each run's wall,
+# space-separated) and RUN_RSS (the peak MiB). On a failure it shows the log's tail, records a
+# failed row for TOOL and returns 1.
+timed_runs() {
+    local tool=$1 label=$2 what=$3 r
+    shift 3
+    [[ ${1-} == -- ]] && shift
+    RUN_WALLS='' RUN_RSS=0
+    for ((r = 1; r <= REPEAT; r++)); do
+        bench_log "$label: $what, run $r/$REPEAT (load $(loadavg))"
+        bench_timed "$label" "$OUT" -- "$@"
+        if ((BENCH_RC != 0)); then
+            show_failure "$label (exit $BENCH_RC)" "$OUT/$label.log"
+            record "$tool" "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see $label.log"
+            return 1
+        fi
+        ((BENCH_RSS_MB > RUN_RSS)) && RUN_RSS=$BENCH_RSS_MB
+        RUN_WALLS+="${RUN_WALLS:+ }$BENCH_WALL"
+    done
+    return 0
+}
+
 gensim_run() {
     local label=gensim vec=$OUT/gensim.vec status=ok note
     clear_eval
-    local r walls='' rss=0
-    for ((r = 1; r <= REPEAT; r++)); do
-        bench_log "gensim: Word2Vec(corpus_file, sg=1), $THREADS threads, run $r/$REPEAT (load $(loadavg))"
-        bench_timed gensim "$OUT" -- "$BENCH_PYTHON" "$BENCH_TOOLS_DIR/peers/gensim_train.py" \
-            --input "$LINES" --output "$vec" --threads "$THREADS" --dim 100 --window 5 \
-            --negative 5 --sample 1e-4 --min-count 5 --epochs 1 --timings "$OUT/gensim.phases.json"
-        if ((BENCH_RC != 0)); then
-            show_failure "gensim (exit $BENCH_RC)" "$OUT/gensim.log"
-            record gensim "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see gensim.log"
-            return 0
-        fi
-        ((BENCH_RSS_MB > rss)) && rss=$BENCH_RSS_MB
-        walls+="${walls:+ }$BENCH_WALL"
-    done
+    timed_runs gensim "$label" "Word2Vec(corpus_file, sg=1), $THREADS threads" -- \
+        "$BENCH_PYTHON" "$BENCH_TOOLS_DIR/peers/gensim_train.py" \
+        --input "$LINES" --output "$vec" --threads "$THREADS" --dim 100 --window 5 \
+        --negative 5 --sample 1e-4 --min-count 5 --epochs 1 --timings "$OUT/gensim.phases.json" || return 0
+    local walls=$RUN_WALLS rss=$RUN_RSS
     note=$("$BENCH_PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("last run: import %(import_s)s s, vocab %(vocab_s)s s, train %(train_s)s s, save %(save_s)s s; %(corpus_words)s words, vocab %(vocab_size)s" % d)' "$OUT/gensim.phases.json" 2>/dev/null || echo '')
     bench_eval "$vec" "$OUT" "$label" || status=eval-failed
     bench_log "gensim: walls $walls s ($note), peak RSS $rss MiB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
@@ -224,22 +238,14 @@ gensim_run() {
 # fasttext_run LABEL [EXTRA ARGS...]: skipgram on the one-line text; OUT/LABEL.{bin,vec}.
 # Sets FT_WALLS (each run's wall, space-separated) and FT_RSS; records a row only on failure.
 fasttext_run() {
-    local label=$1 r
+    local label=$1
     shift
     clear_eval
     FT_WALLS='' FT_RSS=0
-    for ((r = 1; r <= REPEAT; r++)); do
-        bench_log "$label: fasttext skipgram $*, $THREADS threads, run $r/$REPEAT (load $(loadavg))"
-        bench_timed "$label" "$OUT" -- fasttext skipgram -input "$TEXT" -output "$OUT/$label" \
-            -dim 100 -ws 5 -neg 5 -t 1e-4 -minCount 5 -thread "$THREADS" -epoch 1 -verbose 1 "$@"
-        if ((BENCH_RC != 0)); then
-            show_failure "$label (exit $BENCH_RC)" "$OUT/$label.log"
-            record fasttext "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see $label.log"
-            return 1
-        fi
-        ((BENCH_RSS_MB > FT_RSS)) && FT_RSS=$BENCH_RSS_MB
-        FT_WALLS+="${FT_WALLS:+ }$BENCH_WALL"
-    done
+    timed_runs fasttext "$label" "fasttext skipgram $*, $THREADS threads" -- \
+        fasttext skipgram -input "$TEXT" -output "$OUT/$label" \
+        -dim 100 -ws 5 -neg 5 -t 1e-4 -minCount 5 -thread "$THREADS" -epoch 1 -verbose 1 "$@" || return 1
+    FT_WALLS=$RUN_WALLS FT_RSS=$RUN_RSS
     return 0
 }
 
@@ -248,7 +254,7 @@ fasttext_run() {
 # Its defaults differ from ours: sample 1e-3, iter 5, threads 12, alpha 0.025; batch-size
 # 11 is 2 x window + 1, what its README recommends. All of ours are passed explicitly.
 pword2vec_run() {
-    local label=pword2vec vec=$OUT/pword2vec.vec r walls='' rss=0 status=ok
+    local label=pword2vec vec=$OUT/pword2vec.vec walls rss status=ok
     clear_eval
     if [[ -z $PWORD2VEC_BIN ]]; then
         bench_log "pword2vec: skipped (no binary: pass --pword2vec PATH or set PWORD2VEC; see tools/README-bench.md)"
@@ -259,21 +265,13 @@ pword2vec_run() {
         record pword2vec "$label" "$THREADS" - - missing "no binary at $PWORD2VEC_BIN"
         return 0
     fi
-    for ((r = 1; r <= REPEAT; r++)); do
-        bench_log "pword2vec: $THREADS threads, run $r/$REPEAT (load $(loadavg))"
-        # One BLAS thread per training thread: pWord2Vec calls mkl_set_num_threads(1); the
-        # variable covers a build whose shim does not.
-        bench_timed "$label" "$OUT" -- env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS="$THREADS" "$PWORD2VEC_BIN" \
-            -train "$TEXT" -output "$vec" -size 100 -window 5 -negative 5 -sample 1e-4 -min-count 5 \
-            -iter 1 -threads "$THREADS" -batch-size 11 -binary 0
-        if ((BENCH_RC != 0)); then
-            show_failure "pword2vec (exit $BENCH_RC)" "$OUT/$label.log"
-            record pword2vec "$label" "$THREADS" - "$BENCH_RSS_MB" failed "exit $BENCH_RC, see $label.log"
-            return 0
-        fi
-        ((BENCH_RSS_MB > rss)) && rss=$BENCH_RSS_MB
-        walls+="${walls:+ }$BENCH_WALL"
-    done
+    # One BLAS thread per training thread: pWord2Vec calls mkl_set_num_threads(1); the
+    # variable covers a build whose shim does not.
+    timed_runs pword2vec "$label" "$THREADS threads" -- \
+        env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS="$THREADS" "$PWORD2VEC_BIN" \
+        -train "$TEXT" -output "$vec" -size 100 -window 5 -negative 5 -sample 1e-4 -min-count 5 \
+        -iter 1 -threads "$THREADS" -batch-size 11 -binary 0 || return 0
+    walls=$RUN_WALLS rss=$RUN_RSS
     bench_eval "$vec" "$OUT" "$label" || status=eval-failed
     bench_log "pword2vec: walls $walls s, peak RSS $rss MiB, analogy ${BENCH_ANALOGY:--} %, WS-353 ${BENCH_WS:--}"
     record pword2vec "$label" "$THREADS" "$walls" "$rss" "$status" "-batch-size 11; wall includes vocabulary, training and writing the text vectors"
