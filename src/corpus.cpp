@@ -114,14 +114,9 @@ CorpusFileWriter::CorpusFileWriter(const std::string& path, const std::string& t
       counts_(std::move(counts)), recount_(counts_.size(), 0) {
   if (vocab.size() != counts_.size()) throw internal_error("corpus " + path + ": vocabulary and counts differ in size");
   for (uint64_t c : counts_) token_count_ += c;
-  // Layout as write_corpus: META, VOCB, TOKS, LINE, CNTS. TOKS's length is known, so LINE
-  // can begin at once and take line ends while the ids stream into TOKS.
-  out_ = std::make_unique<SectionStreamWriter>(path, std::string_view(kCorpusMagic, 8), kCorpusVersion, 5);
-  meta_ = out_->begin("META");
-  const std::string meta = meta_bytes(0);  // the line count is patched in at commit()
-  out_->write(meta_, meta.data(), meta.size());
-  out_->end(meta_);
-  add_vocab_section(*out_, vocab);
+  // TOKS's length is known, so LINE can begin at once and take line ends while the ids
+  // stream into TOKS.
+  begin_file(vocab);
   toks_ = out_->begin("TOKS", token_count_ * sizeof(uint32_t));
   line_ = out_->begin("LINE");
 }
@@ -130,18 +125,23 @@ CorpusFileWriter::CorpusFileWriter(const std::string& path, const std::string& t
                                    const std::string& source, const std::vector<std::string>& vocab)
     : path_(path), tokenizer_kind_(tokenizer_kind), tokenizer_checksum_(tokenizer_checksum), source_(source),
       counted_(false), counts_(vocab.size(), 0), recount_(vocab.size(), 0) {
-  // Same layout; META holds the vocabulary size now and the token and line counts, patched
-  // in at commit() in the same number of bytes. TOKS's length is open, so LINE follows it.
-  out_ = std::make_unique<SectionStreamWriter>(path, std::string_view(kCorpusMagic, 8), kCorpusVersion, 5);
+  // TOKS's length is open, so LINE follows it (written at commit()).
+  begin_file(vocab);
+  toks_ = out_->begin("TOKS");
+}
+
+CorpusFileWriter::~CorpusFileWriter() = default;
+
+void CorpusFileWriter::begin_file(const std::vector<std::string>& vocab) {
+  // Layout as write_corpus: META, VOCB, TOKS, LINE, CNTS. META's token count (when the ids
+  // are counted as they come) and line count are patched in at commit(), in as many bytes.
+  out_ = std::make_unique<SectionStreamWriter>(path_, std::string_view(kCorpusMagic, 8), kCorpusVersion, 5);
   meta_ = out_->begin("META");
   const std::string meta = meta_bytes(0);
   out_->write(meta_, meta.data(), meta.size());
   out_->end(meta_);
   add_vocab_section(*out_, vocab);
-  toks_ = out_->begin("TOKS");
 }
-
-CorpusFileWriter::~CorpusFileWriter() = default;
 
 std::string CorpusFileWriter::meta_bytes(uint64_t line_count) const {
   ByteWriter meta;

@@ -121,6 +121,8 @@ class CorpusFileWriter {
   size_t meta_ = 0, toks_ = 0, line_ = 0;
   std::unique_ptr<SectionStreamWriter> out_;
   std::string meta_bytes(uint64_t line_count) const;
+  /// Creates the file and writes META (counts as known so far) and VOCB.
+  void begin_file(const std::vector<std::string>& vocab);
 };
 
 /// Appends a block's ids to `sink` (a CorpusFileWriter, or anything with the same append
