@@ -22,14 +22,17 @@ void SyncOptions::validate() const {
   if (!(every_seconds > 0.0 && every_seconds <= 3600.0)) check_range("--sync-every", every_seconds, 0.001, 3600.0);
   check_range("--sync-rows", static_cast<int64_t>(std::min<uint64_t>(rows, uint64_t{1} << 40)), 1, int64_t{1} << 32);
   check_range("--sync-full-every", static_cast<int64_t>(full_every), 1, 1000000);
+  if (tokens != 0) check_range("--sync-tokens", static_cast<int64_t>(std::min<uint64_t>(tokens, uint64_t{1} << 62)), 1000, int64_t{1} << 50);
   if (mode != "sum" && mode != "average" && mode != "hybrid" && mode != "adaptive") {
     throw usage_error("--sync-mode must be average, sum, hybrid or adaptive, got '" + mode + "'");
   }
 }
 
 std::string SyncOptions::to_string() const {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "every %gs the %llu most frequent rows, every %u-th sync all rows, mode %s", every_seconds,
+  char buf[240];
+  std::snprintf(buf, sizeof buf, "every %gs%s: the %llu most frequent rows, every %u-th sync all rows, mode %s", every_seconds,
+                tokens == 0 ? "" : (" or " + std::to_string(tokens) + " tokens of a process (its workers wait at " +
+                                    std::to_string(2 * tokens) + ")").c_str(),
                 static_cast<unsigned long long>(rows), full_every, mode.c_str());
   return buf;
 }

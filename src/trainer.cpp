@@ -191,6 +191,9 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
         sh.pause.store(true, std::memory_order_relaxed);
         return;
       }
+      if (sh.pause_when->job != nullptr && sh.pause_when->job->wait_for_sync(sh.tokens_done.load(std::memory_order_relaxed))) {
+        continue;  // it waited: a pause may have been decided meanwhile
+      }
       while (corpus.line_ends[line] <= cur.pos) ++line;
       const uint64_t seg_end = std::min({cur.end, corpus.line_ends[line], cur.pos + kSegmentTokens});
       // Subsampling first, as word2vec does: dropped tokens leave the window, so the

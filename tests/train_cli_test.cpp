@@ -115,6 +115,10 @@ TEST(TrainCli, BadInputsAreRefusedAndNothingIsWritten) {
     expect_refused("a b c a b c\n", "--words --min-count 1 --threads 7" + force, "--threads", existing);
     expect_refused("a b c\n", "--words --min-count 1 --window 5" + force, "window", existing);
     expect_refused(ok, "--words --lr -1" + force, "--lr", existing);
+    // The MPI sync options are checked in every build, before anything is written.
+    expect_refused(ok, "--words --sync-tokens 10" + force, "--sync-tokens", existing);
+    expect_refused(ok, "--words --sync-every 0" + force, "--sync-every", existing);
+    expect_refused(ok, "--words --sync-mode median" + force, "--sync-mode", existing);
     expect_refused(ok, "--words --tokenizer x.bpe" + force, "--words", existing);
     expect_refused(ok, "--words" + force + " --dim", "dim", existing);
   }

@@ -5,6 +5,7 @@
 # the exported word2vec text), bytes moved by the syncs.
 # usage: tools/bench_mpi.sh [OUT_DIR]   (default /tmp/tokvec-bench-mpi)
 #   env: TOKVEC_BENCH_INPUT (default /tmp/data/gut100m.txt)
+#        TOKVEC_BENCH_EPOCHS (default 1)
 #        TOKVEC_BENCH_MPI_RUNS: space-separated "label:--opt=value,--opt=value" runs for 2 processes,
 #        default: the default sync, and the modes average and sum
 set -euo pipefail
@@ -18,7 +19,9 @@ mkdir -p "$out"
 command -v mpirun >/dev/null || bench_die "mpirun is missing (apt-get install openmpi-bin libopenmpi-dev)"
 BENCH_PYTHON=$(bench_find_python) || bench_die "no python3 with gensim"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-common=(--input "$input" --words --dim 100 --window 5 --negative 5 --sample 1e-4 --min-count 5 --epochs 1
+epochs=${TOKVEC_BENCH_EPOCHS:-1}
+[[ $epochs =~ ^[1-9][0-9]*$ ]] || bench_die "TOKVEC_BENCH_EPOCHS must be a positive whole number, got '$epochs'"
+common=(--input "$input" --words --dim 100 --window 5 --negative 5 --sample 1e-4 --min-count 5 --epochs "$epochs"
         --checkpoint-every off --quiet)
 runs=${TOKVEC_BENCH_MPI_RUNS:-"default: average:--sync-mode=average sum:--sync-mode=sum"}
 

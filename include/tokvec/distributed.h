@@ -38,6 +38,15 @@
 // against a stale base) and collapsed on gut100m, while "adaptive" scored at least as well
 // as "average" at every interval measured and better with frequent syncs (README).
 //
+// Bounded staleness (`tokens` = T > 0). Time alone lets a rank run arbitrarily far between
+// syncs when the collectives are slow (a loaded or oversubscribed machine, a slow link), and
+// the model's quality then depends on the scheduler's luck: in tests/mpi_test.sh, 3 ranks on
+// 2 cores got 5-17 syncs per run and a held-out loss from 2.98 to 3.22. With T, a rank's comm
+// thread also starts a sync once its workers have trained T tokens since the previous one
+// began, and the workers wait (at a segment start) when they reach 2T before it completes,
+// so no rank ever trains more than 2T tokens on a replica the others have not seen. The
+// workers keep training during the sync as long as it takes less than T tokens' time.
+//
 // Learning rate. It decays with the job's progress, not the rank's: at each sync the ranks
 // learn the global token count G and each keeps the local count L it reported; in between
 // a thread with local count l uses (G + P·(l − L)) / total as the fraction done.
@@ -75,6 +84,10 @@ struct SyncOptions {
   uint64_t rows = 8192;         ///< H: the most frequent rows synced at every sync, >= 1
   uint32_t full_every = 8;      ///< F: every F-th sync moves the full matrices, >= 1
   std::string mode = "adaptive"; ///< "adaptive", "average", "sum" or "hybrid" (see the file comment)
+  /// T > 0: a rank also syncs as soon as it has trained T tokens (all its threads) since its
+  /// last sync began, and its workers wait when they reach 2T before that sync is done
+  /// (bounded staleness); 0: time only
+  uint64_t tokens = 0;
   void validate() const;
   std::string to_string() const;
 };

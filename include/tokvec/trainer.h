@@ -101,6 +101,11 @@ class JobProgress {
  public:
   virtual ~JobProgress() = default;
   virtual double fraction_done(uint64_t local_tokens_done) noexcept = 0;
+  /// Bounded staleness (distributed.h, --sync-tokens): called by each thread at a segment
+  /// start with this process's tokens_done; blocks while the process is too far ahead of
+  /// its last completed sync and returns whether it blocked (the thread then checks the
+  /// pause conditions again before it trains on). The default never blocks.
+  virtual bool wait_for_sync(uint64_t local_tokens_done) { (void)local_tokens_done; return false; }
 };
 
 /// Checks that a paused state's cursor fits `corpus` and `config` (what train() would

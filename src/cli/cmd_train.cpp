@@ -472,6 +472,8 @@ static int train_main(int argc, char** argv) {
        cxxopts::value<double>()->default_value(nlohmann::json(sync_defaults.every_seconds).dump()))
       ("sync-rows", "MPI jobs: the most frequent rows, synced at every sync",
        cxxopts::value<uint64_t>()->default_value(std::to_string(sync_defaults.rows)))
+      ("sync-tokens", "MPI jobs: also sync when a process has trained N tokens since its last sync, and make its threads wait at 2N until that sync is done (bounded staleness); 0: by time only",
+       cxxopts::value<uint64_t>()->default_value(std::to_string(sync_defaults.tokens)))
       ("sync-full-every", "MPI jobs: every N-th sync moves all rows",
        cxxopts::value<uint32_t>()->default_value(std::to_string(sync_defaults.full_every)))
       ("sync-mode", "MPI jobs: average (the replicas), sum (every process's progress), hybrid (average the synced frequent rows, sum the others), or adaptive (per row: the sum of the processes' changes where they differ, their mean where they repeat)", cxxopts::value<std::string>()->default_value(sync_defaults.mode))
@@ -490,6 +492,7 @@ static int train_main(int argc, char** argv) {
   sync.every_seconds = r["sync-every"].as<double>();
   sync.rows = r["sync-rows"].as<uint64_t>();
   sync.full_every = r["sync-full-every"].as<uint32_t>();
+  sync.tokens = r["sync-tokens"].as<uint64_t>();
   sync.mode = r["sync-mode"].as<std::string>();
   sync.validate();
   distributed::set_sync_options(sync);

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -160,12 +161,13 @@ struct Job {
   uint64_t tokenizer_checksum = 0;
 };
 
-/// The job's progress for the learning rate (distributed.h): G + P·(l − L).
+/// The job's progress for the learning rate (distributed.h): G + P·(l − L); and, with
+/// --sync-tokens T, the bounded staleness: the workers wait at L + 2T.
 class GlobalProgress final : public JobProgress {
  public:
-  GlobalProgress(uint64_t global_done, uint64_t local_done, int ranks, uint64_t global_total)
+  GlobalProgress(uint64_t global_done, uint64_t local_done, int ranks, uint64_t global_total, uint64_t sync_tokens)
       : observed_(local_done), global_(global_done), local_(local_done), ranks_(ranks),
-        total_(static_cast<double>(global_total)) {}
+        total_(static_cast<double>(global_total)), sync_tokens_(sync_tokens) {}
   double fraction_done(uint64_t local) noexcept override {
     uint64_t seen = observed_.load(std::memory_order_relaxed);
     while (local > seen && !observed_.compare_exchange_weak(seen, local, std::memory_order_relaxed)) {
@@ -177,15 +179,55 @@ class GlobalProgress final : public JobProgress {
   /// The newest local count a thread reported (a segment or so behind the truth).
   uint64_t local_done() const noexcept { return observed_.load(std::memory_order_relaxed); }
   void note_local(uint64_t local) noexcept { fraction_done(local); }
-  void synced(uint64_t global_done, uint64_t local_reported) noexcept {
-    local_.store(local_reported, std::memory_order_relaxed);
-    global_.store(global_done, std::memory_order_relaxed);
+  /// L: the local count the last completed sync started from.
+  uint64_t synced_local() const noexcept { return local_.load(std::memory_order_relaxed); }
+  void synced(uint64_t global_done, uint64_t local_reported) {
+    {
+      std::lock_guard lock(mutex_);
+      local_.store(local_reported, std::memory_order_relaxed);
+      global_.store(global_done, std::memory_order_relaxed);
+    }
+    synced_cv_.notify_all();
+  }
+  /// With T > 0: a worker at l >= L + 2T tells the comm thread (`on_wait`) and waits for a
+  /// sync that moves L past l − 2T, or for release().
+  bool wait_for_sync(uint64_t local) override {
+    if (sync_tokens_ == 0 || local < synced_local() + 2 * sync_tokens_) return false;
+    note_local(local);
+    if (on_wait_) on_wait_();
+    std::unique_lock lock(mutex_);
+    const auto t0 = Clock::now();
+    synced_cv_.wait(lock, [&] { return released_ || local < synced_local() + 2 * sync_tokens_; });
+    waited_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+    return true;
+  }
+  /// The comm thread has stopped syncing (the round ends): nobody waits any more.
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    synced_cv_.notify_all();
+  }
+  /// Called by a worker that is about to wait (before the set-up of the round's workers).
+  void set_on_wait(std::function<void()> f) { on_wait_ = std::move(f); }
+  uint64_t sync_tokens() const noexcept { return sync_tokens_; }
+  /// Worker-seconds spent waiting for syncs in this round.
+  double waited_seconds() {
+    std::lock_guard lock(mutex_);
+    return waited_seconds_;
   }
 
  private:
   std::atomic<uint64_t> observed_, global_, local_;
   int ranks_;
   double total_;
+  uint64_t sync_tokens_;
+  std::mutex mutex_;
+  std::condition_variable synced_cv_;
+  bool released_ = false;
+  double waited_seconds_ = 0.0;
+  std::function<void()> on_wait_;
 };
 
 /// The model replicas' synchronisation (the maths is in distributed.h).
@@ -369,6 +411,13 @@ class CommThread {
              uint64_t checkpoint_tokens)
       : job_(job), engine_(engine), progress_(progress), pause_(pause), checkpoint_due_(checkpoint_due),
         checkpoint_tokens_(checkpoint_tokens) {
+    progress_.set_on_wait([this] {
+      {
+        std::lock_guard lock(mutex_);
+        workers_waiting_ = true;
+      }
+      wake_.notify_all();
+    });
     thread_ = std::thread([this] { or_abort([this] { run(); }); });
   }
   /// This rank's workers are done with their shard (train() returned finished).
@@ -396,8 +445,18 @@ class CommThread {
       {
         std::unique_lock lock(mutex_);
         // A rank that has just finished syncs at once, so the last one to finish ends the job
-        // without waiting for its next tick.
-        wake_.wait_until(lock, next, [&] { return finished_ && !finish_reported; });
+        // without waiting for its next tick. With --sync-tokens T, so does a rank whose
+        // workers have trained T tokens since the last sync began (polled every 2 ms) or
+        // have started waiting for a sync.
+        const uint64_t T = progress_.sync_tokens();
+        auto due = [&] {
+          return (finished_ && !finish_reported) || workers_waiting_ ||
+                 (T > 0 && progress_.local_done() >= progress_.synced_local() + T);
+        };
+        while (!due() && Clock::now() < next) {
+          wake_.wait_until(lock, T > 0 ? std::min(next, Clock::now() + std::chrono::milliseconds(2)) : next);
+        }
+        workers_waiting_ = false;
         finished = finished_;
         local = finished_ ? final_tokens_ : progress_.local_done();
       }
@@ -419,10 +478,12 @@ class CommThread {
         result_.checkpoint = agreed[0] != 0;
         result_.signal = static_cast<int>(agreed[1]);
         pause_.store(true);
+        progress_.release();  // workers waiting for a sync go on to the pause
         return;
       }
       if (total[1] == static_cast<uint64_t>(g_size)) {
         result_.all_finished = true;
+        progress_.release();
         return;
       }
       engine_.sync_rows(round % job_.sync.full_every == 0 ? v : hot);
@@ -439,6 +500,7 @@ class CommThread {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool finished_ = false;
+  bool workers_waiting_ = false;
   uint64_t final_tokens_ = 0;
   Agreement result_;
   std::thread thread_;
@@ -572,8 +634,9 @@ int run_job(Job& job) {
   uint64_t checkpoint_tokens =
       lead != nullptr && lead->every.tokens > 0 ? global_done + lead->every.tokens : UINT64_MAX;
   uint64_t sequence = lead != nullptr ? lead->sequence : 0;
+  double waited_seconds = 0.0;  // this rank's workers, waiting for syncs (--sync-tokens)
   for (;;) {
-    GlobalProgress progress(global_done, job.state.tokens_done, g_size, job.global_total);
+    GlobalProgress progress(global_done, job.state.tokens_done, g_size, job.global_total, job.sync.tokens);
     std::atomic<bool> pause{false};
     CommThread comm(job, engine, progress, pause, checkpoint_due, checkpoint_tokens);
     TrainPause when;
@@ -582,6 +645,7 @@ int run_job(Job& job) {
     const bool finished = or_abort([&] { return train(job.corpus.view(), rank_cfg, job.state, when); });
     if (finished) comm.local_finished(job.state.tokens_done);
     const Agreement agreed = comm.join();
+    waited_seconds += progress.waited_seconds();
     global_done = agreed.global_done;
     // Every rank's workers have stopped at a segment start: one consistent model.
     engine.combine_all();
@@ -605,10 +669,11 @@ int run_job(Job& job) {
           lead->log(buf);
           std::snprintf(buf, sizeof buf,
                         "sync: %llu syncs (%llu full), %s sent per rank (%s/s), %.2fs in collectives on rank 0's comm thread "
-                        "(overlapped with training)",
+                        "(overlapped with training), rank 0's workers waited %.2fs for syncs",
                         static_cast<unsigned long long>(engine.syncs), static_cast<unsigned long long>(engine.full_syncs),
                         mb(static_cast<double>(engine.payload_bytes)).c_str(),
-                        mb(static_cast<double>(engine.payload_bytes) / std::max(secs, 1e-9)).c_str(), engine.seconds);
+                        mb(static_cast<double>(engine.payload_bytes) / std::max(secs, 1e-9)).c_str(), engine.seconds,
+                        waited_seconds);
           lead->log(buf);
           std::string sums = "final model checksum by rank:";
           bool same = true;
@@ -680,6 +745,7 @@ std::string encode_job(const Job& job, const TrainingState& s) {
   w.u64(job.sync.rows);
   w.u32(job.sync.full_every);
   w.str(job.sync.mode);
+  w.u64(job.sync.tokens);
   w.u64(job.corpus_tokens);
   w.u64(job.global_total);
   w.u64(s.seed);
@@ -731,6 +797,7 @@ bool receive_job(Job& job, int& code) {
   job.sync.rows = r.u64();
   job.sync.full_every = r.u32();
   job.sync.mode = r.str();
+  job.sync.tokens = r.u64();
   job.corpus_tokens = r.u64();
   job.global_total = r.u64();
   TrainingState& s = job.state;
