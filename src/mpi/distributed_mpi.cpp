@@ -209,7 +209,8 @@ class GlobalProgress final : public JobProgress {
     }
     synced_cv_.notify_all();
   }
-  /// Called by a worker that is about to wait (before the set-up of the round's workers).
+  /// Set before the round's workers start: a worker about to wait calls it, so that the comm
+  /// thread starts a sync at once instead of at its next tick.
   void set_on_wait(std::function<void()> f) { on_wait_ = std::move(f); }
   uint64_t sync_tokens() const noexcept { return sync_tokens_; }
   /// Worker-seconds spent waiting for syncs in this round.
