@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <exception>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <type_traits>
 
 #include "tokvec/config.h"
@@ -21,17 +23,20 @@ namespace tokvec {
 
 namespace {
 
-/// Where one thread stands: its shard [begin, end), the next token to read (always a
-/// segment start), its epoch and its RNG. Together with TrainingState's progress, loss and
-/// counts this is everything needed to continue exactly (issue 5's checkpoints store it in
+/// Where one thread stands: its own shard [begin, end), which it starts every epoch with;
+/// the range it is working through in this epoch, [pos, range_end) (its shard's rest, or a
+/// part of another thread's taken over when its own ran out; pos is always a segment
+/// start); its epoch and its RNG. Together with TrainingState's progress, loss and counts
+/// this is everything needed to continue exactly (issue 5's checkpoints store it in
 /// TrainingState::cursor).
 struct ThreadCursor {
-  uint64_t begin = 0, end = 0, pos = 0;
+  uint64_t begin = 0, end = 0, pos = 0, range_end = 0;
   uint32_t epoch = 0;
   uint64_t rng = 0;
 };
 
-constexpr uint32_t kCursorVersion = 1;
+/// Version 1 (before work sharing) had no range_end: the range was the shard's rest.
+constexpr uint32_t kCursorVersion = 2;
 
 std::string encode_cursor(const std::vector<ThreadCursor>& cursors) {
   ByteWriter w;
@@ -41,6 +46,7 @@ std::string encode_cursor(const std::vector<ThreadCursor>& cursors) {
     w.u64(c.begin);
     w.u64(c.end);
     w.u64(c.pos);
+    w.u64(c.range_end);
     w.u32(c.epoch);
     w.u64(c.rng);
   }
@@ -51,7 +57,8 @@ std::string encode_cursor(const std::vector<ThreadCursor>& cursors) {
 std::vector<ThreadCursor> decode_cursor(const std::string& bytes, uint64_t token_count, uint32_t epochs,
                                         const std::string& path = "training state") {
   ByteReader r(bytes, path, "CURS");
-  if (r.u32() != kCursorVersion) r.fail("unknown cursor version");
+  const uint32_t version = r.u32();
+  if (version != 1 && version != kCursorVersion) r.fail("unknown cursor version");
   uint32_t n = r.u32();
   if (n == 0 || n > static_cast<uint32_t>(kMaxThreads)) r.fail("bad thread count");
   std::vector<ThreadCursor> cursors(n);
@@ -59,9 +66,11 @@ std::vector<ThreadCursor> decode_cursor(const std::string& bytes, uint64_t token
     c.begin = r.u64();
     c.end = r.u64();
     c.pos = r.u64();
+    c.range_end = version == 1 ? c.end : r.u64();
     c.epoch = r.u32();
     c.rng = r.u64();
-    if (c.begin > c.end || c.end > token_count || c.pos < c.begin || c.pos > c.end || c.epoch > epochs) {
+    if (c.begin > c.end || c.end > token_count || c.pos > c.range_end || c.range_end > token_count ||
+        c.epoch > epochs || (version == 1 && c.pos < c.begin)) {
       r.fail("thread position outside the corpus");
     }
   }
@@ -87,15 +96,30 @@ std::vector<ThreadCursor> make_shards(const CorpusView& corpus, int threads, uin
   std::vector<ThreadCursor> cursors(t);
   for (uint64_t k = 0; k < t; ++k) {
     cursors[k].begin = cursors[k].pos = bounds[k];
-    cursors[k].end = bounds[k + 1];
+    cursors[k].end = cursors[k].range_end = bounds[k + 1];
     // Thread streams live apart from the row-initialisation streams Rng(seed, row).
     cursors[k].rng = Rng(splitmix64(seed ^ 0x5EED7A1AB1E5ull), k).state();
   }
   return cursors;
 }
 
-/// Everything the threads share: read-only inputs and a few atomics touched once per
-/// segment (never per token).
+/// A thread's range as the other threads see it, for work sharing. Its owner claims each
+/// segment under `mutex` before training it (uncontended but for a thread taking work: one
+/// lock per 4,096 tokens at most); a thread whose range has run out cuts another's range
+/// under the same mutex, never below `claimed`, so no token is trained twice or skipped.
+struct alignas(64) RangeSlot {
+  std::mutex mutex;
+  uint64_t claimed = 0;  ///< the owner has trained, or is training, the tokens before this
+  uint64_t range_end = 0;
+  uint32_t epoch = 0;
+};
+
+/// Work sharing: the smallest rest of a range worth splitting. Below it the owner finishes
+/// alone (under 2 ms of training here), which bounds the time one thread idles at the end.
+constexpr uint64_t kMinShareTokens = 4 * kSegmentTokens;
+
+/// Everything the threads share: read-only inputs, the range slots and a few atomics
+/// touched once per segment (never per token).
 struct Shared {
   const CorpusView& corpus;
   const TrainConfig& config;
@@ -113,7 +137,46 @@ struct Shared {
   const TrainPause* pause_when = nullptr;
   std::chrono::steady_clock::time_point deadline{};
   bool has_deadline = false;
+  std::unique_ptr<RangeSlot[]> slots{};  ///< one per thread
+  int threads = 0;
 };
+
+/// Work sharing. Static shards leave a thread idle at the end whenever the other ran
+/// slower (text that keeps more tokens after subsampling, or a virtual CPU the host gave
+/// less time: on this project's 2-vCPU machine one thread sometimes finished 0.5-0.8 s
+/// before the other in a 3 s training). A thread whose range has run out takes the second
+/// half of the largest unclaimed rest among the threads in its epoch and trains it with its
+/// own RNG, so every token of the epoch is trained once, by one thread or the other.
+/// Returns false when no rest of at least kMinShareTokens is left: the epoch ends.
+bool take_work(Shared& sh, int self, ThreadCursor& cur) {
+  int victim = -1;
+  uint64_t best = 0;
+  for (int k = 0; k < sh.threads; ++k) {
+    if (k == self) continue;
+    RangeSlot& s = sh.slots[k];
+    std::lock_guard lock(s.mutex);
+    if (s.epoch == cur.epoch && s.range_end > s.claimed && s.range_end - s.claimed > best) {
+      best = s.range_end - s.claimed;
+      victim = k;
+    }
+  }
+  if (victim < 0 || best < kMinShareTokens) return false;
+  uint64_t from = 0, to = 0;
+  {
+    RangeSlot& s = sh.slots[victim];
+    std::lock_guard lock(s.mutex);
+    // Checked again: the owner may have claimed more, or another thread cut the range.
+    if (s.epoch != cur.epoch || s.range_end < s.claimed + kMinShareTokens) return false;
+    from = s.claimed + (s.range_end - s.claimed) / 2;
+    to = s.range_end;
+    s.range_end = from;
+  }
+  RangeSlot& mine = sh.slots[self];
+  std::lock_guard lock(mine.mutex);
+  mine.claimed = cur.pos = from;
+  mine.range_end = cur.range_end = to;
+  return true;
+}
 
 /// Why the threads share the matrices with no private copies (Hogwild), measured on this
 /// project's 2-core machine (gut100m words, 2 threads, training phase; 2026-11-23):
@@ -136,7 +199,7 @@ struct ThreadCounts {
   explicit ThreadCounts(size_t v) : input(v, 0), positive(v, 0), negative(v, 0) {}
 };
 
-void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressReporter* progress) {
+void train_thread(Shared& sh, int self, ThreadCursor& cur, ThreadCounts& counts, ProgressReporter* progress) {
   const TrainConfig& cfg = sh.config;
   const CorpusView& corpus = sh.corpus;
   const bool hogbatch = cfg.kernel == "hogbatch";
@@ -177,10 +240,32 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
     }
   };
 
+  RangeSlot& slot = sh.slots[self];
+  auto first_line = [&] {
+    return static_cast<size_t>(std::upper_bound(corpus.line_ends.begin(), corpus.line_ends.end(), cur.pos) -
+                               corpus.line_ends.begin());
+  };
   while (cur.epoch < cfg.epochs) {
-    size_t line = std::upper_bound(corpus.line_ends.begin(), corpus.line_ends.end(), cur.pos) - corpus.line_ends.begin();
+    size_t line = first_line();
     uint64_t released = cur.pos;  // tokens before this were handed to corpus.done_with
-    while (cur.pos < cur.end) {
+    for (;;) {
+      // Claim the next segment of the range (another thread may have cut the range short).
+      uint64_t seg_end = cur.pos;
+      {
+        std::lock_guard lock(slot.mutex);
+        cur.range_end = slot.range_end;
+        if (cur.pos < cur.range_end) {
+          while (corpus.line_ends[line] <= cur.pos) ++line;
+          seg_end = std::min({cur.range_end, corpus.line_ends[line], cur.pos + kSegmentTokens});
+          slot.claimed = seg_end;
+        }
+      }
+      if (seg_end == cur.pos) {  // the range has run out
+        if (!take_work(sh, self, cur)) break;
+        line = first_line();
+        released = cur.pos;
+        continue;
+      }
       if (sh.stop.load(std::memory_order_relaxed)) return;
       // Pause only at a segment start: the cursor (pos, epoch, rng) then says exactly
       // where to continue.
@@ -194,8 +279,6 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
       if (sh.pause_when->job != nullptr && sh.pause_when->job->wait_for_sync(sh.tokens_done.load(std::memory_order_relaxed))) {
         continue;  // it waited: a pause may have been decided meanwhile
       }
-      while (corpus.line_ends[line] <= cur.pos) ++line;
-      const uint64_t seg_end = std::min({cur.end, corpus.line_ends[line], cur.pos + kSegmentTokens});
       // Subsampling first, as word2vec does: dropped tokens leave the window, so the
       // remaining ones see farther.
       size_t n = 0;
@@ -267,8 +350,12 @@ void train_thread(Shared& sh, ThreadCursor& cur, ThreadCounts& counts, ProgressR
         }
       }
     }
-    ++cur.epoch;
-    if (cur.epoch < cfg.epochs) cur.pos = cur.begin;
+    std::lock_guard lock(slot.mutex);
+    slot.epoch = ++cur.epoch;
+    if (cur.epoch < cfg.epochs) {
+      slot.claimed = cur.pos = cur.begin;
+      slot.range_end = cur.range_end = cur.end;
+    }
   }
 }
 
@@ -425,6 +512,13 @@ bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& s
   std::vector<ThreadCounts> counts;
   counts.reserve(threads);
   for (int t = 0; t < threads; ++t) counts.emplace_back(v);
+  sh.threads = threads;
+  sh.slots = std::make_unique<RangeSlot[]>(threads);
+  for (int t = 0; t < threads; ++t) {
+    sh.slots[t].claimed = cursors[t].pos;
+    sh.slots[t].range_end = cursors[t].range_end;
+    sh.slots[t].epoch = cursors[t].epoch;
+  }
 
   // One long parallel region; nothing escapes it: a thread's exception is kept and
   // re-thrown after the join, and the other threads stop at their next segment.
@@ -435,7 +529,7 @@ bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& s
       if (tid == 0) errors[0] = std::make_exception_ptr(internal_error("OpenMP gave fewer threads than requested"));
     } else {
       try {
-        train_thread(sh, cursors[tid], counts[tid], tid == 0 ? &progress : nullptr);
+        train_thread(sh, tid, cursors[tid], counts[tid], tid == 0 ? &progress : nullptr);
       } catch (...) {
         errors[tid] = std::current_exception();
         sh.stop = true;
@@ -445,6 +539,8 @@ bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& s
   for (const std::exception_ptr& e : errors) {
     if (e) std::rethrow_exception(e);
   }
+  // A thread that paused may have had its range cut afterwards by one still running.
+  for (int t = 0; t < threads; ++t) cursors[t].range_end = sh.slots[t].range_end;
   for (const ThreadCounts& c : counts) {
     for (size_t i = 0; i < v; ++i) {
       state.input_updates[i] += c.input[i];

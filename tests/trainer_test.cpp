@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "test_util.h"
+#include "tokvec/io.h"
 #include "tokvec/sampler.h"
 #include "tokvec/status.h"
 
@@ -230,6 +231,112 @@ TEST(Trainer, InterruptPausesAndTwoThreadRunsResume) {
   EXPECT_TRUE(train(c.view(), cfg, s, TrainPause{}));
   EXPECT_EQ(s.tokens_done, s.tokens_total);
   EXPECT_EQ(s.epochs_done, cfg.epochs);
+  expect_groups_learnt(s);
+}
+
+/// A two-thread cursor (format version 2): thread 0 has nothing left of its shard [0, n/2),
+/// thread 1 all of [n/2, n), as after a run where thread 0 was much faster.
+std::string lopsided_cursor(uint64_t n) {
+  ByteWriter w;
+  w.u32(2);
+  w.u32(2);
+  for (uint64_t k : {uint64_t{0}, uint64_t{1}}) {
+    w.u64(k * n / 2);        // begin
+    w.u64((k + 1) * n / 2);  // end
+    w.u64(n / 2);            // pos
+    w.u64((k + 1) * n / 2);  // range_end
+    w.u32(0);                // epoch
+    w.u64(0x1234 + k);       // rng
+  }
+  return std::move(w.bytes());
+}
+
+struct CursorRange {
+  uint64_t pos, range_end;
+};
+std::vector<CursorRange> cursor_ranges(const std::string& cursor) {
+  ByteReader r(cursor, "test", "CURS");
+  EXPECT_EQ(r.u32(), 2u);
+  std::vector<CursorRange> out(r.u32());
+  for (CursorRange& c : out) {
+    (void)r.u64();
+    (void)r.u64();
+    c.pos = r.u64();
+    c.range_end = r.u64();
+    (void)r.u32();
+    (void)r.u64();
+  }
+  return out;
+}
+
+TEST(Trainer, IdleThreadTakesOverHalfOfTheOthersRangeAndEveryTokenIsTrainedOnce) {
+  // One line of 2^18 tokens over 1,024 ids; no subsampling, window 1, so every token trained
+  // adds exactly 2 positive updates but the last of a segment, which adds 1 (and the first,
+  // which adds 1 as well): the sum tells how many tokens were trained, +- the segments.
+  const uint64_t n = uint64_t{1} << 18;
+  std::vector<uint32_t> line(n);
+  for (uint64_t i = 0; i < n; ++i) line[i] = static_cast<uint32_t>(i % 1024);
+  CorpusData c = make_corpus({line}, 1024);
+  TrainConfig cfg = small_config();
+  cfg.window = 1;
+  cfg.epochs = 1;
+  cfg.threads = 2;
+  cfg.dim = 8;
+  TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+  s.cursor = lopsided_cursor(n);
+  s.tokens_done = n / 2;  // thread 0's shard
+  // Pause once thread 1 alone would be 3/4 through its range. Thread 0 (OpenMP's calling
+  // thread, running from the start) takes the second half of it at once, and then either
+  // thread may take from the other; whichever way, thread 0's range now lies in thread 1's
+  // shard and the two ranges left do not overlap.
+  TrainPause pause;
+  pause.at_tokens = n / 2 + 3 * n / 8;
+  ASSERT_FALSE(train(c.view(), cfg, s, pause));
+  const std::vector<CursorRange> ranges = cursor_ranges(s.cursor);
+  ASSERT_EQ(ranges.size(), 2u);
+  EXPECT_GT(ranges[0].range_end, n / 2) << "thread 0 took no part of thread 1's range";
+  EXPECT_GE(ranges[0].pos, n / 2);
+  EXPECT_GE(ranges[1].pos, n / 2);
+  EXPECT_TRUE(ranges[0].range_end <= ranges[1].pos || ranges[1].range_end <= ranges[0].pos)
+      << "[" << ranges[0].pos << ", " << ranges[0].range_end << ") and [" << ranges[1].pos << ", " << ranges[1].range_end
+      << ") overlap";
+  // Through the file format, as a checkpoint would go, then to the end.
+  test::TempDir dir;
+  save_state(dir.file("paused.tkv"), s);
+  TrainingState resumed = load_state(dir.file("paused.tkv"));
+  ASSERT_TRUE(train(c.view(), cfg, resumed, TrainPause{}));
+  EXPECT_EQ(resumed.tokens_done, n);
+  uint64_t positives = 0;
+  for (uint64_t p : resumed.output_positive_updates) positives += p;
+  // n/2 tokens trained: 2 per token, minus 2 per segment (at most one per 4,096 tokens, plus
+  // the range cuts and pause points). Training a 4,096-token segment twice would add 8,190,
+  // skipping one would remove as much.
+  const uint64_t trained = n / 2;
+  EXPECT_LE(positives, 2 * trained);
+  EXPECT_GE(positives, 2 * trained - 2 * (trained / kSegmentTokens + 16));
+  EXPECT_EQ(positives, resumed.loss_count);
+}
+
+TEST(Trainer, VersionOneCursorsStillResume) {
+  // Checkpoints written before work sharing: no range_end, the range is the shard's rest.
+  CorpusData c = planted_corpus(500);
+  TrainConfig cfg = small_config();
+  cfg.threads = 2;
+  TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+  const uint64_t n = c.tokens.size();
+  ByteWriter w;
+  w.u32(1);
+  w.u32(2);
+  for (uint64_t k : {uint64_t{0}, uint64_t{1}}) {
+    w.u64(k * n / 2);
+    w.u64((k + 1) * n / 2);
+    w.u64(k * n / 2);
+    w.u32(0);
+    w.u64(0x99 + k);
+  }
+  s.cursor = w.bytes();
+  ASSERT_TRUE(train(c.view(), cfg, s, TrainPause{}));
+  EXPECT_EQ(s.tokens_done, s.tokens_total);
   expect_groups_learnt(s);
 }
 

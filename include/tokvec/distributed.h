@@ -103,7 +103,7 @@ struct RankCursor {
 /// A job cursor, stored as the CURS section of a checkpoint written by a distributed job:
 /// u32 magic "MPIJ", u32 version 1, u64 corpus tokens, u32 ranks, then per rank: u64 begin,
 /// u64 end, u64 tokens_done, u32 epochs_done, str trainer_cursor. The trainer's own cursor
-/// starts with u32 version 1, so the two never collide.
+/// starts with u32 version 1 or 2, so the two never collide.
 std::string encode_job_cursor(uint64_t corpus_tokens, const std::vector<RankCursor>& ranks);
 /// nullopt when `cursor` is a single-process (trainer) cursor or empty; the entries of a job
 /// cursor otherwise (corrupt error naming `path` when it is damaged or does not fit a corpus

@@ -2,7 +2,10 @@
 // initial state and the multithreaded training loop.
 //
 // Threads (OpenMP, one long parallel region): the corpus is cut into one contiguous shard
-// per thread, boundaries moved to a line end where one is near. Each thread walks its shard
+// per thread, boundaries moved to a line end where one is near. Each epoch, each thread
+// starts with its own shard; a thread whose range has run out takes over the second half
+// of the largest untrained rest of another thread's range in the same epoch (work sharing,
+// so no thread idles at the end when the other ran slower). Each thread walks its range
 // segment by segment (a segment is a line, or up to kSegmentTokens tokens of a longer
 // line), drops frequent tokens by subsampling, and trains every kept token's window
 // (random shrinking: the half-width is uniform in [1, window]) with sgns.h's kernel. A
