@@ -149,27 +149,29 @@ struct Shared {
 /// own RNG, so every token of the epoch is trained once, by one thread or the other.
 /// Returns false when no rest of at least kMinShareTokens is left: the epoch ends.
 bool take_work(Shared& sh, int self, ThreadCursor& cur) {
-  int victim = -1;
-  uint64_t best = 0;
-  for (int k = 0; k < sh.threads; ++k) {
-    if (k == self) continue;
-    RangeSlot& s = sh.slots[k];
-    std::lock_guard lock(s.mutex);
-    if (s.epoch == cur.epoch && s.range_end > s.claimed && s.range_end - s.claimed > best) {
-      best = s.range_end - s.claimed;
-      victim = k;
-    }
-  }
-  if (victim < 0 || best < kMinShareTokens) return false;
   uint64_t from = 0, to = 0;
-  {
+  for (;;) {
+    int victim = -1;
+    uint64_t best = 0;
+    for (int k = 0; k < sh.threads; ++k) {
+      if (k == self) continue;
+      RangeSlot& s = sh.slots[k];
+      std::lock_guard lock(s.mutex);
+      if (s.epoch == cur.epoch && s.range_end > s.claimed && s.range_end - s.claimed > best) {
+        best = s.range_end - s.claimed;
+        victim = k;
+      }
+    }
+    if (victim < 0 || best < kMinShareTokens) return false;
     RangeSlot& s = sh.slots[victim];
     std::lock_guard lock(s.mutex);
-    // Checked again: the owner may have claimed more, or another thread cut the range.
-    if (s.epoch != cur.epoch || s.range_end < s.claimed + kMinShareTokens) return false;
+    // Checked again: the owner may have claimed more, or another thread cut the range
+    // meanwhile (then look again: every retry follows someone else's progress).
+    if (s.epoch != cur.epoch || s.range_end < s.claimed + kMinShareTokens) continue;
     from = s.claimed + (s.range_end - s.claimed) / 2;
     to = s.range_end;
     s.range_end = from;
+    break;
   }
   RangeSlot& mine = sh.slots[self];
   std::lock_guard lock(mine.mutex);
