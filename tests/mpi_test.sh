@@ -112,7 +112,7 @@ train)
   # single process's. (The training log's mean loss cannot tell: each rank measures it on its
   # own replica, so it is the same whether the ranks sync or not.) Measured on this 2-core
   # machine, idle and with two busy loops beside it: one process 2.98-3.01; 2 and 3
-  # processes with --sync-tokens 50000, 2.96-3.01 (25-48 syncs); never syncing 3.75-3.88.
+  # processes with --sync-tokens 50000, 2.96-3.01 (21-49 syncs); never syncing 3.75-3.88.
   single=$(model_loss single)
   for run in np2 np3 np2a; do
     l=$(model_loss $run)
