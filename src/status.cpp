@@ -30,23 +30,24 @@ std::string place(std::string_view path, std::string_view where) {
 }
 }  // namespace
 
-int report_current_exception(std::string_view command) noexcept {
-  const int name_len = static_cast<int>(command.size());
+ErrorReport describe_current_exception() noexcept {
   try {
     throw;
   } catch (const Error& e) {
-    std::fprintf(stderr, "tokvec %.*s: error: %s\n", name_len, command.data(), e.what());
-    return exit_code(e.kind());
+    return {e.what(), exit_code(e.kind())};
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "tokvec %.*s: error: out of memory\n", name_len, command.data());
-    return 4;
+    return {"out of memory", 4};
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tokvec %.*s: error: %s\n", name_len, command.data(), e.what());
-    return 70;
+    return {e.what(), 70};
   } catch (...) {
-    std::fprintf(stderr, "tokvec %.*s: error: unknown error\n", name_len, command.data());
-    return 70;
+    return {"unknown error", 70};
   }
+}
+
+int report_current_exception(std::string_view command) noexcept {
+  const ErrorReport e = describe_current_exception();
+  std::fprintf(stderr, "tokvec %.*s: error: %s\n", static_cast<int>(command.size()), command.data(), e.message);
+  return e.exit_code;
 }
 
 Error usage_error(std::string_view message) { return Error(ErrorKind::usage, std::string(message)); }

@@ -35,9 +35,19 @@ class Error : public std::runtime_error {
 /// internal 70. (1 is left to "generic failure" of wrappers.)
 int exit_code(ErrorKind kind) noexcept;
 
+/// The exception being handled, as users are told of it: its message and the exit code
+/// (an Error: its kind's; std::bad_alloc: "out of memory", 4; any other: 70). Call inside a
+/// catch block; `message` points into the exception object (or a literal) and stays valid
+/// while that block runs. Allocates nothing, so it also works when memory ran out.
+struct ErrorReport {
+  const char* message;
+  int exit_code;
+};
+ErrorReport describe_current_exception() noexcept;
+
 /// For a command's top level, inside a catch block for std::exception: prints the exception
-/// being handled as the one line "tokvec COMMAND: error: MESSAGE" on stderr and returns the
-/// exit code (an Error: its kind's; std::bad_alloc: 4, "out of memory"; any other: 70).
+/// being handled (describe_current_exception) as the one line "tokvec COMMAND: error:
+/// MESSAGE" on stderr and returns its exit code.
 int report_current_exception(std::string_view command) noexcept;
 
 /// A bad option or argument, e.g. usage_error("--vocab-size must be >= 258, got 7").

@@ -108,8 +108,8 @@ template <typename T> void allreduce_now(const T* in, T* out, size_t n, MPI_Op o
 
 /// Ends the whole job after an error inside one rank: the message first (mpirun shows each
 /// rank's stderr), then MPI_Abort, which makes mpirun kill every rank and exit with `code`.
-[[noreturn]] void abort_job(const std::string& message, int code) {
-  std::fprintf(stderr, "tokvec train: error on rank %d of %d: %s; ending the whole job\n", g_rank, g_size, message.c_str());
+[[noreturn]] void abort_job(const char* message, int code) {
+  std::fprintf(stderr, "tokvec train: error on rank %d of %d: %s; ending the whole job\n", g_rank, g_size, message);
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, code);
   std::_Exit(code);
@@ -118,12 +118,9 @@ template <typename T> void allreduce_now(const T* in, T* out, size_t n, MPI_Op o
 template <typename F> auto or_abort(F&& f) -> decltype(f()) {
   try {
     return f();
-  } catch (const Error& e) {
-    abort_job(e.what(), exit_code(e.kind()));
-  } catch (const std::bad_alloc&) {
-    abort_job("out of memory", 4);
-  } catch (const std::exception& e) {
-    abort_job(e.what(), 70);
+  } catch (const std::exception&) {
+    const ErrorReport e = describe_current_exception();  // the message and exit code main() would give
+    abort_job(e.message, e.exit_code);
   }
 }
 
