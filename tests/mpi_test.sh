@@ -6,7 +6,8 @@
 #               never sync are clearly worse), export and audit read it
 #   checkpoint  SIGTERM to one rank pauses all at a collective checkpoint (exit 143); resuming
 #               with another process count is refused naming both; -np 2 resumes it to the end
-#   killed      SIGKILL to one rank ends the job non-zero; the last checkpoint loads and resumes
+#   killed      SIGKILL to one rank ends the job non-zero; the last checkpoint loads and resumes;
+#               a failed checkpoint write on rank 0 ends the job with its message and exit code
 # Registered in CTest only when CMake found MPI (CMakeLists.txt).
 set -euo pipefail
 tokvec=$(realpath "$1") mpirun=$2 corpus=$(realpath "$3") part=$4
@@ -175,6 +176,17 @@ killed)
   mpi 2 train --resume run --quiet --sync-every 0.05
   check_finished run
   check_same_model run 2
+  # An error inside a rank (here rank 0's first checkpoint write fails, as on a full disk)
+  # is printed by that rank with its exit code, ends the whole job with that code, and
+  # leaves no half-written checkpoint.
+  rc=0
+  TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES=1000 "$mpirun" --oversubscribe -np 2 "$tokvec" train "${words[@]}" --epochs 12 \
+    --threads 1 --checkpoint-every 100000 --sync-every 0.02 --output full >out-full.txt 2>&1 || rc=$?
+  [[ $rc == 4 ]] || { cat out-full.txt; fail "failed checkpoint write: expected exit 4 (an I/O error), got $rc"; }
+  grep -q "tokvec train: error on rank 0 of 2: .*checkpoint-000001.tkv: write failed: No space left on device; ending the whole job" \
+    out-full.txt || { cat out-full.txt; fail "failed checkpoint write: no error line naming the rank and the file"; }
+  ! compgen -G "full/checkpoint-*" >/dev/null || fail "a failed checkpoint write left $(ls full/checkpoint-*)"
+  [[ ! -e full/state.tkv ]] || fail "a job ended by an error wrote a final state"
   ;;
 *)
   fail "unknown part '$part'"
