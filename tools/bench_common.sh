@@ -77,16 +77,17 @@ bench_word_count() {
 # bench_timed LABEL OUTDIR -- CMD [ARGS...]
 # Runs CMD with stdout+stderr to OUTDIR/LABEL.log and /usr/bin/time's figures to
 # OUTDIR/LABEL.time. Sets BENCH_WALL (elapsed seconds), BENCH_RSS_MB (peak resident set
-# of the largest process, MiB: %M is in KiB) and BENCH_RC. Never exits on failure.
+# of the largest process, MiB: %M is in KiB), BENCH_USER (user CPU seconds) and BENCH_RC.
+# Never exits on failure.
 bench_timed() {
     local label=$1 out=$2
     shift 3
     local tf=$out/$label.time log=$out/$label.log
-    BENCH_WALL='' BENCH_RSS_MB='' BENCH_RC=0
-    /usr/bin/time -f '%e %M' -o "$tf" -- "$@" >"$log" 2>&1 || BENCH_RC=$?
+    BENCH_WALL='' BENCH_RSS_MB='' BENCH_USER='' BENCH_RC=0
+    /usr/bin/time -f '%e %M %U' -o "$tf" -- "$@" >"$log" 2>&1 || BENCH_RC=$?
     # /usr/bin/time writes "Command exited with non-zero status N" before the figures.
     if [[ -s $tf ]]; then
-        read -r BENCH_WALL BENCH_RSS_MB < <(tail -n 1 -- "$tf")
+        read -r BENCH_WALL BENCH_RSS_MB BENCH_USER < <(tail -n 1 -- "$tf")
         BENCH_RSS_MB=$(awk -v k="$BENCH_RSS_MB" 'BEGIN { printf "%.0f", k / 1024 }')
     fi
     return 0

@@ -38,13 +38,12 @@ text=$data/gut100m.txt
 out=${out:-$(mktemp -d /tmp/tokvec-scaling.XXXXXX)}
 mkdir -p "$out"
 
-# timed LABEL CMD...: sets WALL and USER (seconds) or dies.
+# timed LABEL CMD...: bench_timed, or dies when CMD fails.
 timed() {
     local label=$1
     shift
-    /usr/bin/time -f '%e %U' -o "$out/$label.time" -- "$@" >"$out/$label.log" 2>&1 ||
-        bench_die "$label failed, see $out/$label.log"
-    read -r WALL USER < <(tail -n 1 "$out/$label.time")
+    bench_timed "$label" "$out" -- "$@"
+    ((BENCH_RC == 0)) || bench_die "$label failed (exit $BENCH_RC), see $out/$label.log"
 }
 
 declare -A wall user train
@@ -63,8 +62,8 @@ for ((r = 1; r <= rounds; r++)); do
                 timed "$label" "$pword2vec" -train "$text" -output "$out/pword2vec.vec" -size 100 -window 5 -negative 5 \
                     -sample 1e-4 -min-count 5 -iter 1 -threads "$t" -debug 0
             fi
-            wall[$tool.$t.$r]=$WALL
-            user[$tool.$t.$r]=$USER
+            wall[$tool.$t.$r]=$BENCH_WALL
+            user[$tool.$t.$r]=$BENCH_USER
         done
     done
 done
