@@ -339,18 +339,18 @@ void write_npy(const std::string& path, const Embeddings& e, uint64_t fail_after
   check_shape(e);
   require_little_endian(path);
   std::string vocab_path = npy_vocab_path(path);
-  // Both temporary files are complete before either is committed, so a failure while
-  // writing (a full disk) leaves neither file; the .npy is renamed first, then its vocabulary.
-  AtomicFileWriter vocab(vocab_path, fail_after_bytes);
-  AtomicFileWriter out(path, fail_after_bytes);
+  // One set: a failure while writing either (a full disk) replaces neither, so a matrix
+  // never sits beside another export's vocabulary.
+  AtomicFileSet files;
+  AtomicFileWriter& out = files.add(path, fail_after_bytes);
+  AtomicFileWriter& vocab = files.add(vocab_path, fail_after_bytes);
   for (const std::string& w : e.words) {
     vocab.write(escape_vocab_token(w));
     vocab.write("\n");
   }
   out.write(npy_header(e.size(), e.dim));
   out.write(e.data.data(), e.data.size() * sizeof(float));
-  out.commit();
-  vocab.commit();
+  files.commit();
 }
 
 void write_vectors(const std::string& path, VectorFormat format, const Embeddings& e) {

@@ -1,16 +1,22 @@
 #include "tokvec/io.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
+#include "tokvec/interrupt.h"
 #include "tokvec/status.h"
 
 namespace tokvec {
@@ -58,14 +64,62 @@ void fsync_folder(const std::string& folder) {
 
 }  // namespace
 
+std::string resolve_output_target(const std::string& path) {
+  std::string p = path;
+  // As the kernel does: at most 40 links in a chain.
+  for (int hop = 0; hop < 40; ++hop) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    std::string link(static_cast<size_t>(st.st_size > 0 ? st.st_size : 255) + 1, '\0');
+    const ssize_t n = ::readlink(p.c_str(), link.data(), link.size());
+    if (n < 0) throw io_error(path, "cannot read the symbolic link " + p, errno);
+    link.resize(static_cast<size_t>(n));
+    std::filesystem::path next(link);
+    // Not normalised: "dir/../x" goes where the kernel goes only if dir is looked up.
+    if (next.is_relative()) next = std::filesystem::path(p).parent_path() / next;
+    p = next.string();
+  }
+  throw io_error(path, "too many levels of symbolic links", ELOOP);
+}
+
+namespace {
+
+/// The process id of a temporary file name `NAME.tmp.PID` of `name` (any name when empty),
+/// or 0 if it is not one.
+long temp_pid(const std::string& file, const std::string& name) {
+  const size_t at = file.rfind(".tmp.");
+  if (at == std::string::npos || at == 0) return 0;
+  if (!name.empty() && file.compare(0, at, name) != 0) return 0;
+  if (!name.empty() && at != name.size()) return 0;
+  long pid = 0;
+  for (size_t i = at + 5; i < file.size(); ++i) {
+    if (file[i] < '0' || file[i] > '9' || pid > 100000000) return 0;
+    pid = pid * 10 + (file[i] - '0');
+  }
+  return at + 5 < file.size() ? pid : 0;
+}
+
+bool process_is_gone(long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
+
+}  // namespace
+
+void remove_stale_temporaries(const std::string& folder, const std::string& name) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string file = it->path().filename().string();
+    if (process_is_gone(temp_pid(file, name))) std::filesystem::remove(it->path(), ec);
+  }
+}
+
 AtomicFileWriter::AtomicFileWriter(std::string path, uint64_t fail_after_bytes)
     : path_(std::move(path)), fail_after_bytes_(fail_after_bytes) {
   if (path_.empty()) throw usage_error("output path is empty");
-  std::string folder = parent_folder(path_);
+  target_ = resolve_output_target(path_);
+  std::string folder = parent_folder(target_);
   struct stat st {};
   if (::stat(folder.c_str(), &st) != 0) throw io_error(path_, "output folder " + folder + " does not exist", errno);
   if (!S_ISDIR(st.st_mode)) throw io_error(path_, folder + " is not a folder", 0);
-  if (::stat(path_.c_str(), &st) == 0) {
+  if (::stat(target_.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw io_error(path_, "is a folder, expected a file path", 0);
     // The rename below would replace the node itself: run as root, `--output /dev/full`
     // or `/dev/stdout` would turn /dev's entry into a regular file.
@@ -73,7 +127,11 @@ AtomicFileWriter::AtomicFileWriter(std::string path, uint64_t fail_after_bytes)
       throw io_error(path_, "is a device, pipe or socket, not a regular file: tokvec writes a temporary file and renames it over the target", 0);
     }
   }
-  temp_path_ = path_ + ".tmp." + std::to_string(::getpid());
+  const std::string name = std::filesystem::path(target_).filename().string();
+  remove_stale_temporaries(folder, name);
+  if (const char* fail = std::getenv("TOKVEC_TEST_FAIL_WRITE"); fail != nullptr && name == fail) fail_at_finish_ = true;
+  temp_path_ = target_ + ".tmp." + std::to_string(::getpid());
+  on_signal_ = std::make_unique<RemoveOnSignal>(temp_path_);  // before the file exists
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw io_error(path_, "cannot create a file in " + folder, errno);
   buffer_.reserve(kWriteBufferBytes);
@@ -102,7 +160,7 @@ void AtomicFileWriter::flush_buffer() {
 }
 
 void AtomicFileWriter::write_at(uint64_t offset, const void* data, size_t size) {
-  if (committed_) throw internal_error("write after commit to " + path_);
+  if (finished_) throw internal_error("write after commit to " + path_);
   if (fail_after_bytes_ != UINT64_MAX && written_ + written_at_ + size > fail_after_bytes_) {
     throw io_error(path_, "write failed", ENOSPC);
   }
@@ -121,7 +179,7 @@ void AtomicFileWriter::write_at(uint64_t offset, const void* data, size_t size) 
 }
 
 void AtomicFileWriter::write(const void* data, size_t size) {
-  if (committed_) throw internal_error("write after commit to " + path_);
+  if (finished_) throw internal_error("write after commit to " + path_);
   if (fail_after_bytes_ != UINT64_MAX && written_ + size > fail_after_bytes_) {
     throw io_error(path_, "write failed", ENOSPC);
   }
@@ -149,7 +207,10 @@ void AtomicFileWriter::pad_to(size_t alignment) {
   }
 }
 
-void AtomicFileWriter::commit() {
+void AtomicFileWriter::finish() {
+  if (finished_) return;
+  // The last buffered bytes are where a small file meets a full disk.
+  if (fail_at_finish_) throw io_error(path_, "write failed", ENOSPC);
   flush_buffer();
   if (::fsync(fd_) != 0) throw io_error(path_, "fsync failed", errno);
   if (::close(fd_) != 0) {
@@ -157,9 +218,156 @@ void AtomicFileWriter::commit() {
     throw io_error(path_, "close failed", errno);
   }
   fd_ = -1;
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) throw io_error(path_, "rename of the finished file failed", errno);
+  finished_ = true;
+}
+
+void AtomicFileWriter::publish() {
+  if (!finished_) throw internal_error("publish before finish of " + path_);
+  if (committed_) return;
+  signal_point("commit:" + std::filesystem::path(target_).filename().string());
+  if (::rename(temp_path_.c_str(), target_.c_str()) != 0) throw io_error(path_, "rename of the finished file failed", errno);
   committed_ = true;
-  fsync_folder(parent_folder(path_));
+  on_signal_.reset();
+  note_file_completed();
+  fsync_folder(parent_folder(target_));
+}
+
+void AtomicFileWriter::commit() {
+  finish();
+  publish();
+}
+
+AtomicFileSet::~AtomicFileSet() = default;
+
+AtomicFileWriter& AtomicFileSet::add(const std::string& path, uint64_t fail_after_bytes) {
+  // Two names of one file would share one temporary file: the set would write garbage.
+  const std::string target = std::filesystem::absolute(resolve_output_target(path)).lexically_normal().string();
+  for (const auto& f : files_) {
+    if (std::filesystem::absolute(f->target()).lexically_normal().string() == target) {
+      throw usage_error(path + " is given twice as an output (also as " + f->path() + ")");
+    }
+  }
+  files_.push_back(std::make_unique<AtomicFileWriter>(path, fail_after_bytes));
+  return *files_.back();
+}
+
+void AtomicFileSet::commit() {
+  for (auto& f : files_) f->finish();
+  // Keep a hard link to each file about to be replaced, so that a rename failing halfway
+  // can put the earlier ones back (without a link, that file is replaced for good).
+  std::vector<std::string> backups(files_.size());
+  std::vector<std::unique_ptr<RemoveOnSignal>> backups_on_signal;
+  auto drop_backups = [&] {
+    for (const std::string& b : backups)
+      if (!b.empty()) ::unlink(b.c_str());
+  };
+  for (size_t i = 0; i < files_.size(); ++i) {
+    const std::string& target = files_[i]->target();
+    std::string backup = target + ".old.tmp." + std::to_string(::getpid());
+    backups_on_signal.push_back(std::make_unique<RemoveOnSignal>(backup));
+    if (::link(target.c_str(), backup.c_str()) == 0) backups[i] = backup;
+  }
+  size_t done = 0;
+  try {
+    for (; done < files_.size(); ++done) files_[done]->publish();
+  } catch (...) {
+    for (size_t i = 0; i < done; ++i) {
+      const std::string& target = files_[i]->target();
+      if (!backups[i].empty()) {
+        if (::rename(backups[i].c_str(), target.c_str()) == 0) backups[i].clear();
+      } else {
+        ::unlink(target.c_str());
+      }
+    }
+    drop_backups();
+    throw;
+  }
+  drop_backups();
+}
+
+bool is_run_file_name(std::string_view name) {
+  for (const char* own : {"config.json", "tokenizer.bpe", "corpus.tkc", "state.tkv", "train.log"}) {
+    if (name == own) return true;
+  }
+  constexpr std::string_view prefix = "checkpoint-", suffix = ".tkv";
+  return name.size() > prefix.size() + suffix.size() && name.substr(0, prefix.size()) == prefix &&
+         name.substr(name.size() - suffix.size()) == suffix;
+}
+
+void check_output_is_safe(std::string_view option, const std::string& output, const std::vector<std::string>& inputs) {
+  if (output == "-") return;
+  const std::string target = resolve_output_target(output);
+  std::string shown(option);
+  shown += shown.empty() ? output : " " + output;
+  struct stat out {};
+  if (::stat(target.c_str(), &out) == 0) {
+    for (const std::string& in : inputs) {
+      struct stat st {};
+      if (in.empty() || in == "-" || ::stat(in.c_str(), &st) != 0) continue;
+      if (st.st_dev == out.st_dev && st.st_ino == out.st_ino) {
+        throw usage_error(shown + " is the same file as the input " + in +
+                          ": writing it would destroy what is being read; choose another output");
+      }
+    }
+  }
+  const std::filesystem::path t(target);
+  const std::string folder = parent_folder(target);
+  std::error_code ec;
+  if (is_run_file_name(t.filename().string()) &&
+      (std::filesystem::exists(std::filesystem::path(folder) / "config.json", ec) ||
+       std::filesystem::exists(std::filesystem::path(folder) / "state.tkv", ec))) {
+    throw usage_error(shown + " is one of the files of the run folder " + folder +
+                      ", which only tokvec train writes; choose another output name");
+  }
+}
+
+long flock_holder(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  FILE* f = std::fopen("/proc/locks", "r");
+  if (f == nullptr) return 0;
+  long found = 0;
+  char line[256];
+  while (found == 0 && std::fgets(line, sizeof line, f) != nullptr) {
+    // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:10953732 0 EOF" (waiters have "->" first).
+    char kind[16], mode[16], access[16];
+    long pid = 0;
+    unsigned maj = 0, min = 0;
+    unsigned long long ino = 0;
+    const char* p = std::strchr(line, ':');
+    if (p == nullptr || std::strstr(line, "->") != nullptr) continue;
+    if (std::sscanf(p + 1, "%15s %15s %15s %ld %x:%x:%llu", kind, mode, access, &pid, &maj, &min, &ino) != 7) continue;
+    if (std::strcmp(kind, "FLOCK") != 0) continue;
+    if (ino == st.st_ino && maj == major(st.st_dev) && min == minor(st.st_dev)) found = pid;
+  }
+  std::fclose(f);
+  return found;
+}
+
+FolderLock::FolderLock(const std::string& folder) {
+  fd_ = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) throw io_error(folder, "cannot open the folder to lock it", errno);
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  const int e = errno;
+  ::close(fd_);
+  fd_ = -1;
+  if (e != EWOULDBLOCK) throw io_error(folder, "cannot lock the folder", e);
+  const long pid = flock_holder(folder);
+  throw io_error(folder, "is in use by another tokvec process" + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) +
+                             " writing it; two commands cannot write one run folder at once (nothing was changed)", 0);
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+FolderLock& FolderLock::operator=(FolderLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
 }
 
 void check_readable_file(const std::string& path) {
@@ -224,7 +432,7 @@ void advise_sequential(const void* begin, const void* end) noexcept {
   if (whole_pages(begin, end, lo, hi)) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_SEQUENTIAL);
 }
 
-void copy_file_atomically(const std::string& from, const std::string& to) {
+void copy_file_to(const std::string& from, AtomicFileWriter& out) {
   check_readable_file(from);
   int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw io_error(from, "cannot open", errno);
@@ -232,7 +440,6 @@ void copy_file_atomically(const std::string& from, const std::string& to) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  AtomicFileWriter out(to);
   // Uninitialised: read() fills what is used (zeroing 8 MB was most of the copy's memset).
   constexpr size_t kCopyBytes = size_t{8} << 20;
   const auto buf = std::make_unique_for_overwrite<char[]>(kCopyBytes);
@@ -245,6 +452,12 @@ void copy_file_atomically(const std::string& from, const std::string& to) {
     if (n == 0) break;
     out.write(buf.get(), static_cast<size_t>(n));
   }
+}
+
+void copy_file_atomically(const std::string& from, const std::string& to) {
+  check_readable_file(from);
+  AtomicFileWriter out(to);
+  copy_file_to(from, out);
   out.commit();
 }
 

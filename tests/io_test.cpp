@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "test_util.h"
 #include "tokvec/checkpoint.h"
@@ -73,6 +74,97 @@ TEST(AtomicFileWriter, ReadOnlyFolderIsAClearError) {
   std::filesystem::create_directory(dir.file("ro"));
   ::chmod(dir.file("ro").c_str(), 0555);
   EXPECT_THROW(AtomicFileWriter(dir.file("ro/x")), Error);
+}
+
+TEST(AtomicFileWriter, WritesThroughASymbolicLink) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("real"));
+  test::write_text(dir.file("real/f.txt"), "old");
+  std::filesystem::create_symlink("real/f.txt", dir.file("link.txt"));
+  std::filesystem::create_symlink(dir.file("real/new.txt"), dir.file("dangling.txt"));
+  EXPECT_EQ(resolve_output_target(dir.file("link.txt")), dir.file("real/f.txt"));
+  write_file_atomically(dir.file("link.txt"), "new");
+  write_file_atomically(dir.file("dangling.txt"), "made");
+  EXPECT_TRUE(std::filesystem::is_symlink(dir.file("link.txt")));
+  EXPECT_TRUE(std::filesystem::is_symlink(dir.file("dangling.txt")));
+  EXPECT_EQ(test::read_text(dir.file("real/f.txt")), "new");
+  EXPECT_EQ(test::read_text(dir.file("real/new.txt")), "made");
+  std::filesystem::create_symlink("loop2", dir.file("loop1"));
+  std::filesystem::create_symlink("loop1", dir.file("loop2"));
+  EXPECT_THROW(AtomicFileWriter(dir.file("loop1")), Error);
+}
+
+TEST(AtomicFileSet, AFailureReplacesNoFileOfTheSet) {
+  TempDir dir;
+  test::write_text(dir.file("a"), "old a");
+  test::write_text(dir.file("b"), "old b");
+  // The second file fails while written, then (as a disk filling up shows it) at its last flush.
+  try {
+    AtomicFileSet set;
+    set.add(dir.file("a")).write("new a");
+    set.add(dir.file("b"), /*fail_after_bytes=*/2).write("new b");
+    FAIL() << "expected an injected failure";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+  }
+  ::setenv("TOKVEC_TEST_FAIL_WRITE", "b", 1);
+  try {
+    AtomicFileSet set;
+    set.add(dir.file("a")).write("new a");
+    set.add(dir.file("b")).write("new b");
+    set.commit();
+    FAIL() << "expected an injected failure";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+  }
+  ::unsetenv("TOKVEC_TEST_FAIL_WRITE");
+  EXPECT_EQ(test::read_text(dir.file("a")), "old a");
+  EXPECT_EQ(test::read_text(dir.file("b")), "old b");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 2);
+  AtomicFileSet set;
+  set.add(dir.file("a")).write("new a");
+  set.add(dir.file("b")).write("new b");
+  set.commit();
+  EXPECT_EQ(test::read_text(dir.file("a")), "new a");
+  EXPECT_EQ(test::read_text(dir.file("b")), "new b");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 2);
+}
+
+TEST(AtomicFileSet, OneFileTwiceIsRefused) {
+  TempDir dir;
+  AtomicFileSet set;
+  set.add(dir.file("a"));
+  EXPECT_THROW(set.add(dir.path().string() + "/./a"), Error);
+}
+
+TEST(OutputSafety, AnInputOrARunFileIsNoOutput) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), "x");
+  std::filesystem::create_hard_link(dir.file("in.txt"), dir.file("hard.txt"));
+  EXPECT_THROW(check_output_is_safe("--output", dir.file("hard.txt"), {dir.file("in.txt")}), Error);
+  EXPECT_NO_THROW(check_output_is_safe("--output", dir.file("other.txt"), {dir.file("in.txt")}));
+  EXPECT_NO_THROW(check_output_is_safe("--output", "-", {"-"}));
+  std::filesystem::create_directory(dir.file("run"));
+  test::write_text(dir.file("run/config.json"), "{}");
+  EXPECT_THROW(check_output_is_safe("--output", dir.file("run/checkpoint-000003.tkv"), {}), Error);
+  EXPECT_THROW(check_output_is_safe("--output", dir.file("run/corpus.tkc"), {}), Error);
+  EXPECT_NO_THROW(check_output_is_safe("--output", dir.file("run/vectors.vec"), {}));
+  EXPECT_NO_THROW(check_output_is_safe("--output", dir.file("corpus.tkc"), {}));  // no run there
+}
+
+TEST(FolderLock, ASecondHolderIsRefusedWithThePid) {
+  TempDir dir;
+  std::optional<FolderLock> first(std::in_place, dir.path().string());
+  try {
+    FolderLock second(dir.path().string());
+    FAIL() << "two locks on one folder";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_NE(std::string(e.what()).find("(pid " + std::to_string(::getpid()) + ")"), std::string::npos) << e.what();
+  }
+  first.reset();
+  EXPECT_NO_THROW(FolderLock again(dir.path().string()));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
 TEST(Sections, RoundTripAndTagLookup) {

@@ -15,8 +15,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokvec {
+
+class RemoveOnSignal;  // interrupt.h
 
 /// XXH3-64 of a byte range (the checksum of every tokvec file and section).
 uint64_t checksum64(const void* data, size_t size) noexcept;
@@ -46,10 +49,17 @@ class StreamingChecksum {
 /// file; write() appends; commit() makes the file visible under its name. If the writer is
 /// destroyed without commit() (an exception, a failed write) the temporary file is removed
 /// and the target is untouched.
+///
+/// A path that is a symbolic link is written where the link points (resolve_output_target):
+/// the temporary file lies beside the real file and is renamed over it, so the link stays a
+/// link. The temporary file is removed as well when SIGINT/SIGTERM stop the process
+/// (RemoveOnSignal), and temporaries of the same target left by dead processes are removed.
 class AtomicFileWriter {
  public:
   /// `fail_after_bytes` is fault injection for tests: the write that would pass that many
-  /// bytes fails as if the disk were full (ENOSPC). The default never fails.
+  /// bytes fails as if the disk were full (ENOSPC). The default never fails. The environment
+  /// variable TOKVEC_TEST_FAIL_WRITE=NAME (a file name without folder) makes the final flush
+  /// of every file of that name fail the same way, for CLI tests of a disk filling up.
   explicit AtomicFileWriter(std::string path, uint64_t fail_after_bytes = UINT64_MAX);
   ~AtomicFileWriter();
   AtomicFileWriter(const AtomicFileWriter&) = delete;
@@ -64,21 +74,99 @@ class AtomicFileWriter {
   /// Zero bytes up to the next multiple of `alignment` of the file offset.
   void pad_to(size_t alignment);
   uint64_t bytes_written() const noexcept { return written_; }
+  /// finish() then publish().
   void commit();
+  /// The first half of commit(): flushes, fsyncs and closes the temporary file. Every error
+  /// of a full disk shows here at the latest; the target is still untouched.
+  void finish();
+  /// The second half: renames the finished temporary file over the target.
+  void publish();
+  /// The path as given (for messages).
   const std::string& path() const noexcept { return path_; }
+  /// Where the file lands: the path, or the file a symbolic link there points to.
+  const std::string& target() const noexcept { return target_; }
 
  private:
   void flush_buffer();
   void write_fully(const char* p, size_t size);
   std::string path_;
+  std::string target_;
   std::string temp_path_;
+  std::unique_ptr<RemoveOnSignal> on_signal_;
   int fd_ = -1;
   uint64_t written_ = 0;
   uint64_t written_at_ = 0;  // bytes given to write_at (for fault injection)
   uint64_t fail_after_bytes_;
+  bool fail_at_finish_ = false;  // TOKVEC_TEST_FAIL_WRITE names this file
   std::string buffer_;
+  bool finished_ = false;
   bool committed_ = false;
 };
+
+/// Several files that appear together or not at all (a matrix and its vocabulary, the
+/// CSV, JSON and SVG of one audit): each is written to its own temporary file, and only
+/// when all of them are complete on disk are they renamed into place. If any write fails,
+/// no file of the set is replaced. A rename failing halfway (rare: the space is already
+/// taken) puts the files already renamed back as they were.
+class AtomicFileSet {
+ public:
+  AtomicFileSet() = default;
+  ~AtomicFileSet();
+  AtomicFileSet(const AtomicFileSet&) = delete;
+  AtomicFileSet& operator=(const AtomicFileSet&) = delete;
+
+  /// Starts one more file of the set; two paths naming the same file are a usage error.
+  AtomicFileWriter& add(const std::string& path, uint64_t fail_after_bytes = UINT64_MAX);
+  /// Finishes every file, then renames them all into place.
+  void commit();
+
+ private:
+  std::vector<std::unique_ptr<AtomicFileWriter>> files_;
+};
+
+/// Where a write to `path` must land so that it writes to what the path names: `path`
+/// itself, or, when it is a symbolic link (or a chain of them, dangling or not), the path
+/// the last link names (relative links taken from their own folder). Throws an io error for
+/// a loop of links.
+std::string resolve_output_target(const std::string& path);
+
+/// Removes the temporary files `NAME.tmp.PID` in `folder` whose process PID is no longer
+/// running: what a process killed while writing (SIGKILL, a crash, a power cut) left. With
+/// `name` given, only the temporaries of that file. Errors are ignored.
+void remove_stale_temporaries(const std::string& folder, const std::string& name = {});
+
+/// The names of the files a run folder holds for its run (config.json, tokenizer.bpe,
+/// corpus.tkc, state.tkv, train.log, checkpoint-N.tkv): never an output of another command.
+bool is_run_file_name(std::string_view name);
+
+/// Refuses (a usage error naming `option`) an output that would destroy what tokvec reads
+/// or keeps: the same file as one of `inputs` (compared by device and inode, so a link or
+/// another spelling of the path counts), or one of a run folder's own files (a folder
+/// holding config.json or state.tkv). "-" (stdout) and a path not yet there with no run
+/// beside it pass. Call before any slow work.
+void check_output_is_safe(std::string_view option, const std::string& output, const std::vector<std::string>& inputs);
+
+/// An exclusive lock on a folder (flock on the folder itself, so no file is added to it),
+/// held while the object lives: for the commands that write a run folder, so that two of them never mix their files. Released by the kernel
+/// however the process ends. If another process holds it, throws an io error naming the
+/// folder and, when /proc/locks tells it, the holder's process id.
+class FolderLock {
+ public:
+  FolderLock() = default;
+  explicit FolderLock(const std::string& folder);
+  ~FolderLock();
+  FolderLock(FolderLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FolderLock& operator=(FolderLock&& other) noexcept;
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+  bool held() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+/// The process holding a flock on `path` (from /proc/locks), or 0 when unknown.
+long flock_holder(const std::string& path);
 
 /// Reads a whole (small) file; throws an io error naming the path if it cannot.
 std::string read_file(const std::string& path);
@@ -87,6 +175,8 @@ void write_file_atomically(const std::string& path, std::string_view bytes);
 
 /// Copies a file to `to` atomically (AtomicFileWriter), a few MB at a time.
 void copy_file_atomically(const std::string& from, const std::string& to);
+/// Appends the whole file `from` to `out` (not committed).
+void copy_file_to(const std::string& from, AtomicFileWriter& out);
 
 /// Throws a clear io error if `path` is not a readable regular file.
 void check_readable_file(const std::string& path);

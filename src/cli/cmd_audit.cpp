@@ -53,15 +53,22 @@ int cmd_audit(int argc, char** argv) {
   config.top = (*parsed)["top"].as<uint64_t>();
   config.validate();
 
-  TrainingState state = load_state(state_path((*parsed)["run"].as<std::string>()));
+  const std::string source = state_path((*parsed)["run"].as<std::string>());
+  for (const char* option : {"csv", "json", "svg"}) {
+    if (parsed->count(option)) check_output_is_safe(std::string("--") + option, (*parsed)[option].as<std::string>(), {source});
+  }
+  TrainingState state = load_state(source);
   const uint64_t seed = state.seed;
   AuditReport report = audit(state, config, [seed](uint32_t row, std::span<float> out) {
     initial_input_row(seed, row, out);
   });
-  // Files first: a bad output path fails before anything is printed.
-  if (parsed->count("csv")) write_file_atomically((*parsed)["csv"].as<std::string>(), audit_csv(report));
-  if (parsed->count("json")) write_file_atomically((*parsed)["json"].as<std::string>(), audit_json(report));
-  if (parsed->count("svg")) write_file_atomically((*parsed)["svg"].as<std::string>(), audit_svg(report));
+  // Files first: a bad output path fails before anything is printed. One set: all of them
+  // or (a full disk, a missing folder) none.
+  AtomicFileSet files;
+  if (parsed->count("csv")) files.add((*parsed)["csv"].as<std::string>()).write(audit_csv(report));
+  if (parsed->count("json")) files.add((*parsed)["json"].as<std::string>()).write(audit_json(report));
+  if (parsed->count("svg")) files.add((*parsed)["svg"].as<std::string>()).write(audit_svg(report));
+  files.commit();
   std::fputs(audit_text(report, config.top).c_str(), stdout);
   return 0;
 }

@@ -98,7 +98,8 @@ int cmd_bpe_train(int argc, char** argv) {
   for (const std::string& in : config.inputs) check_readable_file(in);
   const std::string output = r["output"].as<std::string>();
   check_output_folder(output);
-  AtomicFileWriter writer(output);  // the temp file is removed if training fails
+  check_output_is_safe("--output", output, config.inputs);
+  AtomicFileWriter writer(output);  // the temp file is removed if training (or a signal) stops it
   BpeModel model = train_bpe(config);
   writer.write(model.serialize());
   writer.commit();
@@ -151,6 +152,7 @@ int cmd_encode(int argc, char** argv) {
   const std::string output = r["output"].as<std::string>();
   check_readable_file(input);
   check_output_folder(output);
+  check_output_is_safe("--output", output, {input, r["model"].as<std::string>()});
   BpeModel model = BpeModel::load(r["model"].as<std::string>());
   // Straight to the file as the blocks are encoded: the ids are never all in memory.
   CorpusFileWriter writer(output, "bpe", model.checksum(), input, corpus_vocab(model));
@@ -176,7 +178,10 @@ int cmd_decode(int argc, char** argv) {
   require(r, "model");
   const std::string model_path = r["model"].as<std::string>();
   std::string output = r.count("output") > 0 ? r["output"].as<std::string>() : std::string();
-  if (!output.empty()) check_output_folder(output);
+  if (!output.empty()) {
+    check_output_folder(output);
+    check_output_is_safe("--output", output, {model_path, r.count("input") > 0 ? r["input"].as<std::string>() : std::string()});
+  }
   std::string text;
   if (r["ids"].as<bool>()) {
     BpeModel model = BpeModel::load(model_path);

@@ -137,11 +137,20 @@ int cmd_export(int argc, char** argv) {
   const bool words_file = !config.words_file.empty(), corpus_words = config.corpus_words;
   check_output_folder(output);
   if (format == VectorFormat::npy) check_output_folder(npy_vocab_path(output));
+  // What the export reads must survive it: the run's files, the state file, the word list.
+  std::vector<std::string> inputs{source, (fs::path(source) / "state.tkv").string(), config.words_file};
+  auto check_outputs = [&] {
+    check_output_is_safe("--output", output, inputs);
+    if (format == VectorFormat::npy) check_output_is_safe("--output", npy_vocab_path(output), inputs);
+  };
+  check_outputs();
   std::vector<std::string> listed;
   if (words_file) listed = read_word_list(config.words_file);
 
   auto t0 = std::chrono::steady_clock::now();
   Run run = load_run(source);
+  inputs.push_back(run.input_path);  // the training text, read again for --corpus-words
+  check_outputs();
   Embeddings e;
   std::string what;
   if (words_file || corpus_words) {

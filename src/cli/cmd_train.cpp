@@ -69,40 +69,58 @@ class Log {
   std::string lines_;
 };
 
-/// Creates RUN_DIR if missing; refuses a non-empty one without --force. Returns whether
-/// it was created here (so a failed run can remove the empty folder again).
-bool prepare_run_dir(const std::string& dir, bool force) {
+/// A run folder being written by this process: locked for the whole command, so that two
+/// commands never write one run folder at once.
+struct RunDirHold {
+  FolderLock lock;
+  bool created = false;  ///< created here (so a failed run can remove the empty folder again)
+  bool was_empty = false;
+};
+
+/// Creates RUN_DIR if missing and locks it; refuses a non-empty one without --force.
+/// Temporaries left in it by dead processes are removed first (they are no run).
+RunDirHold prepare_run_dir(const std::string& dir, bool force) {
+  RunDirHold hold;
   std::error_code ec;
   fs::file_status st = fs::status(dir, ec);
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) throw usage_error("--output " + dir + " exists and is not a folder");
-    if (!fs::is_empty(dir, ec) && !force) {
-      throw usage_error("--output " + dir + " is not empty; pass --force to replace its run, or --resume " + dir +
-                        " to continue it (nothing was changed)");
-    }
-    return false;
+  } else {
+    hold.created = fs::create_directories(dir, ec);
+    if (ec) throw io_error(dir, "cannot create the run folder", ec.value());
   }
-  if (!fs::create_directories(dir, ec) || ec) throw io_error(dir, "cannot create the run folder", ec.value());
-  return true;
+  hold.lock = FolderLock(dir);
+  remove_stale_temporaries(dir);
+  hold.was_empty = fs::is_empty(dir, ec);
+  if (!hold.was_empty && !force) {
+    throw usage_error("--output " + dir + " is not empty; pass --force to replace its run, or --resume " + dir +
+                      " to continue it (nothing was changed)");
+  }
+  return hold;
 }
 
-
-
-/// The files of a run that a --force run replaces (other files in the folder are left).
-void remove_run_files(const std::string& dir) {
+/// The files of a run in `dir` that a --force run replaces (other files in the folder are left).
+std::vector<std::string> replaced_run_files(const std::string& dir) {
+  std::vector<std::string> files;
   std::error_code ec;
   for (const char* name : {"config.json", "tokenizer.bpe", "corpus.tkc", "state.tkv", "train.log"}) {
-    fs::remove(fs::path(dir) / name, ec);
+    const fs::path p = fs::path(dir) / name;
+    if (fs::exists(fs::symlink_status(p, ec))) files.push_back(p.string());
   }
-  for (const auto& [sequence, path] : list_checkpoints(dir)) fs::remove(path, ec);
+  for (const auto& [sequence, path] : list_checkpoints(dir)) files.push_back(path);
+  return files;
 }
 
-/// Temporary files left by a process killed while writing (name.tmp.PID).
-void remove_stale_temp_files(const std::string& dir) {
+/// The files of a run that a --force run replaces.
+void remove_run_files(const std::string& dir) {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), ec);
-  }
+  for (const std::string& path : replaced_run_files(dir)) fs::remove(path, ec);
+}
+
+/// Whether two paths name one file (device and inode).
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return !a.empty() && !b.empty() && fs::equivalent(a, b, ec) && !ec;
 }
 
 /// What a run trains on, from the command line or, on --resume, from config.json.
@@ -211,14 +229,21 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
     eo.quiet = cfg.quiet;
     const std::vector<std::string> vocab = corpus_vocab(*rc.model);
     CorpusFileWriter writer(corpus_file, "bpe", rc.model->checksum(), plan.input, vocab);
+    signal_point("train:encoding");
     const uint64_t tokens = encode_file(*rc.model, plan.input, eo, writer);
     log.line("encoded: " + std::to_string(tokens) + " tokens in " + std::to_string(writer.lines_written()) + " lines");
     before_write(tokens, vocab.size(), "bpe", rc.model->checksum());
     rc.model->save(tokenizer_file);
     writer.commit();
   } else {
+    // The run keeps its own copy, so --resume never depends on the given file. It is
+    // copied before before_write, which on --force removes the old run's files: the given
+    // corpus may be one of them (`--corpus RUN/corpus.tkc --output RUN --force`).
+    std::optional<AtomicFileWriter> copy;
     {
       TokenCorpus given = TokenCorpus::open(plan.corpus_path);
+      copy.emplace(corpus_file);
+      copy_file_to(plan.corpus_path, *copy);
       if (!plan.tokenizer_path.empty()) {
         rc.model = BpeModel::load(plan.tokenizer_path);
         if (given.tokenizer_kind() != "bpe" || given.tokenizer_checksum() != rc.model->checksum()) {
@@ -231,8 +256,7 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
       before_write(given.view().tokens.size(), given.vocab().size(), given.tokenizer_kind(), given.tokenizer_checksum());
     }
     if (rc.model) rc.model->save(tokenizer_file);
-    // The run keeps its own copy, so --resume never depends on the given file.
-    copy_file_atomically(plan.corpus_path, corpus_file);
+    copy->commit();
   }
   rc.mapped = TokenCorpus::open(corpus_file);
   plan.cfg.validate(rc.view(), corpus_file);
@@ -369,6 +393,11 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
   const std::string config_file = (fs::path(dir) / "config.json").string();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw io_error(dir, "no such run folder to resume", ENOENT);
+  // Held to the end: a second `train --resume` (or a `train --force`) of this folder is refused.
+  const FolderLock lock(dir);
+  remove_stale_temporaries(dir);
+  const std::string resume_hint = "resume with: tokvec train --resume " + dir;
+  set_signal_note(dir + " was left as it was; " + resume_hint);
   if (!fs::exists(config_file, ec)) throw input_error(dir, "", "holds no config.json: not a tokvec run folder");
   nlohmann::json j;
   try {
@@ -391,7 +420,6 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
   if (fs::exists(fs::path(dir) / "train.log", ec)) previous_log = read_file((fs::path(dir) / "train.log").string());
   log.keep_previous(previous_log);
   log.line("tokvec train --resume " + dir);
-  remove_stale_temp_files(dir);
 
   RunCorpus corpus;
   const std::string corpus_file = (fs::path(dir) / "corpus.tkc").string();
@@ -407,8 +435,17 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
   }
   if (!have_corpus) {
     const std::string name = plan.mode == "corpus" ? plan.corpus_path : plan.input;
-    corpus = build_corpus(plan, dir, log, [&](uint64_t tokens, size_t vocab, const std::string&, uint64_t) {
+    corpus = build_corpus(plan, dir, log, [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
       plan.cfg.validate(tokens, vocab, name);
+      if (!j.contains("tokenizer_checksum")) {
+        // A run stopped before its corpus was built has the config written first, without
+        // what only the corpus tells: complete it now, as a new run would have.
+        j["tokenizer_kind"] = kind;
+        j["tokenizer_checksum"] = hex64(checksum);
+        j["threads_used"] = resolve_threads(plan.cfg.threads);
+        j["processes"] = distributed::size();
+        write_file_atomically(config_file, j.dump(2) + "\n");
+      }
     });
   }
   plan.cfg.validate(corpus.view(), corpus_file);
@@ -556,7 +593,19 @@ static int train_main(int argc, char** argv) {
   }
 
   const std::string dir = r["output"].as<std::string>();
-  const bool created = prepare_run_dir(dir, r.count("force") > 0);
+  const RunDirHold hold = prepare_run_dir(dir, r.count("force") > 0);
+  const bool created = hold.created;
+  // --force replaces the old run's files once the new corpus is known. What this run reads
+  // is read before that (the tokenizer into memory, a --corpus copied first); a text input
+  // is read again after it (words mode's second pass), so it must not be one of them.
+  for (const std::string& old : replaced_run_files(dir)) {
+    if (same_file(plan.input, old)) {
+      throw usage_error("--input " + plan.input + " is " + old + ", a file of the run that --force replaces in " + dir +
+                        "; copy it out of the folder first (nothing was changed)");
+    }
+  }
+  const std::string resume_hint = "resume with: tokvec train --resume " + dir;
+  bool replaced = false;  // before_write ran: the folder is this run's
   try {
     Log log(quiet);
     log.line("tokvec train: mode " + plan.mode + (have_input ? ", input " + plan.input : ", corpus " + plan.corpus_path));
@@ -565,6 +614,15 @@ static int train_main(int argc, char** argv) {
     // counting pass, before the ids are streamed into corpus.tkc).
     const int threads = resolve_threads(cfg.threads);
     nlohmann::json cj = plan.to_json();
+    const std::string config_file = (fs::path(dir) / "config.json").string();
+    if (hold.was_empty) {
+      // An empty folder holds no run to keep: the config goes in first, so that a run
+      // stopped while its tokenizer or corpus is built can be resumed.
+      write_file_atomically(config_file, cj.dump(2) + "\n");
+      set_signal_note(dir + " holds config.json and no corpus yet; " + resume_hint + " (or start over with --force)");
+    } else {
+      set_signal_note("the run in " + dir + " was left as it was");
+    }
     const std::string name = have_corpus ? plan.corpus_path : plan.input;
     auto before_write = [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
       cfg.validate(tokens, vocab, name);
@@ -574,10 +632,13 @@ static int train_main(int argc, char** argv) {
       cj["processes"] = distributed::size();  // MPI processes (issue 9), each with threads_used threads
       // From here on the folder is this run's: config before the tokenizer and the corpus,
       // and those before any training, so a run killed at any later point can be resumed.
-      if (!created) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
-      write_file_atomically((fs::path(dir) / "config.json").string(), cj.dump(2) + "\n");
+      if (!hold.was_empty) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
+      replaced = true;
+      write_file_atomically(config_file, cj.dump(2) + "\n");
+      set_signal_note(dir + " holds config.json and no complete corpus yet; " + resume_hint);
     };
     RunCorpus corpus = build_corpus(plan, dir, log, before_write);
+    set_signal_note(dir + " holds config.json and corpus.tkc; " + resume_hint);
     log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
              ckpt.every.to_string() + ", keeping " + std::to_string(ckpt.keep));
 
@@ -586,8 +647,14 @@ static int train_main(int argc, char** argv) {
     return run_training(dir, corpus, cfg, state, 0, ckpt, log);
   } catch (...) {
     std::error_code ec;
-    // A folder created here for a run that failed before training leaves nothing to resume.
-    if (created && !fs::exists(fs::path(dir) / "corpus.tkc", ec)) fs::remove_all(dir, ec);
+    // A folder created here for a run that failed before training leaves nothing to resume;
+    // an empty folder given is left empty again.
+    const bool no_corpus = !fs::exists(fs::path(dir) / "corpus.tkc", ec);
+    if (created && no_corpus) {
+      fs::remove_all(dir, ec);
+    } else if (hold.was_empty && !replaced) {
+      fs::remove(fs::path(dir) / "config.json", ec);
+    }
     throw;
   }
 }

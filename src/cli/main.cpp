@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "tokvec/interrupt.h"
 #include "tokvec/status.h"
 
 namespace {
@@ -51,6 +52,8 @@ int main(int argc, char** argv) {
   }
   for (const Command& c : kCommands) {
     if (std::strcmp(name, c.name) != 0) continue;
+    // Ctrl-C or SIGTERM anywhere: temporaries removed, one line on what was kept, 130/143.
+    tokvec::exit_cleanly_on_signal(name);
     try {
       const int status = c.run(argc - 1, argv + 1);
       // What went to stdout is still in its buffer: a full disk or a closed pipe shows only
