@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "tokvec/sampler.h"
+#include "tokvec/simd.h"
 
 namespace tokvec {
 namespace {
@@ -66,23 +67,43 @@ void check_gradient(const std::vector<uint32_t>& inputs, const std::vector<uint3
   }
 }
 
+/// Runs `check` once on every SIMD path this CPU can run (scalar included).
+template <class F>
+void on_every_path(F check) {
+  for (simd::Path p : simd::runnable_paths()) {
+    SCOPED_TRACE(std::string("SIMD path ") + simd::name(p));
+    simd::ScopedPath path(p);
+    check();
+  }
+}
+
 TEST(Sgns, HogBatchStepFollowsTheLossGradient) {
-  check_gradient({0, 1, 2, 3}, {4, 5, 6}, true, 20);
+  on_every_path([] { check_gradient({0, 1, 2, 3}, {4, 5, 6}, true, 20); });
 }
 
 TEST(Sgns, HogBatchStepWithRepeatedRowsAddsTheirUpdates) {
-  check_gradient({0, 1, 0, 2}, {3, 5, 5, 7, 3 + 4}, true, 37);
+  on_every_path([] { check_gradient({0, 1, 0, 2}, {3, 5, 5, 7, 3 + 4}, true, 37); });
 }
 
-TEST(Sgns, PortableKernelFollowsTheLossGradient) {
-  // T = 10 has no specialised AVX-512 kernel: this runs the portable one.
-  check_gradient({0, 1, 2}, {3, 4, 5, 6, 7, 8, 9, 10, 11, 4}, true, 20);
+TEST(Sgns, GenericKernelFollowsTheLossGradient) {
+  // T = 10 has no kernel specialised for its size: this runs the generic one.
+  on_every_path([] { check_gradient({0, 1, 2}, {3, 4, 5, 6, 7, 8, 9, 10, 11, 4}, true, 20); });
+}
+
+TEST(Sgns, SpecialisedKernelsFollowTheLossGradient) {
+  // Two input rows at a time in the score pass, and an odd one left; 16 targets hold more
+  // vectors than AVX2 has registers.
+  on_every_path([] {
+    check_gradient({0, 1, 2}, {3, 4, 5, 6, 7, 8, 9, 10, 11}, true, 20);
+    check_gradient({0, 1, 2, 3, 4}, {5, 6, 7, 8, 9, 10, 11, 5, 6, 7, 8, 9, 10, 11, 6, 7}, true, 20);
+  });
 }
 
 /// The trainer hands the kernel some rows as its own copies (hot rows): a step on rows
 /// given by address must do exactly what the step by id does on the matrices, wherever
-/// each row lives. T = 6 runs the AVX-512 kernel where the CPU has it, T = 10 the portable.
+/// each row lives. T = 6 runs a kernel specialised for its size, T = 10 the generic one.
 TEST(Sgns, StepOnCopiedRowsEqualsTheStepById) {
+  on_every_path([] {
   for (const std::vector<uint32_t>& targets : {std::vector<uint32_t>{4, 5, 6, 5, 7, 8},
                                                std::vector<uint32_t>{3, 4, 5, 6, 7, 8, 9, 10, 11, 4}}) {
     const std::vector<uint32_t> inputs = {0, 1, 0, 2};
@@ -112,10 +133,76 @@ TEST(Sgns, StepOnCopiedRowsEqualsTheStepById) {
       }
     }
   }
+  });
 }
 
 TEST(Sgns, PairStepFollowsTheLossGradient) {
-  check_gradient({0}, {1, 2, 3, 4, 5, 6}, false, 20);
+  on_every_path([] { check_gradient({0}, {1, 2, 3, 4, 5, 6}, false, 20); });
+}
+
+/// The SIMD paths against the scalar reference, one step at a time, over window sizes
+/// B = 1..10, every T = 2..17 (specialised and generic kernels), dimensions with and
+/// without padding, repeated rows, and large scores (the sigmoid table's saturation).
+///
+/// Tolerance: 1e-4 per weight and 1e-4 relative on the loss, for steps of about 1e-2. The
+/// paths sum the dot products in a different order and fuse multiply-adds, so a score
+/// differs by a few float roundings (~1e-6 here); where that moves it across a boundary of
+/// the sigmoid table (step 16/8192), σ changes by up to 0.25 · 16/8192 ≈ 5e-4 and the step by
+/// lr · 5e-4 · |row| ≈ 1.2e-5. Anything beyond 1e-4 is a kernel bug, not rounding.
+TEST(Sgns, EverySimdPathMatchesTheScalarKernel) {
+  const std::vector<simd::Path> paths = simd::runnable_paths();
+  if (paths.size() < 2) GTEST_SKIP() << "this CPU runs only the scalar path";
+  Rng pick(11, 0);
+  double worst = 0.0;
+  for (size_t dim : {size_t{16}, size_t{37}, size_t{100}, size_t{300}}) {
+    for (size_t T = 2; T <= 17; ++T) {
+      for (size_t B = 1; B <= 10; ++B) {
+        const size_t rows = 24;
+        Matrix in(rows, dim), out(rows, dim);
+        // Large rows at dim 300 push scores past ±8, into the table's saturated ends.
+        fill_random(in, 100 + dim * 31 + T * 7 + B, dim == 300 ? 1.0f : 0.5f);
+        fill_random(out, 200 + dim * 31 + T * 7 + B, 0.5f);
+        std::vector<uint32_t> inputs(B), targets(T);
+        for (uint32_t& x : inputs) x = static_cast<uint32_t>(pick.below(rows));  // repeats happen
+        for (uint32_t& t : targets) t = static_cast<uint32_t>(pick.below(rows));
+        SigmoidTable table;
+        SgnsScratch scratch(B, T, dim);
+        const float lr = 0.05f;
+        Matrix ref_in = in, ref_out = out;
+        double ref_loss, ref_pair_loss;
+        Matrix ref_pair_in = in, ref_pair_out = out;
+        {
+          simd::ScopedPath scalar(simd::Path::scalar);
+          ref_loss = hogbatch_step(ref_in, ref_out, inputs, targets, lr, table, scratch);
+          ref_pair_loss = pair_step(ref_pair_in, ref_pair_out, inputs[0], targets, lr, table, scratch);
+        }
+        for (simd::Path p : paths) {
+          if (p == simd::Path::scalar) continue;
+          simd::ScopedPath path(p);
+          Matrix a_in = in, a_out = out, p_in = in, p_out = out;
+          const double loss = hogbatch_step(a_in, a_out, inputs, targets, lr, table, scratch);
+          const double pair_loss = pair_step(p_in, p_out, inputs[0], targets, lr, table, scratch);
+          const std::string where = std::string(simd::name(p)) + " dim " + std::to_string(dim) + " T " +
+                                    std::to_string(T) + " B " + std::to_string(B);
+          ASSERT_NEAR(loss, ref_loss, 1e-4 * std::fabs(ref_loss)) << where;
+          ASSERT_NEAR(pair_loss, ref_pair_loss, 1e-4 * std::fabs(ref_pair_loss)) << where;
+          for (size_t r = 0; r < rows; ++r) {
+            for (size_t j = 0; j < in.stride(); ++j) {
+              for (auto [got, want] : {std::pair{a_in.row(r)[j], ref_in.row(r)[j]}, {a_out.row(r)[j], ref_out.row(r)[j]},
+                                       {p_in.row(r)[j], ref_pair_in.row(r)[j]}, {p_out.row(r)[j], ref_pair_out.row(r)[j]}}) {
+                if (j >= dim) {
+                  ASSERT_EQ(got, 0.0f) << where << ": padding";
+                }
+                worst = std::max(worst, static_cast<double>(std::fabs(got - want)));
+                ASSERT_NEAR(got, want, 1e-4) << where << " row " << r << " col " << j;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  std::printf("largest difference from the scalar kernel: %.3g\n", worst);
 }
 
 TEST(Sgns, SigmoidTableIsCloseToTheFunction) {

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libtbb-dev libcxxopts-dev libgtest-dev libxxhash-dev
-          libutf8proc-dev nlohmann-json3-dev xz-utils)
+          libutf8proc-dev nlohmann-json3-dev libhwy-dev xz-utils)
 for arg in "$@"; do
   case "$arg" in
     --with-test-tools) packages+=(python3 python3-numpy python3-gensim openmpi-bin libopenmpi-dev) ;;

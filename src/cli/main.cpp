@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "tokvec/interrupt.h"
+#include "tokvec/simd.h"
 #include "tokvec/status.h"
 
 namespace {
@@ -47,7 +48,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (std::strcmp(name, "--version") == 0) {
-    std::printf("tokvec 0.1.0\n");
+    try {
+      const std::string simd = tokvec::simd::describe();
+      std::printf("tokvec 0.1.0\n%s\n", simd.c_str());
+    } catch (const std::exception&) {
+      return tokvec::report_current_exception("--version");
+    }
     return 0;
   }
   for (const Command& c : kCommands) {
@@ -55,6 +61,8 @@ int main(int argc, char** argv) {
     // Ctrl-C or SIGTERM anywhere: temporaries removed, one line on what was kept, 130/143.
     tokvec::exit_cleanly_on_signal(name);
     try {
+      // The kernels' instruction set is chosen (or TOKVEC_SIMD refused) before any work.
+      tokvec::simd::active();
       const int status = c.run(argc - 1, argv + 1);
       // What went to stdout is still in its buffer: a full disk or a closed pipe shows only
       // now, and the exit status must say so (else `tokvec inspect F > /full/disk` exits 0).

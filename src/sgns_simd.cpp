@@ -1,0 +1,268 @@
+// The SGNS kernels in SIMD, written once with Highway and compiled for each instruction set
+// of simd_targets.h (AVX-512, AVX2+FMA, NEON): hwy/foreach_target.h includes this file
+// again once per target, each time in that target's namespace (N_AVX3, N_AVX2, N_NEON) and
+// with its compiler flags; simd.cpp picks one at start-up (or TOKVEC_SIMD forces one).
+//
+// Why Highway rather than intrinsics per instruction set: the maths is written once, so
+// the AVX-512, AVX2 and NEON kernels cannot drift apart, the code for a CPU is only ever
+// called after hwy::SupportedTargets() said the CPU (and OS) has it, and a new target
+// (SVE, RISC-V V) is a line in simd_targets.h rather than a third copy of the kernel.
+// Highway's vector ops compile to the same instructions as the hand-written AVX-512 kernel
+// it replaces (one FMA per multiply-add, aligned loads and stores, no tail loops).
+//
+// The HogBatch maths (sgns.h): S = X Uᵀ, G = η (L - σ(S)), U += Gᵀ X, X += G U, both
+// updates from the values before the step. The row loops run over the full row stride (a
+// multiple of 16 floats, 64-byte aligned; the padding floats are zero and stay zero), so
+// every load is aligned and no loop has a tail.
+//
+// The kernel is specialised per number of targets T = K + 1 (a template parameter), so the
+// loops over targets unroll and each target's running values live in registers:
+//   1. S = X Uᵀ: for a block of one or two input rows, T (or 2T) accumulators over the
+//      vector chunks of the rows, then one horizontal sum each. Two input rows at a time
+//      share each target chunk's load (fewer loads than multiply-adds, which matters on
+//      CPUs with two load ports), when the 2T accumulators fit in the registers.
+//   2. After the (scalar) sigmoid lookups, per vector chunk c: ΔU_t[c] = Σ_b G[b,t] x_b[c]
+//      (T accumulators in registers), then for each input row x_b[c] += Σ_t G[b,t] u_t[c]
+//      (stored at once), then u_t[c] += ΔU_t[c]. The T chunks of U stay in registers too
+//      when 2T + 2 vectors fit (AVX2 has 16 registers, AVX-512 and NEON 32), otherwise they
+//      are read again from L1.
+// Each row is read twice from memory and written once (chunk by chunk, so a row's chunk is
+// in L1 for its second read), and ΔU never goes to memory. Repeated rows give exactly the
+// portable kernel's result up to rounding: a repeated target row (a negative drawn twice)
+// adds each delta to the current memory value, so both updates count, and a repeated
+// input row gets both updates while ΔU sees only its value before the step. Other T run a
+// generic kernel with the same maths.
+#include "simd_targets.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "sgns_simd.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "sgns_detail.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace tokvec {
+namespace HWY_NAMESPACE {
+namespace {
+
+namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<float>;
+using V = hn::Vec<D>;
+
+/// Vector registers of the target (x86-64 AVX2: 16; AVX-512 and AArch64: 32).
+constexpr int kRegisters = HWY_TARGET == HWY_AVX2 ? 16 : 32;
+
+template <int T>
+double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY_RESTRICT us, size_t stride, float lr,
+                      const SigmoidTable& table, float* HWY_RESTRICT S) {
+  const D d;
+  const size_t N = hn::Lanes(d);
+  float* u[T];
+  for (int t = 0; t < T; ++t) u[t] = us[t];
+
+  // 1. S = X Uᵀ
+  size_t b = 0;
+  if constexpr (2 * T + 2 <= kRegisters) {
+    for (; b + 2 <= B; b += 2) {
+      const float* x0 = xs[b];
+      const float* x1 = xs[b + 1];
+      V a0[T], a1[T];
+      for (int t = 0; t < T; ++t) a0[t] = a1[t] = hn::Zero(d);
+      for (size_t j = 0; j < stride; j += N) {
+        const V v0 = hn::Load(d, x0 + j);
+        const V v1 = hn::Load(d, x1 + j);
+        for (int t = 0; t < T; ++t) {
+          const V uv = hn::Load(d, u[t] + j);
+          a0[t] = hn::MulAdd(v0, uv, a0[t]);
+          a1[t] = hn::MulAdd(v1, uv, a1[t]);
+        }
+      }
+      for (int t = 0; t < T; ++t) {
+        S[b * T + t] = hn::GetLane(hn::SumOfLanes(d, a0[t]));
+        S[(b + 1) * T + t] = hn::GetLane(hn::SumOfLanes(d, a1[t]));
+      }
+    }
+  }
+  for (; b < B; ++b) {
+    const float* x = xs[b];
+    V acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = hn::Zero(d);
+    for (size_t j = 0; j < stride; j += N) {
+      const V xv = hn::Load(d, x + j);
+      for (int t = 0; t < T; ++t) acc[t] = hn::MulAdd(xv, hn::Load(d, u[t] + j), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) S[b * T + t] = hn::GetLane(hn::SumOfLanes(d, acc[t]));
+  }
+
+  // G = η (L - σ(S)) in place
+  const double loss = detail::scores_to_gradients(S, B, T, lr, table);
+
+  // 2. U += Gᵀ X and X += G U, chunk by chunk
+  constexpr bool kHoldU = 2 * T + 2 <= kRegisters;
+  for (size_t j = 0; j < stride; j += N) {
+    // ΔU first, from every input chunk before any is updated (an input row repeated in the
+    // window must not give its updated value to ΔU).
+    V du[T];
+    for (int t = 0; t < T; ++t) du[t] = hn::Zero(d);
+    for (size_t bb = 0; bb < B; ++bb) {
+      const V xv = hn::Load(d, xs[bb] + j);
+      const float* g = S + bb * T;
+      for (int t = 0; t < T; ++t) du[t] = hn::MulAdd(hn::Set(d, g[t]), xv, du[t]);
+    }
+    V uo[kHoldU ? T : 1];
+    if constexpr (kHoldU) {
+      for (int t = 0; t < T; ++t) uo[t] = hn::Load(d, u[t] + j);
+    }
+    for (size_t bb = 0; bb < B; ++bb) {
+      float* x = xs[bb] + j;
+      V xa = hn::Load(d, x);
+      const float* g = S + bb * T;
+      for (int t = 0; t < T; ++t) {
+        // U is not written until the end of the chunk: these are its values before the step.
+        const V ut = kHoldU ? uo[t] : hn::Load(d, u[t] + j);
+        xa = hn::MulAdd(hn::Set(d, g[t]), ut, xa);
+      }
+      hn::Store(xa, d, x);
+    }
+    for (int t = 0; t < T; ++t) {
+      float* p = u[t] + j;
+      hn::Store(hn::Add(hn::Load(d, p), du[t]), d, p);
+    }
+  }
+  return loss;
+}
+
+float dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t stride) {
+  const D d;
+  const size_t N = hn::Lanes(d);
+  // Two accumulators for two independent multiply-add chains; stride is a multiple of 16
+  // floats, so of N on every target.
+  V s0 = hn::Zero(d), s1 = hn::Zero(d);
+  size_t j = 0;
+  for (; j + 2 * N <= stride; j += 2 * N) {
+    s0 = hn::MulAdd(hn::Load(d, a + j), hn::Load(d, b + j), s0);
+    s1 = hn::MulAdd(hn::Load(d, a + j + N), hn::Load(d, b + j + N), s1);
+  }
+  for (; j < stride; j += N) s0 = hn::MulAdd(hn::Load(d, a + j), hn::Load(d, b + j), s0);
+  return hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));
+}
+
+/// Any T: the same maths with ΔU through the scratch rows `delta`.
+double hogbatch_any(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
+                    const SigmoidTable& table, float* HWY_RESTRICT S, float* HWY_RESTRICT delta) {
+  const D d;
+  const size_t N = hn::Lanes(d);
+  for (size_t b = 0; b < B; ++b) {
+    for (size_t t = 0; t < T; ++t) S[b * T + t] = dot(xs[b], us[t], stride);
+  }
+  const double loss = detail::scores_to_gradients(S, B, T, lr, table);
+  // ΔU = Gᵀ X (before X changes)
+  for (size_t t = 0; t < T; ++t) {
+    float* dt = delta + t * stride;
+    for (size_t j = 0; j < stride; j += N) {
+      V acc = hn::Zero(d);
+      for (size_t b = 0; b < B; ++b) acc = hn::MulAdd(hn::Set(d, S[b * T + t]), hn::Load(d, xs[b] + j), acc);
+      hn::Store(acc, d, dt + j);
+    }
+  }
+  // X += G U (U not yet changed)
+  for (size_t b = 0; b < B; ++b) {
+    float* x = xs[b];
+    for (size_t j = 0; j < stride; j += N) {
+      V acc = hn::Load(d, x + j);
+      for (size_t t = 0; t < T; ++t) acc = hn::MulAdd(hn::Set(d, S[b * T + t]), hn::Load(d, us[t] + j), acc);
+      hn::Store(acc, d, x + j);
+    }
+  }
+  // U += ΔU, one target at a time (a repeated target row gets both deltas)
+  for (size_t t = 0; t < T; ++t) {
+    float* p = us[t];
+    const float* dt = delta + t * stride;
+    for (size_t j = 0; j < stride; j += N) hn::Store(hn::Add(hn::Load(d, p + j), hn::Load(d, dt + j)), d, p + j);
+  }
+  return loss;
+}
+
+double hogbatch(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
+                const SigmoidTable& table, float* S, float* delta) {
+#if HWY_TARGET != HWY_SCALAR  // Highway's scalar target is compiled but never dispatched to
+  switch (T) {
+    case 2: return hogbatch_fixed<2>(xs, B, us, stride, lr, table, S);
+    case 3: return hogbatch_fixed<3>(xs, B, us, stride, lr, table, S);
+    case 4: return hogbatch_fixed<4>(xs, B, us, stride, lr, table, S);
+    case 5: return hogbatch_fixed<5>(xs, B, us, stride, lr, table, S);
+    case 6: return hogbatch_fixed<6>(xs, B, us, stride, lr, table, S);
+    case 7: return hogbatch_fixed<7>(xs, B, us, stride, lr, table, S);
+    case 8: return hogbatch_fixed<8>(xs, B, us, stride, lr, table, S);
+    case 9: return hogbatch_fixed<9>(xs, B, us, stride, lr, table, S);
+    case 11: return hogbatch_fixed<11>(xs, B, us, stride, lr, table, S);
+    case 16: return hogbatch_fixed<16>(xs, B, us, stride, lr, table, S);
+    default: break;
+  }
+#endif
+  return hogbatch_any(xs, B, us, T, stride, lr, table, S, delta);
+}
+
+/// word2vec.c's step: each target row is updated as soon as its error is known; the input
+/// row gets Σ_t g_t u_t (from each u_t before its update) at the end.
+double pair(float* in_base, float* out_base, size_t stride, uint32_t input_row, const uint32_t* targets, size_t T,
+            float lr, const SigmoidTable& table, float* HWY_RESTRICT neu1e) {
+  const D d;
+  const size_t N = hn::Lanes(d);
+  float* x = in_base + input_row * stride;
+  for (size_t j = 0; j < stride; j += N) hn::Store(hn::Zero(d), d, neu1e + j);
+  double loss = 0.0;
+  for (size_t t = 0; t < T; ++t) {
+    float* u = out_base + targets[t] * stride;
+    const V g = hn::Set(d, detail::score_gradient(dot(x, u, stride), t == 0, lr, table, loss));
+    for (size_t j = 0; j < stride; j += N) {
+      const V uv = hn::Load(d, u + j);
+      hn::Store(hn::MulAdd(g, uv, hn::Load(d, neu1e + j)), d, neu1e + j);
+      hn::Store(hn::MulAdd(g, hn::Load(d, x + j), uv), d, u + j);
+    }
+  }
+  for (size_t j = 0; j < stride; j += N) hn::Store(hn::Add(hn::Load(d, x + j), hn::Load(d, neu1e + j)), d, x + j);
+  return loss;
+}
+
+}  // namespace
+
+// Named outside the anonymous namespace so that the dispatch table below can take their
+// addresses per target.
+double HogBatch(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
+                const SigmoidTable& table, float* S, float* delta) {
+  return hogbatch(xs, B, us, T, stride, lr, table, S, delta);
+}
+double Pair(float* in_base, float* out_base, size_t stride, uint32_t input_row, const uint32_t* targets, size_t T,
+            float lr, const SigmoidTable& table, float* neu1e) {
+  return pair(in_base, out_base, stride, input_row, targets, T, lr, table, neu1e);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace tokvec
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace tokvec::detail {
+
+// Highway's own HWY_DYNAMIC_DISPATCH always takes the best target the CPU has; TOKVEC_SIMD
+// must be able to force a lesser one, so the table is indexed by simd::Path instead. It is
+// as safe: simd::active() only returns a path that hwy::SupportedTargets() reports.
+SgnsKernels sgns_simd_kernels(simd::Path path) noexcept {
+  switch (path) {
+#if HWY_TARGETS & HWY_AVX3
+    case simd::Path::avx512: return {&N_AVX3::HogBatch, &N_AVX3::Pair};
+#endif
+#if HWY_TARGETS & HWY_AVX2
+    case simd::Path::avx2: return {&N_AVX2::HogBatch, &N_AVX2::Pair};
+#endif
+#if HWY_TARGETS & HWY_NEON
+    case simd::Path::neon: return {&N_NEON::HogBatch, &N_NEON::Pair};
+#endif
+    default: return {};
+  }
+}
+
+}  // namespace tokvec::detail
+#endif
