@@ -130,6 +130,7 @@ AuditReport audit(const TrainingState& state, const AuditConfig& config, const I
     row.drift = std::sqrt(drift2);
     row.flagged = row.input_updates < config.min_updates;
     if (row.frequency == 0) ++report.never_produced;
+    if (row.flagged && row.frequency > 0) ++report.flagged_seen_count;
     report.frequency_histogram.add(row.frequency);
     report.update_histogram.add(row.input_updates);
     report.rows.push_back(std::move(row));
@@ -157,13 +158,17 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-/// The rows the text report lists: flagged first, fewest updates first, then by id.
+/// The rows the text report lists: the flagged rows that occur in the corpus, most frequent
+/// first (a frequent token that is still under-trained is the surprise worth seeing), then
+/// fewest updates, then by id. Rows that never occur (unused byte pieces, a tokenizer trained
+/// on other text) are only counted: they have no vector to trust and nothing to fix.
 std::vector<const AuditRow*> worst_rows(const AuditReport& report, uint64_t top) {
   std::vector<const AuditRow*> rows;
   for (const AuditRow& r : report.rows) {
-    if (r.flagged) rows.push_back(&r);
+    if (r.flagged && r.frequency > 0) rows.push_back(&r);
   }
   std::stable_sort(rows.begin(), rows.end(), [](const AuditRow* a, const AuditRow* b) {
+    if (a->frequency != b->frequency) return a->frequency > b->frequency;
     return a->input_updates != b->input_updates ? a->input_updates < b->input_updates : a->id < b->id;
   });
   if (rows.size() > top) rows.resize(top);
@@ -201,8 +206,11 @@ std::string audit_text(const AuditReport& r, uint64_t top) {
   out += histogram_text("corpus frequency: rows per bucket", r.frequency_histogram);
   out += histogram_text("input-row updates: rows per bucket", r.update_histogram);
   std::vector<const AuditRow*> rows = worst_rows(r, top);
+  const uint64_t flagged_unseen = r.flagged_count - r.flagged_seen_count;
   if (!rows.empty()) {
-    out += "flagged rows, fewest updates first:\n";
+    std::snprintf(buf, sizeof buf, "flagged rows that occur in the corpus, most frequent first (%zu of %llu):\n", rows.size(),
+                  static_cast<unsigned long long>(r.flagged_seen_count));
+    out += buf;
     std::snprintf(buf, sizeof buf, "  %8s  %-24s %10s %10s %10s %10s %8s %8s\n", "id", "token", "frequency", "in_upd",
                   "out_pos", "out_neg", "norm", "drift");
     out += buf;
@@ -214,6 +222,11 @@ std::string audit_text(const AuditReport& r, uint64_t top) {
                     static_cast<unsigned long long>(row->output_negative_updates), row->norm, row->drift);
       out += buf;
     }
+  }
+  if (flagged_unseen > 0) {
+    std::snprintf(buf, sizeof buf, "flagged rows that never occur in the corpus (frequency 0, not listed; see --csv or --json): %llu\n",
+                  static_cast<unsigned long long>(flagged_unseen));
+    out += buf;
   }
   return out;
 }
@@ -237,6 +250,7 @@ std::string audit_json(const AuditReport& r) {
   j["corpus_tokens"] = r.corpus_tokens;
   j["flagged_tokens"] = r.flagged_tokens;
   j["never_produced"] = r.never_produced;
+  j["flagged_seen_count"] = r.flagged_seen_count;
   auto histogram = [](const Histogram& h) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (size_t b = 0; b < h.buckets.size(); ++b) list.push_back({{"bucket", Histogram::bucket_label(b)}, {"rows", h.buckets[b]}});

@@ -24,6 +24,7 @@
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/progress.h"
+#include "tokvec/sniff.h"
 #include "tokvec/status.h"
 #include "tokvec/thread_arena.h"
 #include "tokvec/text.h"
@@ -305,7 +306,7 @@ BpeModel BpeModel::load(const std::string& path) {
   auto where = [](size_t line_index) { return "line " + std::to_string(line_index + 1); };
   const std::string expected_magic = std::string(kBpeMagic) + " " + std::to_string(kBpeVersion);
   if (lines.empty() || lines[0].substr(0, std::strlen(kBpeMagic) + 1) != std::string(kBpeMagic) + " ") {
-    throw corrupt_error(path, "line 1", "not a tokvec BPE model (expected '" + expected_magic + "')");
+    throw_wrong_kind(path, "line 1", "a tokvec BPE model (tokenizer.bpe, written by bpe-train)", "(expected '" + expected_magic + "')");
   }
   if (lines[0] != expected_magic) {
     throw corrupt_error(path, "line 1", "format '" + std::string(lines[0]) + "' is not supported (this tokvec reads '" + expected_magic + "')");

@@ -13,7 +13,9 @@
 
 #include "tokvec/bpe.h"
 #include "tokvec/io.h"
+#include "tokvec/sniff.h"
 #include "tokvec/status.h"
+#include "tokvec/text.h"
 
 namespace tokvec {
 
@@ -188,7 +190,7 @@ std::vector<WordCount> count_text_words(const std::string& path, uint64_t min_co
   check_readable_file(path);
   MappedFile file(path);
   std::string_view text = file.view();
-  // Blocks of ~8 MiB, each cut after a whitespace byte so no word is split between two.
+  // Blocks of ~8 MiB, each cut at an ASCII whitespace byte so no word is split between two.
   constexpr size_t kBlock = size_t{8} << 20;
   std::vector<size_t> cuts{0};
   while (cuts.back() < text.size()) {
@@ -200,13 +202,13 @@ std::vector<WordCount> count_text_words(const std::string& path, uint64_t min_co
   std::vector<Map> maps(cuts.size() - 1);
   tbb::parallel_for(size_t{0}, maps.size(), [&](size_t b) {
     Map& m = maps[b];
-    size_t i = cuts[b], end = cuts[b + 1];
-    while (i < end) {
-      while (i < end && is_ascii_space(text[i])) ++i;
-      size_t start = i;
-      while (i < end && !is_ascii_space(text[i])) ++i;
-      if (i > start) ++m[text.substr(start, i - start)];
-    }
+    // The tokenizer's own pre-tokens, so "sea." gives the word "sea" (and the piece "."),
+    // as the BPE model sees it; runs of punctuation and symbols are not words.
+    pretokenize(text.substr(cuts[b], cuts[b + 1] - cuts[b]), true, [&](std::string_view piece, bool, size_t) {
+      uint32_t len;
+      const CharClass cls = detail::char_at(piece, 0, len);
+      if (cls == CharClass::letter || cls == CharClass::mark || cls == CharClass::digit) ++m[piece];
+    });
   });
   Map total = maps.empty() ? Map{} : std::move(maps[0]);
   for (size_t b = 1; b < maps.size(); ++b)
@@ -463,7 +465,10 @@ Embeddings read_npy(const std::string& path, const std::string& vocab_path) {
   require_little_endian(path);
   MappedFile file(path);
   std::string_view bytes = file.view();
-  if (bytes.size() < 10 || bytes.substr(0, 6) != std::string_view("\x93NUMPY", 6)) throw input_error(path, at_byte(0), "not a .npy file (bad magic)");
+  if (bytes.size() < 10 || bytes.substr(0, 6) != std::string_view("\x93NUMPY", 6)) {
+    const std::string kind = sniff_file_kind(path);
+    throw input_error(path, at_byte(0), "not a .npy file (bad magic)" + (kind.empty() ? std::string() : ": it looks like " + kind));
+  }
   if (bytes[6] != 1 || bytes[7] != 0) throw input_error(path, at_byte(6), "unsupported .npy version (expected 1.0)");
   size_t hlen = static_cast<uint8_t>(bytes[8]) | (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
   if (bytes.size() < 10 + hlen) throw input_error(path, at_byte(10), "header runs past the end of the file (truncated?)");
@@ -513,6 +518,12 @@ Embeddings read_npy(const std::string& path) { return read_npy(path, npy_vocab_p
 Embeddings read_vectors(const std::string& path) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0) return read_npy(path);
   check_readable_file(path);
+  // Another kind of file is named as such; text and unknown bytes go to the word2vec
+  // readers, whose errors name the line.
+  if (const std::string kind = sniff_file_kind(path);
+      !kind.empty() && kind != "plain text" && kind.find("word2vec") == std::string::npos) {
+    throw input_error(path, "", "looks like " + kind + ", not vectors (a run folder, a state file, word2vec text or binary, or .npy)");
+  }
   bool text = true;
   {
     MappedFile file(path);
@@ -571,6 +582,7 @@ Run load_run(const std::string& path) {
   if (config.is_object()) {
     if (config.contains("min_count") && config["min_count"].is_number_unsigned()) run.min_count = config["min_count"].get<uint64_t>();
     if (config.contains("input") && config["input"].is_string()) run.input_path = config["input"].get<std::string>();
+    if (config.contains("lowercase") && config["lowercase"].is_boolean()) run.lowercase = config["lowercase"].get<bool>();
   }
   if (run.is_bpe()) {
     std::string tok = (dir / "tokenizer.bpe").string();
@@ -603,13 +615,16 @@ Embeddings run_word_vectors(const Run& run, const std::vector<std::string>& word
   for (uint32_t i = 0; i < run.state.vocab.size(); ++i) index.emplace(run.state.vocab[i], i);
   Embeddings e;
   e.dim = run.state.dim();
+  std::vector<bool> given(run.state.vocab.size(), false);
   for (const std::string& w : words) {
-    auto it = index.find(w);
+    auto it = index.find(run.lowercase ? lowercase_utf8(w) : w);
     if (it == index.end()) {
       if (missing) ++*missing;
       continue;
     }
-    e.words.push_back(w);
+    if (given[it->second]) continue;  // "Sea" and "sea" in a lowercased run: one row
+    given[it->second] = true;
+    e.words.push_back(run.state.vocab[it->second]);
     const float* r = run.state.input.row(it->second);
     e.data.insert(e.data.end(), r, r + e.dim);
   }

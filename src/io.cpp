@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "tokvec/interrupt.h"
+#include "tokvec/sniff.h"
 #include "tokvec/status.h"
 
 namespace tokvec {
@@ -373,7 +374,10 @@ FolderLock& FolderLock::operator=(FolderLock&& other) noexcept {
 void check_readable_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw io_error(path, "cannot open", errno);
-  if (S_ISDIR(st.st_mode)) throw io_error(path, "is a folder, expected a file", 0);
+  if (S_ISDIR(st.st_mode)) {
+    const std::string kind = sniff_file_kind(path);
+    throw io_error(path, (kind.find("run folder") != std::string::npos ? "is " + kind + ", expected a file" : "is a folder, expected a file"), 0);
+  }
   if (::access(path.c_str(), R_OK) != 0) throw io_error(path, "cannot read", errno);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "tokvec/sniff.h"
 #include "tokvec/status.h"
 
 namespace tokvec {
@@ -216,12 +217,14 @@ SectionReader::SectionReader(const std::string& path, std::string_view magic, ui
     : file_(path) {
   if (!host_is_little_endian()) throw internal_error("tokvec files are little-endian; this machine is not");
   std::string_view all = file_.view();
+  // A file that does not start with the magic is another kind of file: say which.
+  const size_t prefix = std::min<size_t>(all.size(), 8);
+  if (all.substr(0, prefix) != magic.substr(0, prefix) || all.empty()) {
+    throw_wrong_kind(path, "header", tokvec_file_kind(magic), "(it does not start with " + std::string(magic) + ")");
+  }
   if (all.size() < kHeaderBytes) {
     throw corrupt_error(path, "header", "file is " + std::to_string(all.size()) + " bytes, too short for a tokvec " +
                                             std::string(magic) + " file");
-  }
-  if (all.substr(0, 8) != magic) {
-    throw corrupt_error(path, "header", "not a tokvec " + std::string(magic) + " file (wrong magic)");
   }
   ByteReader head(all.substr(8, 16), path, "header");
   version_ = head.u32();

@@ -53,6 +53,40 @@ void append_utf8(std::string& out, uint32_t cp) {
   }
 }
 
+bool needs_lowercase(std::string_view s) noexcept {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80 || (u >= 'A' && u <= 'Z')) return true;
+  }
+  return false;
+}
+
+void lowercase_utf8(std::string_view s, std::string& out) {
+  out.clear();
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u < 0x80) {
+      out.push_back(u >= 'A' && u <= 'Z' ? static_cast<char>(u + 32) : static_cast<char>(u));
+      ++i;
+      continue;
+    }
+    const Utf8Char c = decode_utf8(s, i);
+    if (c.valid) {
+      append_utf8(out, static_cast<uint32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c.code_point))));
+    } else {
+      out.push_back(s[i]);  // an invalid byte stays as it is
+    }
+    i += c.length;
+  }
+}
+
+std::string lowercase_utf8(std::string_view s) {
+  std::string out;
+  lowercase_utf8(s, out);
+  return out;
+}
+
 bool is_white_space(uint32_t cp) noexcept {
   // The Unicode White_Space property (PropList.txt); utf8proc exposes categories, not this
   // property, and Zs alone misses the tab..CR controls and U+0085.

@@ -23,6 +23,7 @@
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
+#include "tokvec/text.h"
 #include "tokvec/thread_arena.h"
 
 namespace tokvec {
@@ -145,7 +146,7 @@ void read_at(int fd, const std::string& path, uint64_t offset, size_t n, std::st
 
 /// Reads block `i` (streamed: only this block's bytes are in memory) and counts its words.
 void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t block_bytes, size_t i, Block& block,
-                 std::string& buf) {
+                 std::string& buf, bool lowercase) {
   const uint64_t begin = i * block_bytes;
   const uint64_t end = std::min(file_size, begin + block_bytes);
   // One byte before the block tells whether its first word started in the previous block.
@@ -169,7 +170,10 @@ void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t b
       while (k < n && !is_space(p[k])) ++k;  // the tail of the previous block's word
     }
   }
-  WordMap map;
+  // Lowercased words live in a scratch string that the next word overwrites: the map
+  // keeps its own copy of each then.
+  WordMap map(/*owning=*/lowercase);
+  std::string lowered;
   block.ids.reserve(own_end / 5);
   while (k < own_end) {
     unsigned char c = p[k];
@@ -182,7 +186,12 @@ void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t b
     }
     size_t start = k;
     while (k < n && !is_space(p[k])) ++k;
-    uint32_t id = map.find_or_insert(std::string_view(buf.data() + start, k - start));
+    std::string_view word(buf.data() + start, k - start);
+    if (lowercase && needs_lowercase(word)) {
+      lowercase_utf8(word, lowered);
+      word = lowered;
+    }
+    uint32_t id = map.find_or_insert(word);
     if (id == block.counts.size()) block.counts.push_back(0);
     ++block.counts[id];
     block.ids.push_back(id);
@@ -228,8 +237,9 @@ struct WordInput {
   uint64_t block_bytes = 0;
   size_t blocks = 0;
   int threads = 1;
+  bool lowercase = false;
 
-  WordInput(const std::string& p, const WordVocabConfig& config) : path(p) {
+  WordInput(const std::string& p, const WordVocabConfig& config) : path(p), lowercase(config.lowercase) {
     check_readable_file(path);
     file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (file.fd < 0) throw io_error(path, "cannot open", errno);
@@ -276,7 +286,7 @@ void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepar
                                                              [&](size_t i) {
                                                                auto b = std::make_shared<Block>();
                                                                count_block(in.file.fd, in.path, in.size, in.block_bytes, i, *b,
-                                                                           buffers.local());
+                                                                           buffers.local(), in.lowercase);
                                                                prepare(*b);
                                                                return b;
                                                              }) &

@@ -59,6 +59,11 @@ TEST(AuditCli, NeverSeenTokenHasZeroUpdatesAndIsFlagged) {
   EXPECT_NE(test::read_text(dir.file("a.csv")).find("4,ghost,0,0,0,"), std::string::npos);
   EXPECT_NE(test::read_text(dir.file("a.svg")).find("</svg>"), std::string::npos);
   EXPECT_NE(r.output.find("never produced on this corpus: 1"), std::string::npos) << r.output;
+  // The only flagged row never occurs: stdout counts it instead of listing it.
+  EXPECT_EQ(r.output.find("ghost"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("flagged rows that never occur in the corpus (frequency 0, not listed; see --csv or --json): 1"),
+            std::string::npos) << r.output;
+  EXPECT_EQ(j["flagged_seen_count"], 0);
 }
 
 TEST(AuditCli, ExportSkipFlaggedLeavesFlaggedRowsOut) {

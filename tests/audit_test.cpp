@@ -135,13 +135,39 @@ TEST(Audit, SvgIsWellFormedXml) {
   EXPECT_NE(svg.find("corpus frequency (log scale)"), std::string::npos);
 }
 
-TEST(Audit, TextListsFlaggedRowsFewestUpdatesFirst) {
-  std::string text = audit_text(audit(hand_state(), AuditConfig{}, init_row), 10);
-  size_t never = text.find("\\x01z\\xFF"), rare = text.find("a,\"b\"");
-  ASSERT_NE(never, std::string::npos) << text;
+TEST(Audit, TextListsFlaggedRowsThatOccurMostFrequentFirstAndCountsTheUnseen) {
+  TrainingState s = hand_state();
+  // A fourth row, flagged and more frequent than "a,\"b\"" but with more updates.
+  s.vocab.push_back("often");
+  s.frequencies.push_back(60);
+  s.input = Matrix(4, 2);
+  s.output = Matrix(4, 2);
+  s.input_updates.push_back(98);
+  s.output_positive_updates.push_back(1);
+  s.output_negative_updates.push_back(1);
+  AuditReport r = audit(s, AuditConfig{}, init_row);
+  EXPECT_EQ(r.flagged_count, 3u);
+  EXPECT_EQ(r.flagged_seen_count, 2u);
+  std::string text = audit_text(r, 10);
+  size_t often = text.find("often"), rare = text.find("a,\"b\"");
+  ASSERT_NE(often, std::string::npos) << text;
   ASSERT_NE(rare, std::string::npos) << text;
-  EXPECT_LT(never, rare);
-  EXPECT_NE(text.find("flagged (input row < 100 updates): 2"), std::string::npos) << text;
+  EXPECT_LT(often, rare) << text;  // most frequent first, not fewest updates first
+  // The never-seen row is counted, not listed.
+  EXPECT_EQ(text.find("\\x01z\\xFF"), std::string::npos) << text;
+  EXPECT_NE(text.find("most frequent first (2 of 2)"), std::string::npos) << text;
+  EXPECT_NE(text.find("never occur in the corpus (frequency 0, not listed; see --csv or --json): 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("flagged (input row < 100 updates): 3"), std::string::npos) << text;
+  // --top cuts the list, not the count.
+  text = audit_text(r, 1);
+  EXPECT_NE(text.find("(1 of 2)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("a,\"b\""), std::string::npos) << text;
+  // JSON and CSV stay complete.
+  nlohmann::json j = nlohmann::json::parse(audit_json(r));
+  EXPECT_EQ(j["rows"].size(), 4u);
+  EXPECT_EQ(j["flagged_seen_count"], 2);
+  EXPECT_EQ(j["never_produced"], 1);
+  EXPECT_NE(audit_csv(r).find("\\x01z\\xFF"), std::string::npos);
 }
 
 }  // namespace

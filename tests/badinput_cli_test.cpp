@@ -51,23 +51,23 @@ TEST_F(BadInputCli, FilesOfTheWrongKindAreRefused) {
   const std::string in = q(dir.file("in.txt"));
   // A corpus or plain text given as a tokenizer model.
   expect_error(run_cli("encode --model " + q(dir.file("c.tkc")) + " --input " + in + " --output " + q(dir.file("x.tkc"))), 5,
-               "not a tokvec BPE model", "corpus as model");
+               "looks like a tokvec token corpus (.tkc), not a tokvec BPE model", "corpus as model");
   expect_error(run_cli("train --input " + in + " --tokenizer " + in + " --output " + q(dir.file("r2")) + " --quiet"), 5,
-               "not a tokvec BPE model", "text as --tokenizer");
+               "looks like plain text, not a tokvec BPE model", "text as --tokenizer");
   EXPECT_FALSE(fs::exists(dir.file("r2")));
   // A model, a text or a state given as a token corpus.
   expect_error(run_cli("decode --model " + q(dir.file("m.bpe")) + " --input " + q(dir.file("m.bpe"))), 5,
-               "not a tokvec TKVCORPS file (wrong magic)", "model as corpus");
+               "looks like a tokvec BPE model, not a tokvec token corpus (.tkc)", "model as corpus");
   expect_error(run_cli("train --corpus " + q(dir.file("run/state.tkv")) + " --output " + q(dir.file("r3")) + " --quiet"), 5,
-               "not a tokvec TKVCORPS file", "state as corpus");
+               "looks like a tokvec training state (state.tkv or a checkpoint), not a tokvec token corpus", "state as corpus");
   // A corpus or a model given as a training state.
   expect_error(run_cli("export " + q(dir.file("c.tkc")) + " --output " + q(dir.file("x.vec"))), 5,
-               "not a tokvec TKVSTATE file (wrong magic)", "corpus as state");
-  expect_error(run_cli("audit " + q(dir.file("m.bpe"))), 5, "not a tokvec TKVSTATE file", "model as state");
+               "looks like a tokvec token corpus (.tkc), not a tokvec run folder or training state", "corpus as state");
+  expect_error(run_cli("audit " + q(dir.file("m.bpe"))), 5, "looks like a tokvec BPE model, not a tokvec run folder", "model as state");
   // A text file where a vectors file is expected, and a folder where a file is.
   expect_error(run_cli("neighbors " + in + " w1"), 3, "expected a header \"N D\"", "text as vectors");
   expect_error(run_cli("inspect " + q(dir.path().string())), 4, "is a folder, expected a file", "folder as file");
-  expect_error(run_cli("inspect " + in), 5, "not a tokvec BPE model", "text to inspect");
+  expect_error(run_cli("inspect " + in), 5, "looks like plain text, not a tokvec file", "text to inspect");
   // A folder as an output file, a file as a run folder.
   expect_error(run_cli("export " + q(dir.file("run")) + " --output " + q(dir.file("run"))), 2, "is a folder; give a file name", "folder as output");
   expect_error(run_cli("train --input " + in + " --output " + in + kFast), 2, "exists and is not a folder", "file as run folder");

@@ -119,7 +119,8 @@ TEST(BpeModelFile, CorruptionIsReportedWithLine) {
   };
   expect_corrupt(good.substr(0, good.size() / 2), "truncated");
   expect_corrupt(good.substr(0, good.size() - 1), "line");
-  expect_corrupt("hello\n", "line 1: not a tokvec BPE model");
+  expect_corrupt("hello\n", "bad.bpe: looks like plain text, not a tokvec BPE model");
+  expect_corrupt(std::string("\x01\x02\xff\xfe binary", 11), "line 1: not a tokvec BPE model");
   expect_corrupt("", "line 1");
   expect_corrupt("tokvec-bpe 2\n", "line 1");
   // An altered merge id: the line with it is named.

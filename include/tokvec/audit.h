@@ -53,6 +53,7 @@ struct AuditReport {
   uint64_t flagged_count = 0;
   uint64_t flagged_tokens = 0;  ///< corpus occurrences of flagged rows
   uint64_t never_produced = 0;  ///< tokenizer entries with frequency 0 in this corpus
+  uint64_t flagged_seen_count = 0;  ///< flagged rows that occur in the corpus (frequency > 0)
   Histogram frequency_histogram;
   Histogram update_histogram;   ///< of input_updates
   std::vector<AuditRow> rows;   ///< by id
@@ -80,13 +81,14 @@ AuditReport audit(const TrainingState& state, const AuditConfig& config, const I
 /// become \xNN (backslash as \\); everything else is kept.
 std::string printable_token(std::string_view token);
 
-/// Summary, histograms and the `top` flagged rows (fewest updates first), as text.
+/// Summary, histograms and the `top` flagged rows that occur in the corpus (most frequent
+/// first), then the count of flagged rows that never occur, as text.
 std::string audit_text(const AuditReport& report, uint64_t top);
 /// CSV with a header line: id,token,frequency,input_updates,output_positive_updates,
 /// output_negative_updates,norm,drift,flagged (RFC 4180 quoting).
 std::string audit_csv(const AuditReport& report);
 /// JSON object: threshold, flagged_count, vocab_size, corpus_tokens, flagged_tokens,
-/// never_produced, histograms, rows[] with the CSV's keys.
+/// never_produced, flagged_seen_count, histograms, rows[] (every row) with the CSV's keys.
 std::string audit_json(const AuditReport& report);
 /// A log-log scatter plot of corpus frequency against input-row updates, the threshold
 /// drawn, flagged rows in red; a standalone SVG document.

@@ -84,15 +84,17 @@ using PieceEncoder = std::function<std::vector<uint32_t>(std::string_view word)>
 Embeddings compose_word_vectors(const TrainingState& state, const std::vector<std::string>& words,
                                 const PieceEncoder& encode);
 
-/// A distinct whitespace-separated word of a text and how often it occurs.
+/// A distinct word of a text and how often it occurs.
 struct WordCount {
   std::string word;
   uint64_t count = 0;
 };
 
-/// Every distinct word of the text file (maximal runs of non-ASCII-whitespace bytes, the
-/// rule of the --words tokenizer) seen at least `min_count` times, by count descending,
-/// ties by bytes ascending. oneTBB counts blocks of the file in parallel.
+/// Every distinct word of the text file seen at least `min_count` times, by count
+/// descending, ties by bytes ascending. A word is a pre-token of the BPE tokenizer (text.h)
+/// that is a run of letters or of digits: punctuation is split off as the tokenizer splits
+/// it ("sea." counts as "sea"), and runs of punctuation or symbols are not words. oneTBB
+/// counts blocks of the file in parallel.
 std::vector<WordCount> count_text_words(const std::string& path, uint64_t min_count);
 
 /// Reads a word list: one word per line; '\r' before a newline and surrounding spaces and
@@ -141,6 +143,7 @@ struct Run {
   PieceEncoder encode;
   uint64_t min_count = 5;   ///< from the run's config
   std::string input_path;   ///< the training text ("" when trained from an encoded corpus)
+  bool lowercase = false;   ///< a --words --lowercase run: queries are lowercased to match
 
   bool is_bpe() const noexcept { return tokenizer_kind == "bpe"; }
 };
@@ -156,11 +159,13 @@ bool is_run_path(const std::string& path);
 
 /// The words of the run's training text, as --corpus-words lists them: in a words run its
 /// vocabulary (already every word with count >= min_count); in a BPE run every distinct
-/// word of the input text with count >= the run's min_count (count_text_words).
+/// word of the input text with count >= the run's min_count, as the tokenizer splits the
+/// text (count_text_words: no punctuation attached).
 std::vector<std::string> run_corpus_words(const Run& run);
 
 /// Vectors for `words` in a run: a BPE run composes each word from its pieces (every word
-/// gets one); a words run looks each word up and skips missing ones, counted in *missing.
+/// gets one); a words run looks each word up (lowercased first in a --lowercase run, each
+/// vocabulary word given once) and skips missing ones, counted in *missing.
 Embeddings run_word_vectors(const Run& run, const std::vector<std::string>& words, size_t* missing = nullptr);
 
 /// Leaves out the entries whose vector rests on a flagged row (an input row that received

@@ -157,6 +157,14 @@ void pretokenize(std::string_view line, bool at_word_start, F&& f) {
 /// other.
 std::string normalise(std::string_view text);
 
+/// Lower case for `train --words --lowercase`: each character through Unicode's simple
+/// lowercase mapping (utf8proc_tolower, one character to one, so "İ" becomes "i"); invalid
+/// UTF-8 bytes are kept as they are. Writes into `out` (cleared first).
+void lowercase_utf8(std::string_view s, std::string& out);
+std::string lowercase_utf8(std::string_view s);
+/// False when lowercase_utf8 would return `s` unchanged for certain (ASCII without A-Z).
+bool needs_lowercase(std::string_view s) noexcept;
+
 /// Whether `c` is Unicode White_Space (the separators of normalise() and pretokenize()).
 bool is_white_space(uint32_t code_point) noexcept;
 

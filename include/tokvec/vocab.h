@@ -22,6 +22,8 @@ namespace tokvec {
 struct WordVocabConfig {
   uint64_t min_count = 5;  ///< words seen fewer times are dropped
   int threads = 0;         ///< oneTBB workers for counting and encoding; 0 = all cores
+  /// Each word lowercased (lowercase_utf8, Unicode-aware) before it is counted and encoded.
+  bool lowercase = false;
   /// Bytes per parallel block; the file is mapped and read block by block.
   size_t block_bytes = size_t{1} << 20;
 };

@@ -4,6 +4,8 @@
 #include <cxxopts.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace tokvec::cli {
 
@@ -11,6 +13,10 @@ namespace tokvec::cli {
 /// stray positional arguments become tokvec usage errors. Returns nullopt after printing
 /// the help text when --help was given.
 std::optional<cxxopts::ParseResult> parse(cxxopts::Options& options, int argc, char** argv);
+
+/// The candidate closest to `given` by edit distance when it is close enough to be a slip
+/// (a third of its length, one to three edits), else "".
+std::string closest(std::string_view given, const std::vector<std::string>& candidates);
 
 /// Throws a usage error unless the option was given.
 void require(const cxxopts::ParseResult& result, const std::string& option);

@@ -38,7 +38,7 @@ int cmd_audit(int argc, char** argv) {
       ("run", "Run folder or state/checkpoint file", cxxopts::value<std::string>())
       ("min-updates", "Flag rows whose input row received fewer updates",
        cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.min_updates)))
-      ("top", "Flagged rows listed on stdout (fewest updates first)",
+      ("top", "Flagged rows that occur in the corpus listed on stdout (most frequent first; rows that never occur are counted)",
        cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.top)))
       ("csv", "Write every row as CSV to FILE", cxxopts::value<std::string>())
       ("json", "Write the summary and every row as JSON to FILE", cxxopts::value<std::string>())

@@ -19,6 +19,7 @@
 #include "tokvec/export.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
+#include "tokvec/text.h"
 
 namespace tokvec::cli {
 
@@ -47,6 +48,7 @@ struct Searchable {
   /// BPE runs: how many leading rows are the training text's words (then come the
   /// requested words outside them); 0 otherwise.
   size_t corpus_rows = 0;
+  bool lowercase = false;  ///< a --words --lowercase run: queries are lowercased
 };
 
 /// Vectors for `source`. A vectors file and a words run give their rows as they are (the
@@ -65,6 +67,7 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
   if (!run.is_bpe()) {
     s.vectors = token_embeddings(run.state);
     s.restrict = restrict;
+    s.lowercase = run.lowercase;
     return s;
   }
   std::vector<std::string> words;
@@ -205,10 +208,11 @@ int cmd_neighbors(int argc, char** argv) {
   int status = 0;
   for (const std::string& w : words) {
     // Exact match first, then any case variant (the most frequent).
+    const std::string key = s.lowercase ? lowercase_utf8(w) : w;
     int64_t row = -1;
     for (size_t i = 0; i < s.vectors.size() && row < 0; ++i)
-      if (s.vectors.words[i] == w) row = static_cast<int64_t>(i);
-    if (row < 0) row = index.find(w);
+      if (s.vectors.words[i] == key) row = static_cast<int64_t>(i);
+    if (row < 0) row = index.find(key);
     if (row < 0) {
       std::fprintf(stderr, "%s: not in the vocabulary\n", w.c_str());
       status = 3;

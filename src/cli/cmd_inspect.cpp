@@ -9,6 +9,7 @@
 #include "tokvec/checkpoint.h"
 #include "tokvec/corpus.h"
 #include "tokvec/io.h"
+#include "tokvec/sniff.h"
 #include "tokvec/status.h"
 
 namespace tokvec::cli {
@@ -42,6 +43,9 @@ int cmd_inspect(int argc, char** argv) {
   } else if (magic == std::string_view(kStateMagic, 8)) {
     lines = describe_state(path);
   } else {
+    if (magic != std::string(kBpeMagic).substr(0, 8)) {
+      throw_wrong_kind(path, "header", "a tokvec file (a BPE model, a token corpus or a training state)");
+    }
     BpeModel model = BpeModel::load(path);  // throws a clear error if it is not a model either
     lines.push_back("BPE tokenizer model");
     lines.push_back("vocabulary: " + std::to_string(model.vocab_size()) + " tokens");

@@ -128,6 +128,7 @@ struct RunPlan {
   std::string mode;  ///< "words", "bpe" or "corpus"
   std::string input, corpus_path, tokenizer_path;
   uint32_t bpe_vocab = 0;
+  bool lowercase = false;  ///< words mode: words lowercased before counting and encoding
   TrainConfig cfg;
 
   nlohmann::json to_json() const {
@@ -137,6 +138,7 @@ struct RunPlan {
     j["corpus"] = corpus_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(corpus_path);
     j["tokenizer"] = tokenizer_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(tokenizer_path);
     j["bpe_vocab_size"] = mode == "bpe" ? nlohmann::json(bpe_vocab) : nlohmann::json(nullptr);
+    j["lowercase"] = lowercase;
     j["version"] = "0.1.0";
     return j;
   }
@@ -154,6 +156,7 @@ struct RunPlan {
     if (j.contains("bpe_vocab_size") && j.at("bpe_vocab_size").is_number_unsigned()) {
       p.bpe_vocab = j.at("bpe_vocab_size").get<uint32_t>();
     }
+    if (j.contains("lowercase") && j.at("lowercase").is_boolean()) p.lowercase = j.at("lowercase").get<bool>();
     if (p.mode != "words" && p.mode != "bpe" && p.mode != "corpus") {
       throw corrupt_error(file, "key \"mode\"", "expected words, bpe or corpus");
     }
@@ -196,6 +199,7 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
     WordVocabConfig wc;
     wc.min_count = cfg.min_count;
     wc.threads = cfg.threads;
+    wc.lowercase = plan.lowercase;
     const WordCorpusInfo info = write_word_corpus(plan.input, wc, corpus_file, [&](const WordCorpusInfo& i) {
       log.line("vocabulary: " + std::to_string(i.vocab_size) + " words with count >= " + std::to_string(cfg.min_count) + " (of " +
                std::to_string(i.distinct_words) + " distinct), " + std::to_string(i.token_count) + " tokens");
@@ -490,6 +494,7 @@ static int train_main(int argc, char** argv) {
       ("bpe-vocab-size", "Train a BPE tokenizer of this size (the default mode)",
        cxxopts::value<uint32_t>()->default_value(std::to_string(bpe_defaults.vocab_size)))
       ("words", "Whitespace-separated words as tokens (as word2vec/fastText/gensim)")
+      ("lowercase", "With --words: lowercase the text (Unicode) before counting; queries to the run are lowercased too")
       ("corpus", "Train on an already encoded token corpus (.tkc)", cxxopts::value<std::string>())
       ("resume", "Continue the run in RUN_DIR from its newest valid checkpoint", cxxopts::value<std::string>())
       ("dim", "Embedding dimension", cxxopts::value<uint32_t>()->default_value(std::to_string(d.dim)))
@@ -536,7 +541,7 @@ static int train_main(int argc, char** argv) {
 
   if (r.count("resume") > 0) {
     for (const char* other : {"input", "output", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
-                              "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force"}) {
+                              "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase"}) {
       if (r.count(other) > 0) {
         throw usage_error(std::string("--resume continues a run with the settings in its config.json; --") + other +
                           " cannot be changed");
@@ -568,6 +573,10 @@ static int train_main(int argc, char** argv) {
   if (words && (have_tokenizer || r.count("bpe-vocab-size") > 0)) {
     throw usage_error("--words cannot be combined with --tokenizer or --bpe-vocab-size");
   }
+  if (r.count("lowercase") > 0 && !words) {
+    throw usage_error("--lowercase applies to --words runs (a BPE tokenizer keeps the text's case so that decode gives it back)");
+  }
+  plan.lowercase = r.count("lowercase") > 0;
   if (have_tokenizer && r.count("bpe-vocab-size") > 0) throw usage_error("give --tokenizer or --bpe-vocab-size, not both");
   if (have_corpus && (words || r.count("bpe-vocab-size") > 0)) {
     throw usage_error("--corpus trains on an encoded corpus: --words and --bpe-vocab-size do not apply");
@@ -608,7 +617,7 @@ static int train_main(int argc, char** argv) {
   bool replaced = false;  // before_write ran: the folder is this run's
   try {
     Log log(quiet);
-    log.line("tokvec train: mode " + plan.mode + (have_input ? ", input " + plan.input : ", corpus " + plan.corpus_path));
+    log.line("tokvec train: mode " + plan.mode + (plan.lowercase ? " (lowercased)" : "") + (have_input ? ", input " + plan.input : ", corpus " + plan.corpus_path));
     // Bad input fails before the folder changes: build_corpus calls this once the corpus's
     // size and tokenizer are known and before it writes anything (words mode: after the
     // counting pass, before the ids are streamed into corpus.tkc).

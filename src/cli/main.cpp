@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "tokvec/interrupt.h"
 #include "tokvec/simd.h"
@@ -72,6 +73,10 @@ int main(int argc, char** argv) {
       return tokvec::report_current_exception(name);
     }
   }
-  std::fprintf(stderr, "tokvec: error: unknown command '%s' (run `tokvec --help` for the list)\n", name);
+  std::vector<std::string> names;
+  for (const Command& c : kCommands) names.push_back(c.name);
+  const std::string hint = tokvec::cli::closest(name, names);
+  std::fprintf(stderr, "tokvec: error: unknown command '%s'%s (run `tokvec --help` for the list)\n", name,
+               hint.empty() ? "" : ("; did you mean " + hint + "?").c_str());
   return 2;
 }

@@ -440,13 +440,20 @@ inline void fuzz_wordlists(std::string_view data) {
       path);
   accepts(
       [&] {
-        // --corpus-words' reader of the training text: maximal runs of non-whitespace bytes.
-        auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-        uint64_t fields = 0;
-        for (size_t i = 0; i < data.size(); ++i) fields += !space(data[i]) && (i == 0 || space(data[i - 1]));
+        // --corpus-words' reader of the training text: the tokenizer's pre-tokens that are
+        // runs of letters or digits, so no word carries punctuation or whitespace.
+        uint64_t pieces = 0;
+        pretokenize(data, true, [&](std::string_view piece, bool, size_t) {
+          uint32_t len;
+          const CharClass cls = detail::char_at(piece, 0, len);
+          pieces += cls == CharClass::letter || cls == CharClass::mark || cls == CharClass::digit;
+        });
         uint64_t counted = 0;
-        for (const WordCount& wc : count_text_words(path, 1)) counted += wc.count;
-        require(counted == fields, "count_text_words does not count every whitespace-separated word once");
+        for (const WordCount& wc : count_text_words(path, 1)) {
+          counted += wc.count;
+          for (char ch : wc.word) require(std::strchr(" \t\n\r.,;:!?\"()", ch) == nullptr || ch == '\0', "count_text_words word holds punctuation");
+        }
+        require(counted == pieces, "count_text_words does not count every letter or digit pre-token once");
       },
       path);
   const Embeddings& e = fixed_embeddings();
