@@ -56,6 +56,13 @@ std::string parent_folder(const std::string& path) {
   return parent.empty() ? "." : parent;
 }
 
+/// A folder holding a tokvec run (or one being started).
+bool is_run_folder(const std::string& folder) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(folder) / "config.json", ec) ||
+         std::filesystem::exists(std::filesystem::path(folder) / "state.tkv", ec);
+}
+
 void fsync_folder(const std::string& folder) {
   int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) return;  // Some file systems do not allow it; the rename is still atomic.
@@ -90,8 +97,8 @@ namespace {
 long temp_pid(const std::string& file, const std::string& name) {
   const size_t at = file.rfind(".tmp.");
   if (at == std::string::npos || at == 0) return 0;
-  if (!name.empty() && file.compare(0, at, name) != 0) return 0;
-  if (!name.empty() && at != name.size()) return 0;
+  // NAME.tmp.PID, or NAME.old.tmp.PID (AtomicFileSet's link to the file it replaces).
+  if (!name.empty() && file.substr(0, at) != name && file.substr(0, at) != name + ".old") return 0;
   long pid = 0;
   for (size_t i = at + 5; i < file.size(); ++i) {
     if (file[i] < '0' || file[i] > '9' || pid > 100000000) return 0;
@@ -115,19 +122,20 @@ void remove_stale_temporaries(const std::string& folder, const std::string& name
 AtomicFileWriter::AtomicFileWriter(std::string path, uint64_t fail_after_bytes)
     : path_(std::move(path)), fail_after_bytes_(fail_after_bytes) {
   if (path_.empty()) throw usage_error("output path is empty");
-  target_ = resolve_output_target(path_);
-  std::string folder = parent_folder(target_);
   struct stat st {};
-  if (::stat(folder.c_str(), &st) != 0) throw io_error(path_, "output folder " + folder + " does not exist", errno);
-  if (!S_ISDIR(st.st_mode)) throw io_error(path_, folder + " is not a folder", 0);
-  if (::stat(target_.c_str(), &st) == 0) {
+  // What the path names, through any links (/dev/stdout names a terminal, pipe or file).
+  if (::stat(path_.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw io_error(path_, "is a folder, expected a file path", 0);
-    // The rename below would replace the node itself: run as root, `--output /dev/full`
-    // or `/dev/stdout` would turn /dev's entry into a regular file.
+    // A rename over a device or pipe would replace the node itself: run as root,
+    // `--output /dev/full` would turn /dev's entry into a regular file.
     if (!S_ISREG(st.st_mode)) {
       throw io_error(path_, "is a device, pipe or socket, not a regular file: tokvec writes a temporary file and renames it over the target", 0);
     }
   }
+  target_ = resolve_output_target(path_);
+  std::string folder = parent_folder(target_);
+  if (::stat(folder.c_str(), &st) != 0) throw io_error(path_, "output folder " + folder + " does not exist", errno);
+  if (!S_ISDIR(st.st_mode)) throw io_error(path_, folder + " is not a folder", 0);
   const std::string name = std::filesystem::path(target_).filename().string();
   remove_stale_temporaries(folder, name);
   if (const char* fail = std::getenv("TOKVEC_TEST_FAIL_WRITE"); fail != nullptr && name == fail) fail_at_finish_ = true;
@@ -313,10 +321,7 @@ void check_output_is_safe(std::string_view option, const std::string& output, co
   }
   const std::filesystem::path t(target);
   const std::string folder = parent_folder(target);
-  std::error_code ec;
-  if (is_run_file_name(t.filename().string()) &&
-      (std::filesystem::exists(std::filesystem::path(folder) / "config.json", ec) ||
-       std::filesystem::exists(std::filesystem::path(folder) / "state.tkv", ec))) {
+  if (is_run_file_name(t.filename().string()) && is_run_folder(folder)) {
     throw usage_error(shown + " is one of the files of the run folder " + folder +
                       ", which only tokvec train writes; choose another output name");
   }
@@ -345,10 +350,17 @@ long flock_holder(const std::string& path) {
   return found;
 }
 
-FolderLock::FolderLock(const std::string& folder) {
+FolderLock lock_if_in_run_folder(const std::string& output) {
+  if (output.empty() || output == "-") return {};
+  const std::string folder = parent_folder(resolve_output_target(output));
+  if (!is_run_folder(folder)) return {};
+  return FolderLock(folder, /*shared=*/true);
+}
+
+FolderLock::FolderLock(const std::string& folder, bool shared) {
   fd_ = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0) throw io_error(folder, "cannot open the folder to lock it", errno);
-  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  if (::flock(fd_, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) return;
   const int e = errno;
   ::close(fd_);
   fd_ = -1;

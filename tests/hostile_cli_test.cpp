@@ -75,6 +75,12 @@ TEST_F(HostileCli, RunFolderIsLockedWhileWritten) {
     EXPECT_NE(r.output.find(run() + ": is in use by another tokvec process " + pid), std::string::npos) << r.output;
   }
   EXPECT_EQ(test::read_text(run() + "/state.tkv"), state);
+  // A reader needs no lock; a file written into the run folder waits for the run.
+  EXPECT_EQ(run_cli("export " + q(run()) + " --output " + q(dir.file("out.vec"))).exit_code, 0);
+  test::CliResult in_run = run_cli("export " + q(run()) + " --output " + q(run() + "/in.vec"));
+  EXPECT_EQ(in_run.exit_code, 4) << in_run.output;
+  EXPECT_NE(in_run.output.find("is in use by another tokvec process " + pid), std::string::npos) << in_run.output;
+  EXPECT_FALSE(fs::exists(run() + "/in.vec"));
   // An empty folder being filled by another train.
   fs::create_directory(dir.file("empty"));
   const int fd2 = ::open(dir.file("empty").c_str(), O_RDONLY | O_DIRECTORY);
@@ -257,6 +263,13 @@ TEST_F(HostileCli, AnOutputThatIsASymbolicLinkIsWrittenWhereItPoints) {
   EXPECT_TRUE(fs::is_regular_file(dir.file("target/m.npy")));
   expect_no_temp_files(dir.path());
   expect_no_temp_files(dir.file("target"));
+  // A link to a pipe (here stdout, which the test reads through one) is still refused, and
+  // stays what it is.
+  const bool was_link = fs::is_symlink("/dev/stdout");
+  test::CliResult r = run_cli("export " + q(run()) + " --output /dev/stdout");
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_NE(r.output.find("/dev/stdout: is a device, pipe or socket, not a regular file"), std::string::npos) << r.output;
+  EXPECT_EQ(fs::is_symlink("/dev/stdout"), was_link);
 }
 
 }  // namespace

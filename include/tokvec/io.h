@@ -153,7 +153,9 @@ void check_output_is_safe(std::string_view option, const std::string& output, co
 class FolderLock {
  public:
   FolderLock() = default;
-  explicit FolderLock(const std::string& folder);
+  /// `shared`: a lock many holders may share (commands writing a file beside a run's own
+  /// files, e.g. an export into the run folder); the exclusive lock of train excludes them.
+  explicit FolderLock(const std::string& folder, bool shared = false);
   ~FolderLock();
   FolderLock(FolderLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
   FolderLock& operator=(FolderLock&& other) noexcept;
@@ -164,6 +166,11 @@ class FolderLock {
  private:
   int fd_ = -1;
 };
+
+/// For a command writing `output` (export, audit): a shared lock on the folder the output
+/// lands in when that is a run folder (holding config.json or state.tkv), so that it never
+/// writes into a run that `train` is replacing or continuing; an unheld lock otherwise.
+FolderLock lock_if_in_run_folder(const std::string& output);
 
 /// The process holding a flock on `path` (from /proc/locks), or 0 when unknown.
 long flock_holder(const std::string& path);

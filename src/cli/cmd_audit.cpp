@@ -57,6 +57,11 @@ int cmd_audit(int argc, char** argv) {
   for (const char* option : {"csv", "json", "svg"}) {
     if (parsed->count(option)) check_output_is_safe(std::string("--") + option, (*parsed)[option].as<std::string>(), {source});
   }
+  // Into a run folder: not while train replaces or continues that run.
+  std::vector<FolderLock> locks;
+  for (const char* option : {"csv", "json", "svg"}) {
+    if (parsed->count(option)) locks.push_back(lock_if_in_run_folder((*parsed)[option].as<std::string>()));
+  }
   TrainingState state = load_state(source);
   const uint64_t seed = state.seed;
   AuditReport report = audit(state, config, [seed](uint32_t row, std::span<float> out) {

@@ -147,6 +147,8 @@ int cmd_export(int argc, char** argv) {
     if (format == VectorFormat::npy) check_output_is_safe("--output", npy_vocab_path(output), inputs);
   };
   check_outputs();
+  // Into a run folder: not while train replaces or continues that run.
+  const FolderLock lock = lock_if_in_run_folder(output);
   std::vector<std::string> listed;
   if (words_file) listed = read_word_list(config.words_file);
 

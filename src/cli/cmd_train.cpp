@@ -301,6 +301,8 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
   // Progress lines in the log: ten a run, so the log shows how the under-trained rows
   // shrink as training goes.
   const uint64_t report_every = std::max<uint64_t>(1, state.tokens_total / 10);
+  // A second Ctrl-C ends at once: what it leaves.
+  set_signal_note(dir + " keeps config.json, corpus.tkc and the checkpoints written so far; resume with: tokvec train --resume " + dir);
   const uint64_t fault_bytes = checkpoint_fault_bytes();
   InterruptGuard interrupt;
   auto checkpoint_due = std::chrono::steady_clock::now();
