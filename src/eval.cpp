@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "eval_detail.h"
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
@@ -81,32 +82,14 @@ constexpr size_t kTop = 8;  // gensim's topn 5 + the 3 question rows
 // ---- The scoring kernel ---------------------------------------------------------------
 //
 // S = Q · Cᵀ for a block of queries Q (nq x dim, nq a multiple of 4) against candidates
-// stored transposed, CT (dim x cols, cols a multiple of 32). A 4 x 32 tile of S stays in
-// registers (16 AVX registers) while d runs over the dimension; the vectorised loop runs
-// over candidates, so no floating-point reduction needs reassociating. Candidates are
-// walked in tiles of kColTile columns (dim x 512 floats = 200 KB at dim 100, in L2), each
-// reused by all queries of the block. Compiled for AVX2+FMA and for the baseline, chosen
-// at run time (function multiversioning).
-constexpr size_t kColTile = 512;
-
-// The clones' resolver runs while the program is loaded, before ThreadSanitizer's runtime
-// starts; clang instruments it and the program crashes at once. TSan builds (tools/tsan.sh)
-// keep the baseline version only.
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TOKVEC_NO_CLONES 1
-#endif
-#endif
-#if defined(TOKVEC_NO_CLONES)
-#define TOKVEC_SCORE_CLONES
-#else
-#define TOKVEC_SCORE_CLONES [[gnu::target_clones("arch=haswell", "default")]]
-#endif
-
-TOKVEC_SCORE_CLONES void score_block(const float* Q, size_t nq, const float* CT, size_t cols,
-                                                                   size_t dim, float* S) {
-  for (size_t c0 = 0; c0 < cols; c0 += kColTile) {
-    size_t c1 = std::min(cols, c0 + kColTile);
+// stored transposed, CT (dim x cols, cols a multiple of 32). A 4 x 32 tile of S is
+// accumulated while d runs over the dimension; the vectorised loop runs over candidates,
+// so no floating-point reduction needs reassociating. Candidates are walked in tiles of
+// kScoreColTile columns, each reused by all queries of the block. This portable version is
+// the scalar SIMD path (simd.h); eval_simd.cpp has the AVX-512, AVX2 and NEON ones.
+void score_block_portable(const float* Q, size_t nq, const float* CT, size_t cols, size_t dim, float* S) {
+  for (size_t c0 = 0; c0 < cols; c0 += detail::kScoreColTile) {
+    size_t c1 = std::min(cols, c0 + detail::kScoreColTile);
     for (size_t q = 0; q < nq; q += 4) {
       const float* q0 = Q + q * dim;
       for (size_t c = c0; c < c1; c += 32) {
@@ -122,6 +105,11 @@ TOKVEC_SCORE_CLONES void score_block(const float* Q, size_t nq, const float* CT,
       }
     }
   }
+}
+
+void score_block(const float* Q, size_t nq, const float* CT, size_t cols, size_t dim, float* S) {
+  if (detail::ScoreBlockKernel k = detail::score_simd_kernel(simd::active())) return k(Q, nq, CT, cols, dim, S);
+  score_block_portable(Q, nq, CT, cols, dim, S);
 }
 
 /// The `k` best (score, row) of `scores[0, n)`, best first; rows in `dead` never enter.

@@ -14,6 +14,7 @@
 
 #include "export_fixtures.h"
 #include "test_util.h"
+#include "tokvec/simd.h"
 #include "tokvec/status.h"
 
 namespace tokvec {
@@ -53,6 +54,9 @@ constexpr const char* kGoldenQuestions =
 TEST(Eval, GoldenAnalogies) {
   TempDir dir;
   write_text(dir.file("q.txt"), kGoldenQuestions);
+  for (simd::Path path : simd::runnable_paths()) {
+  SCOPED_TRACE(std::string("SIMD path ") + simd::name(path));
+  simd::ScopedPath scoped(path);
   for (int threads : {1, 2}) {
     AnalogyResult r = evaluate_analogies(golden(), dir.file("q.txt"), 7, threads);
     ASSERT_EQ(r.sections.size(), 2u);
@@ -70,12 +74,62 @@ TEST(Eval, GoldenAnalogies) {
     EXPECT_NEAR(r.accuracy(), 200.0 / 3.0, 1e-9);
     EXPECT_NEAR(r.coverage(), 60.0, 1e-9);
   }
+  }
   // With every row searched, "man woman boy girl" is answered too: the query is
   // (-1, 1, 0, 1)/sqrt(3); "queen" (cosine 2.3/sqrt(9.27) = 0.755) beats "Woman" (2/3) and
   // "girl" (-0.577), so it is wrong: 2 correct of 4.
   AnalogyResult all = evaluate_analogies(golden(), dir.file("q.txt"), 100, 1);
   EXPECT_EQ(all.answered, 4u);
   EXPECT_EQ(all.correct, 2u);
+}
+
+/// Every SIMD path's scoring kernel ranks as the portable one does: planted analogies
+/// (v_i = w_i + offset + noise, so "w_i v_i w_j v_j" is right when the noise allows: 191 of
+/// the 600 are), dim 37, 700 rows (more than one 512-column tile), 600 questions; the same
+/// ones right on every path. The paths' scores differ by a few float roundings, far below
+/// the gaps between candidates.
+TEST(Eval, EverySimdPathAnswersLikeTheScalarPath) {
+  TempDir dir;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+  const uint32_t dim = 37, n = 350;
+  std::vector<float> offset(dim);
+  for (float& x : offset) x = uni(rng);
+  std::vector<std::string> words;
+  std::vector<std::vector<float>> rows;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::vector<float> w(dim), v(dim);
+    for (uint32_t d = 0; d < dim; ++d) {
+      w[d] = uni(rng);
+      v[d] = w[d] + offset[d] + 1.6f * uni(rng);
+    }
+    words.push_back("w" + std::to_string(i));
+    rows.push_back(w);
+    words.push_back("v" + std::to_string(i));
+    rows.push_back(v);
+  }
+  const Embeddings e = make_embeddings(words, rows);
+  std::string q = ": things\n";
+  std::uniform_int_distribution<uint32_t> pick(0, n - 1);
+  for (int k = 0; k < 600; ++k) {
+    const std::string i = std::to_string(pick(rng)), j = std::to_string(pick(rng));
+    q += "w" + i + " v" + i + " w" + j + " v" + j + "\n";
+  }
+  write_text(dir.file("q.txt"), q);
+  AnalogyResult reference;
+  {
+    simd::ScopedPath scalar(simd::Path::scalar);
+    reference = evaluate_analogies(e, dir.file("q.txt"), 2 * n, 2);
+  }
+  EXPECT_EQ(reference.answered, 600u);
+  EXPECT_GT(reference.correct, 100u);
+  EXPECT_LT(reference.correct, 500u);
+  for (simd::Path path : simd::runnable_paths()) {
+    simd::ScopedPath scoped(path);
+    AnalogyResult r = evaluate_analogies(e, dir.file("q.txt"), 2 * n, 2);
+    EXPECT_EQ(r.answered, reference.answered) << simd::name(path);
+    EXPECT_EQ(r.correct, reference.correct) << simd::name(path);
+  }
 }
 
 TEST(Eval, QuestionBeforeASectionIsAnError) {
