@@ -39,12 +39,12 @@ using bpe_detail::StringTable;
 
 namespace bpe_detail {
 
-BlockReader::BlockReader(std::string path, size_t block_bytes) : path_(std::move(path)), block_bytes_(block_bytes) {
-  check_readable_file(path_);
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw io_error(path_, "cannot open for reading", errno);
+BlockReader::BlockReader(std::string path, size_t block_bytes, TextCheck* check)
+    : path_(std::move(path)), block_bytes_(block_bytes), check_(check) {
+  check_readable_input(path_);
+  fd_ = open_input(path_);
   struct stat st {};
-  if (::fstat(fd_, &st) == 0) file_size_ = static_cast<uint64_t>(st.st_size);
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) file_size_ = static_cast<uint64_t>(st.st_size);
 }
 
 BlockReader::~BlockReader() {
@@ -59,7 +59,7 @@ bool BlockReader::next(TextBlock& block) {
     if (got < 0) {
       pending_.resize(have);
       if (errno == EINTR) continue;
-      throw io_error(path_, "read failed at byte " + std::to_string(consumed_ + have), errno);
+      throw io_error(input_name(path_), "read failed at byte " + std::to_string(consumed_ + have), errno);
     }
     pending_.resize(have + static_cast<size_t>(got));
     if (got == 0) eof_ = true;
@@ -127,6 +127,9 @@ bool BlockReader::next(TextBlock& block) {
   block.text.swap(pending_);
   pending_.swap(next_buffer);
   if (!next_buffer.empty() || next_buffer.capacity() > 0) recycle(std::move(next_buffer));
+  // Blocks end between characters (at whitespace or at a pre-token's start), so the check
+  // sees whole sequences.
+  if (check_ != nullptr) check_->feed(block.text);
   block.at_word_start = pending_word_start_;
   block.offset = consumed_;
   consumed_ += cut;
@@ -703,8 +706,9 @@ bool encode_blocks(const BpeModel& model, const std::string& input_path, const E
   if (model.vocab_size() == 0) throw internal_error("encode_file with an empty BpeModel");
   const int threads = resolve_threads(options.threads);
   if (options.block_bytes < 4096) throw usage_error("block size must be >= 4096 bytes");
-  bpe_detail::BlockReader reader(input_path, options.block_bytes);
-  ProgressReporter progress("encode " + input_path, reader.file_size(), "B", options.quiet);
+  TextCheck check(input_name(input_path), options.allow_binary);
+  bpe_detail::BlockReader reader(input_path, options.block_bytes, options.check_text ? &check : nullptr);
+  ProgressReporter progress("encode " + input_name(input_path), reader.file_size(), "B", options.quiet);
   bool open_line = false;
   uint64_t tokens = 0;
   tbb::enumerable_thread_specific<BpeEncoder> encoders([&] { return BpeEncoder(model); });
@@ -753,7 +757,11 @@ bool encode_blocks(const BpeModel& model, const std::string& input_path, const E
                   pool.push_back(std::move(b->tokens));
                 }));
   });
-  if (tokens == 0) throw input_error(input_path, "", "no text to encode: the file is empty or holds only whitespace");
+  if (options.check_text) {
+    const std::string warning = check.finish();
+    if (!warning.empty() && options.on_warning) options.on_warning(input_name(input_path) + ": " + warning);
+  }
+  if (tokens == 0) throw input_error(input_name(input_path), "", "no text to encode: the file is empty or holds only whitespace");
   progress.finish(reader.bytes_read(), human_count(static_cast<double>(tokens)) + " tokens");
   return open_line;
 }

@@ -12,6 +12,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "tokvec/text_check.h"
+
 namespace tokvec::bpe_detail {
 
 /// Hash of a pre-token: its bytes and its word-start flag.
@@ -195,7 +197,9 @@ struct TextBlock {
 /// not depend on the block size (or the thread count). Memory: one block plus its tail.
 class BlockReader {
  public:
-  BlockReader(std::string path, size_t block_bytes);
+  /// Opens `path` once ("-" is standard input; a pipe or FIFO is read as a stream). When
+  /// `check` is given, every block goes through it (TextCheck::feed) as it is read.
+  BlockReader(std::string path, size_t block_bytes, TextCheck* check = nullptr);
   ~BlockReader();
   BlockReader(const BlockReader&) = delete;
   BlockReader& operator=(const BlockReader&) = delete;
@@ -208,6 +212,7 @@ class BlockReader {
     std::lock_guard<std::mutex> lock(pool_mutex_);
     if (pool_.size() < 64) pool_.push_back(std::move(buffer));
   }
+  /// The size of a regular file; 0 for a stream (unknown).
   uint64_t file_size() const noexcept { return file_size_; }
 
  private:
@@ -219,6 +224,7 @@ class BlockReader {
   bool pending_word_start_ = true;
   uint64_t consumed_ = 0;
   uint64_t file_size_ = 0;
+  TextCheck* check_ = nullptr;
   std::mutex pool_mutex_;
   std::vector<std::string> pool_;
 };

@@ -34,6 +34,7 @@
 // The merges are exactly those of the definition above (tests/bpe_test.cpp checks them
 // against a naive trainer on text with no spaces).
 #include <algorithm>
+#include <filesystem>
 #include <cstring>
 #include <memory>
 #include <unordered_set>
@@ -66,7 +67,7 @@ void BpeTrainConfig::validate() const {
 namespace {
 
 std::string describe_inputs(const std::vector<std::string>& inputs) {
-  std::string s = inputs.front();
+  std::string s = input_name(inputs.front());
   if (inputs.size() > 1) s += " (and " + std::to_string(inputs.size() - 1) + " more)";
   return s;
 }
@@ -188,10 +189,11 @@ class CountTable {
 
 /// Step 1: distinct pre-tokens and their counts over all inputs.
 CountTable count_pretokens(const BpeTrainConfig& config, int threads) {
-  uint64_t total_bytes = 0;
+  uint64_t total_bytes = 0;  // regular files' sizes (a stream's is unknown): for the progress line
   for (const std::string& path : config.inputs) {
-    check_readable_file(path);
-    total_bytes += bpe_detail::BlockReader(path, config.block_bytes).file_size();
+    check_readable_input(path);
+    std::error_code ec;
+    if (!is_stream_input(path)) total_bytes += std::filesystem::file_size(path, ec);
   }
   ProgressReporter progress("count", total_bytes, "B", config.quiet);
   uint64_t done_before = 0;
@@ -199,7 +201,8 @@ CountTable count_pretokens(const BpeTrainConfig& config, int threads) {
   ThreadArena arena_threads(threads);  // exactly that many threads, with no oneTBB warning above the core count
   tbb::task_arena& arena = arena_threads.arena();
   for (const std::string& path : config.inputs) {
-    bpe_detail::BlockReader reader(path, config.block_bytes);
+    TextCheck check(input_name(path), config.allow_binary);
+    bpe_detail::BlockReader reader(path, config.block_bytes, config.check_text ? &check : nullptr);
     arena.execute([&] {
       tbb::parallel_pipeline(
           static_cast<size_t>(2 * threads),
@@ -226,6 +229,10 @@ CountTable count_pretokens(const BpeTrainConfig& config, int threads) {
                   }));
     });
     done_before += reader.bytes_read();
+    if (config.check_text) {
+      const std::string warning = check.finish();
+      if (!warning.empty() && config.on_warning) config.on_warning(input_name(path) + ": " + warning);
+    }
   }
   // Sum the per-thread tables into the largest one.
   CountTable* base = nullptr;

@@ -195,9 +195,16 @@ std::vector<float> unit_rows(const Embeddings& e) {
 
 // ---- Analogies ----------------------------------------------------------------------------
 
+EvalFile EvalFile::read(const std::string& path) { return EvalFile{input_name(path), read_file(path)}; }
+
 AnalogyResult evaluate_analogies(const Embeddings& e, const std::string& path, size_t restrict, int threads) {
+  return evaluate_analogies(e, EvalFile::read(path), restrict, threads);
+}
+
+AnalogyResult evaluate_analogies(const Embeddings& e, const EvalFile& file, size_t restrict, int threads) {
   auto t0 = std::chrono::steady_clock::now();
-  std::string text = read_file(path);
+  const std::string& path = file.name;
+  const std::string& text = file.text;
   AnalogyResult res;
   res.path = path;
   const size_t rows = std::min(restrict, e.size());
@@ -380,8 +387,11 @@ bool parse_pair(std::string_view line, std::string_view& a, std::string_view& b,
 
 }  // namespace
 
-PairsResult evaluate_pairs(const Embeddings& e, const std::string& path) {
-  std::string text = read_file(path);
+PairsResult evaluate_pairs(const Embeddings& e, const std::string& path) { return evaluate_pairs(e, EvalFile::read(path)); }
+
+PairsResult evaluate_pairs(const Embeddings& e, const EvalFile& file) {
+  const std::string& path = file.name;
+  const std::string& text = file.text;
   PairsResult res;
   res.path = path;
   WordIndex index(e, e.size());
@@ -412,21 +422,29 @@ PairsResult evaluate_pairs(const Embeddings& e, const std::string& path) {
 }
 
 std::vector<std::string> evaluation_words(const std::string& analogies_path, const std::vector<std::string>& pairs_paths) {
+  std::vector<EvalFile> pairs;
+  for (const std::string& p : pairs_paths) pairs.push_back(EvalFile::read(p));
+  if (analogies_path.empty()) return evaluation_words(nullptr, pairs);
+  const EvalFile analogies = EvalFile::read(analogies_path);
+  return evaluation_words(&analogies, pairs);
+}
+
+std::vector<std::string> evaluation_words(const EvalFile* analogies, const std::vector<EvalFile>& pairs) {
   std::vector<std::string> out;
   std::unordered_set<std::string> seen;
   auto add = [&](std::string_view w) {
     if (seen.emplace(w).second) out.emplace_back(w);
   };
-  if (!analogies_path.empty()) {
-    std::string text = read_file(analogies_path);
+  if (analogies != nullptr) {
+    const std::string& text = analogies->text;
     for (std::string_view line : binary_lines(text)) {
       if (line.substr(0, 2) == ": ") continue;
       std::vector<std::string_view> w = split_ws(line);
       if (w.size() == 4) for (auto x : w) add(x);
     }
   }
-  for (const std::string& p : pairs_paths) {
-    std::string text = read_file(p);
+  for (const EvalFile& p : pairs) {
+    const std::string& text = p.text;
     for (std::string_view line : text_lines(text)) {
       if (!line.empty() && line.front() == '#') continue;
       std::string_view a, b;

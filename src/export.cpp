@@ -1,6 +1,7 @@
 #include "tokvec/export.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <tbb/parallel_for.h>
 
 #include "tokvec/bpe.h"
+#include "tokvec/corpus.h"
 #include "tokvec/io.h"
 #include "tokvec/sniff.h"
 #include "tokvec/status.h"
@@ -189,7 +191,10 @@ Embeddings compose_word_vectors(const TrainingState& state, const std::vector<st
 std::vector<WordCount> count_text_words(const std::string& path, uint64_t min_count) {
   check_readable_file(path);
   MappedFile file(path);
-  std::string_view text = file.view();
+  return count_words_in_text(file.view(), min_count);
+}
+
+std::vector<WordCount> count_words_in_text(std::string_view text, uint64_t min_count) {
   // Blocks of ~8 MiB, each cut at an ASCII whitespace byte so no word is split between two.
   constexpr size_t kBlock = size_t{8} << 20;
   std::vector<size_t> cuts{0};
@@ -237,7 +242,7 @@ std::vector<std::string> read_word_list(const std::string& path) {
     while (!line.empty() && is_ascii_space(line.front())) line.remove_prefix(1);
     if (line.empty()) continue;
     for (char c : line) {
-      if (is_ascii_space(c)) throw input_error(path, at_line(line_no), "expected one word per line, got " + quote_token(line));
+      if (is_ascii_space(c)) throw input_error(input_name(path), at_line(line_no), "expected one word per line, got " + quote_token(line));
     }
     std::string w(line);
     if (seen.emplace(w, words.size()).second) words.push_back(std::move(w));
@@ -577,6 +582,7 @@ Run load_run(const std::string& path) {
     throw io_error(path, "no such run folder or state file", ENOENT);
   }
   run.state = load_state(run.state_path);
+  if (fs::exists(dir / "corpus.tkc", ec)) run.corpus_path = (dir / "corpus.tkc").string();
   run.tokenizer_kind = run.state.tokenizer_kind;
   nlohmann::json config = nlohmann::json::parse(run.state.config_json, nullptr, /*allow_exceptions=*/false);
   if (config.is_object()) {
@@ -592,20 +598,49 @@ Run load_run(const std::string& path) {
       throw input_error(tok, "", "checksum " + hex64(model->checksum()) + " does not match the run's tokenizer " + hex64(run.state.tokenizer_checksum));
     }
     run.encode = [model](std::string_view w) { return model->encode_word(w); };
+    run.model = model;
   } else if (run.tokenizer_kind != "words") {
     throw input_error(run.state_path, "", "unknown tokenizer kind '" + run.tokenizer_kind + "' (expected bpe or words)");
   }
   return run;
 }
 
-std::vector<std::string> run_corpus_words(const Run& run) {
-  if (!run.is_bpe()) return token_embeddings(run.state).words;
-  if (run.input_path.empty()) {
-    throw input_error(run.state_path, "", "the run was trained from an encoded corpus and records no input text; --corpus-words needs it (use --words FILE)");
+std::vector<std::string> run_corpus_words(const Run& run, std::string* source) {
+  if (!run.is_bpe()) {
+    if (source) *source = "the vocabulary of " + run.state_path;
+    return token_embeddings(run.state).words;
   }
   std::vector<std::string> words;
-  for (WordCount& wc : count_text_words(run.input_path, run.min_count)) words.push_back(std::move(wc.word));
-  return words;
+  std::error_code ec;
+  if (!run.corpus_path.empty() && run.model) {
+    const TokenCorpus corpus = TokenCorpus::open(run.corpus_path);
+    if (corpus.tokenizer_kind() == "bpe" && corpus.tokenizer_checksum() == run.state.tokenizer_checksum) {
+      // decode(encode(x)) is x normalised (whitespace runs made one space), which splits
+      // into the same words as x.
+      const CorpusView v = corpus.view();
+      std::string text;
+      uint64_t begin = 0;
+      for (uint64_t end : v.line_ends) {
+        text += run.model->decode(v.tokens.subspan(begin, end - begin));
+        text.push_back('\n');
+        begin = end;
+      }
+      for (WordCount& wc : count_words_in_text(text, run.min_count)) words.push_back(std::move(wc.word));
+      if (source) *source = run.corpus_path;
+      return words;
+    }
+  }
+  if (!run.input_path.empty() && fs::is_regular_file(run.input_path, ec)) {
+    for (WordCount& wc : count_text_words(run.input_path, run.min_count)) words.push_back(std::move(wc.word));
+    if (source) *source = run.input_path;
+    return words;
+  }
+  const std::string corpus = (fs::path(run.state_path).parent_path() / "corpus.tkc").string();
+  throw io_error(run.state_path,
+                 "a BPE run's word list comes from the text it trained on, and neither its corpus (" + corpus + ", of this tokenizer) nor " +
+                     (run.input_path.empty() ? std::string("a recorded input text") : "its input " + run.input_path) +
+                     " is there to take them from",
+                 ENOENT);
 }
 
 Embeddings run_word_vectors(const Run& run, const std::vector<std::string>& words, size_t* missing) {

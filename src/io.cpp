@@ -393,25 +393,134 @@ void check_readable_file(const std::string& path) {
   if (::access(path.c_str(), R_OK) != 0) throw io_error(path, "cannot read", errno);
 }
 
-std::string read_file(const std::string& path) {
-  check_readable_file(path);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw io_error(path, "cannot open", errno);
+std::string read_file(const std::string& path, uint64_t max_bytes) {
+  check_readable_input(path);
+  const int fd = open_input(path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   std::string out;
   char buf[1 << 16];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      throw io_error(path, "read failed", e);
+      throw io_error(input_name(path), "read failed", errno);
     }
     if (n == 0) break;
+    if (out.size() + static_cast<uint64_t>(n) > max_bytes) {
+      throw input_error(input_name(path), "",
+                        "holds more than " + std::to_string(max_bytes >> 20) + " MiB, more than tokvec reads for a file of this kind (an endless stream such as /dev/zero?)");
+    }
     out.append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
   return out;
+}
+
+std::string input_name(const std::string& path) { return is_stdin_path(path) ? "<stdin>" : path; }
+
+bool is_stream_input(const std::string& path) {
+  if (is_stdin_path(path)) return true;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+void check_readable_input(const std::string& path) {
+  if (is_stdin_path(path)) return;
+  check_readable_file(path);
+}
+
+int open_input(const std::string& path) {
+  // A duplicate, so that closing it leaves standard input open for the rest of the process.
+  const int fd = is_stdin_path(path) ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw io_error(input_name(path), "cannot open", errno);
+  return fd;
+}
+
+SpooledText::SpooledText(const std::string& path, const std::string& spool_file,
+                         const std::function<void(std::string_view)>& on_bytes) : path_(path) {
+  if (!is_stream_input(path)) return;
+  check_readable_input(path);
+  const int in = open_input(path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{in};
+  int out = -1;
+  std::string target = spool_file;
+  if (target.empty()) {
+    target = (std::filesystem::temp_directory_path() / "tokvec-input-XXXXXX").string();
+    out = ::mkostemp(target.data(), O_CLOEXEC);
+    if (out < 0) throw io_error(target, "cannot create a temporary copy of " + input_name(path), errno);
+  } else {
+    // Under a temporary name until the stream has ended: a copy cut short by a kill must
+    // never pass for the whole text (a later run removes it as a stale temporary).
+    target = spool_file + ".tmp." + std::to_string(::getpid());
+    out = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0) throw io_error(spool_file, "cannot create the copy of " + input_name(path), errno);
+  }
+  path_ = target;
+  spooled_ = true;  // from here the destructor removes it, also when the copy fails
+  struct OutCloser {
+    int fd;
+    ~OutCloser() { ::close(fd); }
+  } out_closer{out};
+  constexpr size_t kChunk = size_t{1} << 20;
+  const auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
+  for (;;) {
+    ssize_t n = ::read(in, buf.get(), kChunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::unlink(path_.c_str());
+      spooled_ = false;
+      throw io_error(input_name(path), "read failed", e);
+    }
+    if (n == 0) break;
+    if (on_bytes) on_bytes(std::string_view(buf.get(), static_cast<size_t>(n)));
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::write(out, buf.get() + done, static_cast<size_t>(n - done));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        ::unlink(path_.c_str());
+        spooled_ = false;
+        throw io_error(path_, "write failed while copying " + input_name(path), e);
+      }
+      done += w;
+    }
+    bytes_ += static_cast<uint64_t>(n);
+  }
+  if (!spool_file.empty()) {
+    if (::rename(path_.c_str(), spool_file.c_str()) != 0) {
+      int e = errno;
+      ::unlink(path_.c_str());
+      spooled_ = false;
+      throw io_error(spool_file, "cannot rename the finished copy of " + input_name(path) + " into place", e);
+    }
+    path_ = spool_file;
+  }
+}
+
+SpooledText::~SpooledText() {
+  if (spooled_) ::unlink(path_.c_str());
+}
+
+SpooledText::SpooledText(SpooledText&& other) noexcept : path_(std::move(other.path_)), spooled_(other.spooled_), bytes_(other.bytes_) {
+  other.spooled_ = false;
+}
+
+SpooledText& SpooledText::operator=(SpooledText&& other) noexcept {
+  if (this != &other) {
+    if (spooled_) ::unlink(path_.c_str());
+    path_ = std::move(other.path_);
+    spooled_ = other.spooled_;
+    bytes_ = other.bytes_;
+    other.spooled_ = false;
+  }
+  return *this;
 }
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
@@ -479,6 +588,10 @@ void copy_file_atomically(const std::string& from, const std::string& to) {
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   check_readable_file(path);
+  // Before open(): opening a FIFO blocks until a writer comes.
+  if (is_stream_input(path)) {
+    throw io_error(path, "is a pipe or a device, not a regular file: tokvec maps this kind of file into memory (save it to a file first)", 0);
+  }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw io_error(path, "cannot open", errno);
   struct stat st {};
@@ -486,6 +599,10 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     int e = errno;
     ::close(fd);
     throw io_error(path, "cannot stat", e);
+  }
+  if (!S_ISREG(st.st_mode)) {  // replaced between the two looks
+    ::close(fd);
+    throw io_error(path, "is a pipe or a device, not a regular file: tokvec maps this kind of file into memory (save it to a file first)", 0);
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {

@@ -24,6 +24,7 @@
 #include "tokvec/io.h"
 #include "tokvec/status.h"
 #include "tokvec/text.h"
+#include "tokvec/text_check.h"
 #include "tokvec/thread_arena.h"
 
 namespace tokvec {
@@ -117,6 +118,7 @@ struct Block {
   std::vector<uint32_t> ids;            // the block's tokens as local ids, then final ids
   std::vector<uint64_t> line_breaks;    // local token index at each line end
   std::vector<uint32_t> remap;          // local id -> final id, or kDropped
+  TextTally tally;                      // the bytes of the block's words (the UTF-8 check)
 };
 
 constexpr uint32_t kDropped = UINT32_MAX;
@@ -175,6 +177,7 @@ void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t b
   WordMap map(/*owning=*/lowercase);
   std::string lowered;
   block.ids.reserve(own_end / 5);
+  const size_t first_own = k;
   while (k < own_end) {
     unsigned char c = p[k];
     if (is_space(c)) {
@@ -196,6 +199,9 @@ void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t b
     ++block.counts[id];
     block.ids.push_back(id);
   }
+  // The block's words and the whitespace between them, whole (whitespace never cuts a
+  // character): blocks' stretches do not overlap and together cover the text's words.
+  block.tally = tally_text(std::string_view(buf.data() + first_own, std::min(k, n) - first_own), read_from + first_own);
   // Keep the distinct words: copy them out of the reused read buffer.
   size_t bytes = 0;
   for (std::string_view w : map.words()) bytes += w.size();
@@ -229,9 +235,11 @@ uint64_t word_vocab_checksum(const std::vector<std::string>& vocab) {
 
 namespace {
 
-/// The text file, open for the two passes.
+/// The text file, open for the two passes. A stream ("-", a pipe) is first copied into a
+/// temporary file, since it can be read only once.
 struct WordInput {
   std::string path;
+  SpooledText spool;
   Fd file{-1};
   uint64_t size = 0;
   uint64_t block_bytes = 0;
@@ -239,9 +247,10 @@ struct WordInput {
   int threads = 1;
   bool lowercase = false;
 
-  WordInput(const std::string& p, const WordVocabConfig& config) : path(p), lowercase(config.lowercase) {
-    check_readable_file(path);
-    file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  WordInput(const std::string& p, const WordVocabConfig& config) : path(input_name(p)), lowercase(config.lowercase) {
+    check_readable_input(p);
+    spool = SpooledText(p);
+    file.fd = ::open(spool.path().c_str(), O_RDONLY | O_CLOEXEC);
     if (file.fd < 0) throw io_error(path, "cannot open", errno);
     struct stat st {};
     if (::fstat(file.fd, &st) != 0) throw io_error(path, "cannot stat", errno);
@@ -301,6 +310,12 @@ void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepar
 /// Then order and cut the vocabulary.
 CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb::task_arena& arena) {
   CountedWords cw;
+  TextCheck check(in.path, config.allow_binary);
+  if (config.check_text) {
+    std::string start;
+    read_at(in.file.fd, in.path, 0, static_cast<size_t>(std::min<uint64_t>(in.size, TextCheck::kSampleBytes)), start);
+    check.check_start(start, in.size <= TextCheck::kSampleBytes);
+  }
   for_each_block_in_order(
       in, arena,
       [](Block& b) {
@@ -308,12 +323,17 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
         b.line_breaks = {};
       },
       [&](const Block& b) {
+        check.add(b.tally);
         for (size_t l = 0; l < b.words.size(); ++l) {
           uint32_t g = cw.words.find_or_insert(b.words[l]);
           if (g == cw.counts.size()) cw.counts.push_back(0);
           cw.counts[g] += b.counts[l];
         }
       });
+  if (config.check_text) {
+    const std::string warning = check.finish();
+    if (!warning.empty() && config.on_warning) config.on_warning(in.path + ": " + warning);
+  }
   const std::vector<uint64_t>& counts = cw.counts;
   if (counts.empty()) throw input_error(in.path, "", "the text holds no word (empty or only whitespace)");
 

@@ -141,13 +141,15 @@ TEST_F(BadInputCli, InvalidUtf8NulAndOneLongLineTrain) {
   }
   test::write_text(dir.file("odd.txt"), line);
   const std::string odd = q(dir.file("odd.txt"));
-  test::CliResult r = run_cli("train --input " + odd + " --output " + q(dir.file("oddw")) + kFast);
+  // More than 1 % of these bytes are not UTF-8: refused unless --allow-binary.
+  expect_error(run_cli("train --input " + odd + " --output " + q(dir.file("oddw")) + kFast), 3, "looks like binary data", "odd text");
+  test::CliResult r = run_cli("train --input " + odd + " --output " + q(dir.file("oddw")) + kFast + " --allow-binary");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // A words token holding a control byte cannot be a word2vec token; npy can hold it.
   expect_error(run_cli("export " + q(dir.file("oddw")) + " --output " + q(dir.file("odd.vec"))), 3, "use --format npy", "NUL token");
   EXPECT_EQ(run_cli("export " + q(dir.file("oddw")) + " --format npy --output " + q(dir.file("odd.npy"))).exit_code, 0);
   // BPE: byte fallback, no unknown token; every piece is printable.
-  r = run_cli("train --input " + odd + " --output " + q(dir.file("oddb")) + " --bpe-vocab-size 262 --dim 8 --window 2 --threads 2 --quiet");
+  r = run_cli("train --input " + odd + " --output " + q(dir.file("oddb")) + " --bpe-vocab-size 262 --dim 8 --window 2 --threads 2 --quiet --allow-binary");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(run_cli("export " + q(dir.file("oddb")) + " --output " + q(dir.file("oddb.vec"))).exit_code, 0);
   EXPECT_NE(test::read_text(dir.file("oddb.vec")).find("<0x00>"), std::string::npos);

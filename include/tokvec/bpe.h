@@ -55,6 +55,12 @@ struct BpeTrainConfig {
   /// (`bpe-train --vocab-size`, `train --bpe-vocab-size`, which has no min-frequency option).
   std::string vocab_size_option = "--vocab-size";
   bool min_frequency_is_option = true;
+  /// The UTF-8 check of each input (text_check.h): refuse text that is not UTF-8, unless
+  /// allow_binary; check_text false skips it (a caller that checked the text already).
+  bool check_text = true;
+  bool allow_binary = false;
+  /// Receives the check's warnings ("PATH: ..."), e.g. a few bytes that are not UTF-8.
+  std::function<void(const std::string&)> on_warning;
   /// Throws a usage error for a value out of range (vocab in [257, 1,000,000],
   /// min_frequency in [1, 2^40], threads in [0, 1024], at least one input).
   void validate() const;
@@ -128,6 +134,10 @@ struct EncodeOptions {
   int threads = 0;  ///< 0 = all cores
   bool quiet = true;
   size_t block_bytes = size_t{4} << 20;  ///< read size (a knob for tests; >= 4096)
+  /// The UTF-8 check of the input, as in BpeTrainConfig.
+  bool check_text = true;
+  bool allow_binary = false;
+  std::function<void(const std::string&)> on_warning;
 };
 
 /// Encodes a text file into a token corpus (oneTBB pipeline over blocks of the file).

@@ -89,13 +89,23 @@ class WordIndex {
 /// Rows scaled to unit length (zero rows stay zero), in a dense matrix like `e`'s.
 std::vector<float> unit_rows(const Embeddings& e);
 
+/// An evaluation file read into memory once: a regular file, or "-" (standard input), a
+/// pipe or a FIFO, which can be read only once. `name` is how messages name it.
+struct EvalFile {
+  std::string name;
+  std::string text;
+  static EvalFile read(const std::string& path);
+};
+
 /// Scores an analogy file. `threads` 0 = all cores (OpenMP). The questions are scored as a
 /// blocked matrix product of the normalised queries with the normalised first `restrict`
 /// rows, followed by a top-8 selection per question.
 AnalogyResult evaluate_analogies(const Embeddings& e, const std::string& path, size_t restrict, int threads = 0);
+AnalogyResult evaluate_analogies(const Embeddings& e, const EvalFile& file, size_t restrict, int threads = 0);
 
 /// Scores a word-pairs file.
 PairsResult evaluate_pairs(const Embeddings& e, const std::string& path);
+PairsResult evaluate_pairs(const Embeddings& e, const EvalFile& file);
 
 /// Spearman's rank correlation with average ranks for ties (NaN if undefined).
 double spearman(const std::vector<double>& x, const std::vector<double>& y);
@@ -103,6 +113,8 @@ double spearman(const std::vector<double>& x, const std::vector<double>& y);
 /// Words (the whitespace-separated fields) of an analogy file's questions and of pairs
 /// files' first two columns, each once, in file order: what a BPE run composes for eval.
 std::vector<std::string> evaluation_words(const std::string& analogies_path, const std::vector<std::string>& pairs_paths);
+/// The same for files already read (`analogies` may be null).
+std::vector<std::string> evaluation_words(const EvalFile* analogies, const std::vector<EvalFile>& pairs);
 
 struct Neighbor {
   std::string word;

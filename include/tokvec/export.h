@@ -24,11 +24,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tokvec/bpe.h"
 #include "tokvec/checkpoint.h"
 
 namespace tokvec {
@@ -96,6 +98,8 @@ struct WordCount {
 /// it ("sea." counts as "sea"), and runs of punctuation or symbols are not words. oneTBB
 /// counts blocks of the file in parallel.
 std::vector<WordCount> count_text_words(const std::string& path, uint64_t min_count);
+/// The same for a text in memory.
+std::vector<WordCount> count_words_in_text(std::string_view text, uint64_t min_count);
 
 /// Reads a word list: one word per line; '\r' before a newline and surrounding spaces and
 /// tabs are dropped, empty lines skipped; a line with inner whitespace is an input error
@@ -144,6 +148,8 @@ struct Run {
   uint64_t min_count = 5;   ///< from the run's config
   std::string input_path;   ///< the training text ("" when trained from an encoded corpus)
   bool lowercase = false;   ///< a --words --lowercase run: queries are lowercased to match
+  std::string corpus_path;  ///< corpus.tkc beside the state (the text trained on, encoded)
+  std::shared_ptr<const BpeModel> model;  ///< BPE runs: the tokenizer
 
   bool is_bpe() const noexcept { return tokenizer_kind == "bpe"; }
 };
@@ -159,9 +165,12 @@ bool is_run_path(const std::string& path);
 
 /// The words of the run's training text, as --corpus-words lists them: in a words run its
 /// vocabulary (already every word with count >= min_count); in a BPE run every distinct
-/// word of the input text with count >= the run's min_count, as the tokenizer splits the
-/// text (count_text_words: no punctuation attached).
-std::vector<std::string> run_corpus_words(const Run& run);
+/// word of the text with count >= the run's min_count, as the tokenizer splits the text
+/// (count_words_in_text: no punctuation attached). A BPE run's text is its own corpus.tkc
+/// decoded (exactly what it trained on, wherever the input file went), or else the
+/// recorded input file; with neither, an io error names both. `source`, when given,
+/// receives where the words came from.
+std::vector<std::string> run_corpus_words(const Run& run, std::string* source = nullptr);
 
 /// Vectors for `words` in a run: a BPE run composes each word from its pieces (every word
 /// gets one); a words run looks each word up (lowercased first in a --lowercase run, each

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <bit>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -175,8 +176,62 @@ FolderLock lock_if_in_run_folder(const std::string& output);
 /// The process holding a flock on `path` (from /proc/locks), or 0 when unknown.
 long flock_holder(const std::string& path);
 
-/// Reads a whole (small) file; throws an io error naming the path if it cannot.
-std::string read_file(const std::string& path);
+/// The most bytes read_file reads: it is for small files (models, word lists, evaluation
+/// files, config.json), and a stream without end (/dev/zero) must not fill memory.
+inline constexpr uint64_t kReadFileMaxBytes = uint64_t{256} << 20;
+
+/// Reads a whole (small) file: a regular file, or "-" (standard input), a pipe or a FIFO,
+/// read once to its end. Throws an io error naming the path if it cannot, and an input
+/// error if it holds more than `max_bytes`.
+std::string read_file(const std::string& path, uint64_t max_bytes = kReadFileMaxBytes);
+
+// ---- Text inputs: files, "-" and pipes --------------------------------------------------
+//
+// Text a user gives (training text, word lists, evaluation files) may be a regular file,
+// "-" for standard input, or a pipe, FIFO or character device (`<(cmd)`, /dev/stdin). Such
+// a stream can be read once, from its start, and has no size (st_size is 0): readers read
+// it as a stream, and a reader that needs two passes first copies it into a regular file
+// (SpooledText). No reader opens a stream twice.
+
+/// Whether `path` is "-", standard input.
+inline bool is_stdin_path(const std::string& path) noexcept { return path == "-"; }
+/// How messages name an input: "<stdin>" for "-", else the path.
+std::string input_name(const std::string& path);
+/// Whether `path` is "-" or names something other than a regular file or folder (a pipe,
+/// a FIFO, a character device, a socket): something that can be read only once.
+bool is_stream_input(const std::string& path);
+/// Like check_readable_file, but also accepts "-" and streams.
+void check_readable_input(const std::string& path);
+/// Opens a text input for one read from its start: "-" is a duplicate of standard input's
+/// descriptor. The caller closes it. Throws an io error naming the input if it cannot.
+int open_input(const std::string& path);
+
+/// A text input as a regular file: the path itself when it is one, otherwise a copy of the
+/// stream, made once (the constructor reads it to its end) into `spool_file` (a new file in
+/// the system's temporary folder when empty), removed when the object is destroyed.
+/// `on_bytes(chunk)`, when given, sees every byte as it is copied (the encoding check).
+class SpooledText {
+ public:
+  SpooledText() = default;
+  SpooledText(const std::string& path, const std::string& spool_file = "",
+              const std::function<void(std::string_view)>& on_bytes = {});
+  ~SpooledText();
+  SpooledText(SpooledText&& other) noexcept;
+  SpooledText& operator=(SpooledText&& other) noexcept;
+  SpooledText(const SpooledText&) = delete;
+  SpooledText& operator=(const SpooledText&) = delete;
+  /// The regular file to read.
+  const std::string& path() const noexcept { return path_; }
+  /// Whether the input was a stream, copied to path().
+  bool spooled() const noexcept { return spooled_; }
+  /// Bytes copied (spooled inputs).
+  uint64_t bytes() const noexcept { return bytes_; }
+
+ private:
+  std::string path_;
+  bool spooled_ = false;
+  uint64_t bytes_ = 0;
+};
 /// Writes `bytes` as the whole file, atomically (AtomicFileWriter).
 void write_file_atomically(const std::string& path, std::string_view bytes);
 

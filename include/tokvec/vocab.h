@@ -26,13 +26,18 @@ struct WordVocabConfig {
   bool lowercase = false;
   /// Bytes per parallel block; the file is mapped and read block by block.
   size_t block_bytes = size_t{1} << 20;
+  /// The UTF-8 check of the text (text_check.h), as in BpeTrainConfig.
+  bool check_text = true;
+  bool allow_binary = false;
+  std::function<void(const std::string&)> on_warning;
 };
 
 /// Checksum identifying a word vocabulary (XXH3-64 over each word's length and bytes, in id
 /// order). Stored as the corpus's tokenizer_checksum.
 uint64_t word_vocab_checksum(const std::vector<std::string>& vocab);
 
-/// Reads `path`, counts words in parallel, keeps those with count >= min_count and encodes
+/// Reads `path` ("-" and pipes too: copied to a temporary file first, since it is read
+/// twice), counts words in parallel, keeps those with count >= min_count and encodes
 /// the file into a CorpusData (tokenizer_kind "words", source = path).
 /// Throws an input error naming the file when the text holds no word or when min_count
 /// removes every word; an io error when it cannot be read.

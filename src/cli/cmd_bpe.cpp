@@ -7,6 +7,7 @@
 // (stdin when --input is not given; output to stdout).
 #include <charconv>
 #include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -65,6 +66,12 @@ void for_each_line(std::string_view text, F&& f) {
   }
 }
 
+/// Prints a library warning as "tokvec CMD: warning: ..." (warnings are not progress:
+/// --quiet keeps them).
+std::function<void(const std::string&)> print_warning(const char* command) {
+  return [command](const std::string& w) { std::fprintf(stderr, "tokvec %s: warning: %s\n", command, w.c_str()); };
+}
+
 void write_stdout(std::string_view s) {
   if (std::fwrite(s.data(), 1, s.size(), stdout) != s.size()) throw io_error("<stdout>", "write failed", errno);
 }
@@ -75,13 +82,14 @@ int cmd_bpe_train(int argc, char** argv) {
   const BpeTrainConfig defaults;
   cxxopts::Options options("tokvec bpe-train", "Train byte-pair-encoding merges on raw UTF-8 text.");
   options.add_options()
-      ("input", "Text file(s) to learn from (repeat or comma-separate)", cxxopts::value<std::vector<std::string>>())
+      ("input", "Text file(s) to learn from ('-' for stdin; repeat or comma-separate)", cxxopts::value<std::vector<std::string>>())
       ("vocab-size", "Vocabulary size, in [" + std::to_string(kBpeFixedAlphabet) + ", " + std::to_string(kBpeMaxVocab) + "]",
        cxxopts::value<std::string>()->default_value(std::to_string(defaults.vocab_size)))
       ("output", "Model file to write", cxxopts::value<std::string>())
       ("threads", "Threads (0 = all cores)", cxxopts::value<std::string>()->default_value(std::to_string(defaults.threads)))
       ("min-frequency", "A pair seen fewer times is never merged",
        cxxopts::value<std::string>()->default_value(std::to_string(defaults.min_frequency)))
+      ("allow-binary", "Train on text that does not look like UTF-8 (UTF-16, Latin-1, binary) instead of refusing it")
       ("quiet", "No progress output", cxxopts::value<bool>()->default_value(defaults.quiet ? "true" : "false"));
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
@@ -89,13 +97,15 @@ int cmd_bpe_train(int argc, char** argv) {
   require(r, "input");
   require(r, "output");
   BpeTrainConfig config;
+  config.allow_binary = r.count("allow-binary") > 0;
+  config.on_warning = print_warning("bpe-train");
   config.inputs = r["input"].as<std::vector<std::string>>();
   config.vocab_size = static_cast<uint32_t>(parse_integer("vocab-size", r["vocab-size"].as<std::string>(), kBpeFixedAlphabet, kBpeMaxVocab));
   config.min_frequency = static_cast<uint64_t>(parse_integer("min-frequency", r["min-frequency"].as<std::string>(), 1, int64_t{1} << 40));
   config.threads = static_cast<int>(parse_integer("threads", r["threads"].as<std::string>(), 0, kMaxThreads));
   config.quiet = r["quiet"].as<bool>();
   config.validate();
-  for (const std::string& in : config.inputs) check_readable_file(in);
+  for (const std::string& in : config.inputs) check_readable_input(in);
   const std::string output = r["output"].as<std::string>();
   check_output_folder(output);
   check_output_is_safe("--output", output, config.inputs);
@@ -112,10 +122,11 @@ int cmd_encode(int argc, char** argv) {
   cxxopts::Options options("tokvec encode", "Encode text into a binary token corpus (or print pieces/ids).");
   options.add_options()
       ("model", "BPE model file", cxxopts::value<std::string>())
-      ("input", "Text file to encode (stdin with --print)", cxxopts::value<std::string>())
+      ("input", "Text file to encode ('-' for stdin, which --print reads when --input is absent)", cxxopts::value<std::string>())
       ("output", "Token corpus file to write", cxxopts::value<std::string>())
       ("threads", "Threads (0 = all cores)", cxxopts::value<std::string>()->default_value(std::to_string(defaults.threads)))
       ("print", "Print each line's tokens to stdout instead: 'pieces' or 'ids'", cxxopts::value<std::string>())
+      ("allow-binary", "Encode text that does not look like UTF-8 (UTF-16, Latin-1, binary) instead of refusing it")
       ("quiet", "No progress output", cxxopts::value<bool>()->default_value("false"));
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
@@ -148,9 +159,11 @@ int cmd_encode(int argc, char** argv) {
   EncodeOptions eo;
   eo.threads = static_cast<int>(parse_integer("threads", r["threads"].as<std::string>(), 0, kMaxThreads));
   eo.quiet = r["quiet"].as<bool>();
+  eo.allow_binary = r.count("allow-binary") > 0;
+  eo.on_warning = print_warning("encode");
   const std::string input = r["input"].as<std::string>();
   const std::string output = r["output"].as<std::string>();
-  check_readable_file(input);
+  check_readable_input(input);
   check_output_folder(output);
   check_output_is_safe("--output", output, {input, r["model"].as<std::string>()});
   BpeModel model = BpeModel::load(r["model"].as<std::string>());
@@ -185,7 +198,7 @@ int cmd_decode(int argc, char** argv) {
   std::string text;
   if (r["ids"].as<bool>()) {
     BpeModel model = BpeModel::load(model_path);
-    const std::string source = r.count("input") > 0 ? r["input"].as<std::string>() : "<stdin>";
+    const std::string source = r.count("input") > 0 ? input_name(r["input"].as<std::string>()) : "<stdin>";
     std::string in = read_input_or_stdin(r);
     size_t line_no = 0;
     std::vector<uint32_t> ids;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -55,8 +56,10 @@ struct Searchable {
 /// first `restrict` are searched). A BPE run composes: the `restrict` most frequent words
 /// of the training text (count >= the run's min_count), then every word of `wanted` not
 /// already among them (case-insensitively), and all of these are searched, so coverage
-/// of `wanted` is full.
-Searchable load_searchable(const std::string& source, const std::vector<std::string>& wanted, size_t restrict) {
+/// of `wanted` is full. Without the training text (neither corpus.tkc nor the input file),
+/// `need_text` makes that an error (neighbours searched among the query words alone mean
+/// nothing); otherwise only `wanted` is composed, and the note says so.
+Searchable load_searchable(const std::string& source, const std::vector<std::string>& wanted, size_t restrict, bool need_text) {
   Searchable s;
   if (!is_run_path(source)) {
     s.vectors = read_vectors(source);
@@ -70,14 +73,18 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
     s.lowercase = run.lowercase;
     return s;
   }
+  std::string text, base;
   std::vector<std::string> words;
-  std::string base;
-  if (!run.input_path.empty() && fs::exists(run.input_path)) {
-    words = run_corpus_words(run);
+  try {
+    words = run_corpus_words(run, &text);
     if (words.size() > restrict) words.resize(restrict);
-    base = "for the " + std::to_string(words.size()) + " most frequent words of " + run.input_path + " (count >= " + std::to_string(run.min_count) + "), plus ";
-  } else {
-    base = "(no training text: " + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + ") for ";
+    base = "for the " + std::to_string(words.size()) + " most frequent words of " + text + " (count >= " + std::to_string(run.min_count) +
+           "), plus ";
+  } catch (const Error& e) {
+    if (need_text || e.kind() != ErrorKind::io) throw;
+    const std::string corpus = (fs::path(run.state_path).parent_path() / "corpus.tkc").string();
+    base = "(no training text: " + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + ", and so is " +
+           corpus + ") for ";
   }
   Embeddings corpus = compose_word_vectors(run.state, words, run.encode);
   s.corpus_rows = corpus.size();
@@ -203,7 +210,7 @@ int cmd_neighbors(int argc, char** argv) {
   config.validate();
   const size_t k = config.neighbors;
   std::vector<std::string> words = p["words"].as<std::vector<std::string>>();
-  Searchable s = load_searchable(p["source"].as<std::string>(), words, SIZE_MAX);
+  Searchable s = load_searchable(p["source"].as<std::string>(), words, SIZE_MAX, /*need_text=*/true);
   if (!s.note.empty()) std::fprintf(stderr, "%s\n", s.note.c_str());
   std::vector<float> unit = unit_rows(s.vectors);
   WordIndex index(s.vectors, s.vectors.size());
@@ -221,6 +228,13 @@ int cmd_neighbors(int argc, char** argv) {
       continue;
     }
     std::vector<Neighbor> nn = nearest(s.vectors, unit, s.vectors.row(static_cast<size_t>(row)), k, row, w);
+    if (nn.empty()) {
+      // Never an empty answer with exit 0: say why there is none.
+      std::fprintf(stderr, "%s: no neighbours: %s\n", w.c_str(),
+                   s.vectors.size() <= 1 ? "the vectors hold no other word" : "its vector is zero (a row never trained?)");
+      status = 3;
+      continue;
+    }
     std::printf("%s%s\n", w.c_str(), s.vectors.words[static_cast<size_t>(row)] == w ? "" : (" (as " + s.vectors.words[static_cast<size_t>(row)] + ")").c_str());
     for (const Neighbor& n : nn) std::printf("  %.4f  %s\n", static_cast<double>(n.cosine), n.word.c_str());
   }
@@ -252,13 +266,19 @@ int cmd_eval(int argc, char** argv) {
   config.validate();
   const size_t restrict = config.restrict;
   const int threads = config.threads;
-  if (!analogies.empty()) check_readable_file(analogies);
-  for (const std::string& f : pairs) check_readable_file(f);
+  if (!analogies.empty()) check_readable_input(analogies);
+  for (const std::string& f : pairs) check_readable_input(f);
+  // Each file read once: "-" or a pipe can be read only once, and each is used twice.
+  std::optional<EvalFile> analogies_file;
+  if (!analogies.empty()) analogies_file = EvalFile::read(analogies);
+  std::vector<EvalFile> pairs_files;
+  for (const std::string& f : pairs) pairs_files.push_back(EvalFile::read(f));
 
   auto t0 = std::chrono::steady_clock::now();
   // The words to compose in a BPE run (a vectors file or a words run ignores them).
-  std::vector<std::string> wanted = is_run_path(source) ? evaluation_words(analogies, pairs) : std::vector<std::string>{};
-  Searchable s = load_searchable(source, wanted, restrict);
+  std::vector<std::string> wanted =
+      is_run_path(source) ? evaluation_words(analogies_file ? &*analogies_file : nullptr, pairs_files) : std::vector<std::string>{};
+  Searchable s = load_searchable(source, wanted, restrict, /*need_text=*/false);
   double load_s = seconds_since(t0);
 
   nlohmann::json out;
@@ -271,7 +291,7 @@ int cmd_eval(int argc, char** argv) {
   lines.push_back("vectors: " + source + " (" + std::to_string(s.vectors.size()) + " x " + std::to_string(s.vectors.dim) + ", loaded in " + pct(load_s) + "s)");
   if (!s.note.empty()) lines.push_back("  " + s.note);
   if (!analogies.empty()) {
-    AnalogyResult r = evaluate_analogies(s.vectors, analogies, s.restrict, threads);
+    AnalogyResult r = evaluate_analogies(s.vectors, *analogies_file, s.restrict, threads);
     auto acc = [](uint64_t c, uint64_t n) { return n ? nlohmann::json(round_to(100.0 * static_cast<double>(c) / static_cast<double>(n), 100)) : nlohmann::json(nullptr); };
     out["analogy_total"] = round_to(r.accuracy(), 100);
     out["analogy_semantic"] = acc(r.semantic_correct, r.semantic_answered);
@@ -288,7 +308,7 @@ int cmd_eval(int argc, char** argv) {
     for (const AnalogySection& sec : r.sections)
       sections.push_back({{"section", sec.name}, {"correct", sec.correct}, {"incorrect", sec.incorrect}, {"oov", sec.oov}});
     out["analogy_sections"] = sections;
-    lines.push_back("analogies: " + analogies);
+    lines.push_back("analogies: " + analogies_file->name);
     lines.push_back("  total      " + pct(r.accuracy()) + " % (" + std::to_string(r.correct) + " / " + std::to_string(r.answered) + ")");
     lines.push_back("  semantic   " + (r.semantic_answered ? pct(100.0 * static_cast<double>(r.semantic_correct) / static_cast<double>(r.semantic_answered)) : std::string("-")) +
                     " % (" + std::to_string(r.semantic_correct) + " / " + std::to_string(r.semantic_answered) + ")");
@@ -301,7 +321,7 @@ int cmd_eval(int argc, char** argv) {
       // The figure a words run would give: only the corpus words are searched, and only
       // the questions whose four words are among them count (what eval_vectors.py reports
       // on the `export --corpus-words` file).
-      AnalogyResult c = evaluate_analogies(s.vectors, analogies, s.corpus_rows, threads);
+      AnalogyResult c = evaluate_analogies(s.vectors, *analogies_file, s.corpus_rows, threads);
       out["analogy_corpus_words"] = {{"total", round_to(c.accuracy(), 100)},
                                      {"semantic", acc(c.semantic_correct, c.semantic_answered)},
                                      {"semantic_n", c.semantic_answered},
@@ -317,8 +337,9 @@ int cmd_eval(int argc, char** argv) {
                       " %, coverage " + pct(c.coverage()) + " %");
     }
   }
-  for (const std::string& f : pairs) {
-    PairsResult r = evaluate_pairs(s.vectors, f);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const std::string& f = pairs_files[i].name;
+    PairsResult r = evaluate_pairs(s.vectors, pairs_files[i]);
     std::string name = fs::path(f).filename().string();
     out["pairs:" + name] = {{"spearman", std::isnan(r.spearman) ? nlohmann::json(nullptr) : nlohmann::json(round_to(r.spearman, 10000))},
                             {"oov_pct", round_to(r.oov_pct(), 10)}, {"pairs", r.pairs}, {"used", r.used}};

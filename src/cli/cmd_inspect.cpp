@@ -19,6 +19,11 @@ namespace {
 /// The first 8 bytes of a file (fewer if it is shorter).
 std::string file_magic(const std::string& path) {
   check_readable_file(path);
+  // Every kind of file inspect describes is read whole or mapped: a pipe or a device
+  // (/dev/zero) would be read without end, and a FIFO's open() waits for a writer.
+  if (is_stream_input(path)) {
+    throw io_error(path, "is a pipe or a device, not a regular file: inspect describes tokenizer, corpus and state files (save it to a file first)", 0);
+  }
   std::ifstream in(path, std::ios::binary);
   char buf[8] = {};
   in.read(buf, sizeof buf);

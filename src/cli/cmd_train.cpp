@@ -37,6 +37,7 @@
 #include "tokvec/interrupt.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
+#include "tokvec/text_check.h"
 #include "tokvec/trainer.h"
 #include "tokvec/vocab.h"
 
@@ -99,6 +100,11 @@ RunDirHold prepare_run_dir(const std::string& dir, bool force) {
   return hold;
 }
 
+/// Where a run keeps a copy of text read from "-" or a pipe while it needs it (the
+/// tokenizer or word count, then the encoding, read it twice); removed once corpus.tkc is
+/// written.
+constexpr const char* kSpoolName = "input.spool";
+
 /// The files of a run in `dir` that a --force run replaces (other files in the folder are left).
 std::vector<std::string> replaced_run_files(const std::string& dir) {
   std::vector<std::string> files;
@@ -130,6 +136,13 @@ struct RunPlan {
   uint32_t bpe_vocab = 0;
   bool lowercase = false;  ///< words mode: words lowercased before counting and encoding
   TrainConfig cfg;
+  /// The file the text is read from: `input`, or the run's copy of a stream (not saved).
+  std::string read_path;
+  /// --allow-binary; and whether the text was checked already (while it was copied).
+  bool allow_binary = false;
+  bool text_checked = false;
+
+  const std::string& text_path() const { return read_path.empty() ? input : read_path; }
 
   nlohmann::json to_json() const {
     nlohmann::json j = cfg.to_json();
@@ -200,7 +213,10 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
     wc.min_count = cfg.min_count;
     wc.threads = cfg.threads;
     wc.lowercase = plan.lowercase;
-    const WordCorpusInfo info = write_word_corpus(plan.input, wc, corpus_file, [&](const WordCorpusInfo& i) {
+    wc.check_text = !plan.text_checked;
+    wc.allow_binary = plan.allow_binary;
+    wc.on_warning = [&](const std::string& w) { log.line("warning: " + w); };
+    const WordCorpusInfo info = write_word_corpus(plan.text_path(), wc, corpus_file, [&](const WordCorpusInfo& i) {
       log.line("vocabulary: " + std::to_string(i.vocab_size) + " words with count >= " + std::to_string(cfg.min_count) + " (of " +
                std::to_string(i.distinct_words) + " distinct), " + std::to_string(i.token_count) + " tokens");
       before_write(i.token_count, i.vocab_size, "words", i.tokenizer_checksum);
@@ -209,6 +225,7 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
              corpus_file);
   } else if (plan.mode == "bpe") {
     std::error_code ec;
+    bool text_checked = plan.text_checked;
     if (!plan.tokenizer_path.empty()) {
       rc.model = BpeModel::load(plan.tokenizer_path);
       log.line("tokenizer: " + plan.tokenizer_path + ", " + std::to_string(rc.model->vocab_size()) + " tokens");
@@ -217,13 +234,17 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
       log.line("tokenizer: " + tokenizer_file + " (trained earlier in this run)");
     } else {
       BpeTrainConfig bc;
-      bc.inputs = {plan.input};
+      bc.inputs = {plan.text_path()};
       bc.vocab_size = plan.bpe_vocab;
       bc.threads = cfg.threads;
       bc.quiet = cfg.quiet;
       bc.vocab_size_option = "--bpe-vocab-size";
       bc.min_frequency_is_option = false;
+      bc.check_text = !text_checked;
+      bc.allow_binary = plan.allow_binary;
+      bc.on_warning = [&](const std::string& w) { log.line("warning: " + w); };
       rc.model = train_bpe(bc);
+      text_checked = true;
       log.line("tokenizer: trained, " + std::to_string(rc.model->vocab_size()) + " tokens");
     }
     // The ids go straight into corpus.tkc's temporary file as they are encoded (never all in
@@ -231,10 +252,13 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
     EncodeOptions eo;
     eo.threads = cfg.threads;
     eo.quiet = cfg.quiet;
+    eo.check_text = !text_checked;  // once per text: the tokenizer's training read it already
+    eo.allow_binary = plan.allow_binary;
+    eo.on_warning = [&](const std::string& w) { log.line("warning: " + w); };
     const std::vector<std::string> vocab = corpus_vocab(*rc.model);
     CorpusFileWriter writer(corpus_file, "bpe", rc.model->checksum(), plan.input, vocab);
     signal_point("train:encoding");
-    const uint64_t tokens = encode_file(*rc.model, plan.input, eo, writer);
+    const uint64_t tokens = encode_file(*rc.model, plan.text_path(), eo, writer);
     log.line("encoded: " + std::to_string(tokens) + " tokens in " + std::to_string(writer.lines_written()) + " lines");
     before_write(tokens, vocab.size(), "bpe", rc.model->checksum());
     rc.model->save(tokenizer_file);
@@ -440,6 +464,17 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
     }
   }
   if (!have_corpus) {
+    // The text passed the UTF-8 check when the run began (config.json is written after it).
+    plan.allow_binary = true;
+    if (plan.mode != "corpus" && is_stream_input(plan.input)) {
+      const std::string spool = (fs::path(dir) / kSpoolName).string();
+      if (!fs::exists(spool, ec)) {
+        throw input_error(dir, "", "its text was read from " + input_name(plan.input) +
+                                       ", which cannot be read again, and its corpus.tkc is missing or damaged: start the run again");
+      }
+      plan.read_path = spool;
+      plan.text_checked = true;
+    }
     const std::string name = plan.mode == "corpus" ? plan.corpus_path : plan.input;
     corpus = build_corpus(plan, dir, log, [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
       plan.cfg.validate(tokens, vocab, name);
@@ -490,7 +525,7 @@ static int train_main(int argc, char** argv) {
                            "  tokvec train --corpus CORPUS --output RUN_DIR [--tokenizer MODEL]\n"
                            "  tokvec train --resume RUN_DIR");
   options.add_options()
-      ("input", "Raw UTF-8 text to train on", cxxopts::value<std::string>())
+      ("input", "Raw UTF-8 text to train on ('-' for stdin)", cxxopts::value<std::string>())
       ("output", "Run folder (created; must be empty unless --force)", cxxopts::value<std::string>())
       ("tokenizer", "Use this BPE model instead of training one", cxxopts::value<std::string>())
       ("bpe-vocab-size", "Train a BPE tokenizer of this size (the default mode)",
@@ -521,6 +556,7 @@ static int train_main(int argc, char** argv) {
       ("sync-full-every", "MPI jobs: every N-th sync moves all rows",
        cxxopts::value<uint32_t>()->default_value(std::to_string(sync_defaults.full_every)))
       ("sync-mode", "MPI jobs: average (the replicas), sum (every process's progress), hybrid (average the synced frequent rows, sum the others), or adaptive (per row: the sum of the processes' changes where they differ, their mean where they repeat)", cxxopts::value<std::string>()->default_value(sync_defaults.mode))
+      ("allow-binary", "Train on text that does not look like UTF-8 (UTF-16, Latin-1, binary) instead of refusing it")
       ("quiet", "No progress output")
       ("force", "Replace the run in a non-empty --output folder");
   auto parsed = parse(options, argc, argv);
@@ -543,7 +579,7 @@ static int train_main(int argc, char** argv) {
 
   if (r.count("resume") > 0) {
     for (const char* other : {"input", "output", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
-                              "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase"}) {
+                              "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary"}) {
       if (r.count(other) > 0) {
         throw usage_error(std::string("--resume continues a run with the settings in its config.json; --") + other +
                           " cannot be changed");
@@ -589,10 +625,14 @@ static int train_main(int argc, char** argv) {
   plan.bpe_vocab = r["bpe-vocab-size"].as<uint32_t>();
   // Paths are kept absolute in config.json so --resume works from any folder.
   auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
-  if (have_input) plan.input = absolute(r["input"].as<std::string>());
+  if (have_input) {
+    const std::string given = r["input"].as<std::string>();
+    plan.input = is_stdin_path(given) ? given : absolute(given);
+  }
+  plan.allow_binary = r.count("allow-binary") > 0;
   if (have_corpus) plan.corpus_path = absolute(r["corpus"].as<std::string>());
   if (have_tokenizer) plan.tokenizer_path = absolute(r["tokenizer"].as<std::string>());
-  if (have_input) check_readable_file(plan.input);
+  if (have_input) check_readable_input(plan.input);
   if (have_corpus) check_readable_file(plan.corpus_path);
   if (have_tokenizer) check_readable_file(plan.tokenizer_path);
   if (plan.mode == "bpe" && !have_tokenizer) {
@@ -619,7 +659,20 @@ static int train_main(int argc, char** argv) {
   bool replaced = false;  // before_write ran: the folder is this run's
   try {
     Log log(quiet);
-    log.line("tokvec train: mode " + plan.mode + (plan.lowercase ? " (lowercased)" : "") + (have_input ? ", input " + plan.input : ", corpus " + plan.corpus_path));
+    log.line("tokvec train: mode " + plan.mode + (plan.lowercase ? " (lowercased)" : "") + (have_input ? ", input " + input_name(plan.input) : ", corpus " + plan.corpus_path));
+    // Text from "-" or a pipe is read twice (tokenizer or word count, then encoding): it is
+    // copied into the run folder once, checked as it goes, and removed once corpus.tkc is in.
+    SpooledText spool;
+    if (have_input && is_stream_input(plan.input)) {
+      TextCheck check(input_name(plan.input), plan.allow_binary);
+      spool = SpooledText(plan.input, (fs::path(dir) / kSpoolName).string(), [&](std::string_view b) { check.feed(b); });
+      const std::string warning = check.finish();
+      if (!warning.empty()) log.line("warning: " + input_name(plan.input) + ": " + warning);
+      if (spool.bytes() == 0) throw input_error(input_name(plan.input), "", "no text to train on: the stream is empty");
+      log.line("read " + std::to_string(spool.bytes()) + " bytes from " + input_name(plan.input) + " into " + spool.path());
+      plan.read_path = spool.path();
+      plan.text_checked = true;
+    }
     // Bad input fails before the folder changes: build_corpus calls this once the corpus's
     // size and tokenizer are known and before it writes anything (words mode: after the
     // counting pass, before the ids are streamed into corpus.tkc).
@@ -650,6 +703,7 @@ static int train_main(int argc, char** argv) {
     };
     RunCorpus corpus = build_corpus(plan, dir, log, before_write);
     set_signal_note(dir + " holds config.json and corpus.tkc; " + resume_hint);
+    spool = SpooledText();  // corpus.tkc holds the text now
     log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
              ckpt.every.to_string() + ", keeping " + std::to_string(ckpt.keep));
 
