@@ -14,8 +14,8 @@ BENCH_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_REPO_DIR=$(cd "$BENCH_TOOLS_DIR/.." && pwd)
 BENCH_SHARED_DIR=${TOKVEC_SHARED_DIR:-$BENCH_REPO_DIR/../shared}
 BENCH_EVAL_PY=$BENCH_SHARED_DIR/tools/eval_vectors.py
-BENCH_ANALOGIES=$BENCH_SHARED_DIR/eval/questions-words.txt
-BENCH_PAIRS=$BENCH_SHARED_DIR/eval/wordsim353.tsv
+BENCH_ANALOGIES=$BENCH_REPO_DIR/corpora/eval/questions-words.txt   # the same bytes as ../shared/eval's
+BENCH_PAIRS=$BENCH_REPO_DIR/corpora/eval/wordsim353.tsv
 
 bench_log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 bench_die() { printf 'bench: error: %s\n' "$*" >&2; exit 2; }
