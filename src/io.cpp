@@ -463,6 +463,7 @@ SpooledText::SpooledText(const std::string& path, const std::string& spool_file,
   }
   path_ = target;
   spooled_ = true;  // from here the destructor removes it, also when the copy fails
+  on_signal_ = std::make_unique<RemoveOnSignal>(path_);
   struct OutCloser {
     int fd;
     ~OutCloser() { ::close(fd); }
@@ -501,6 +502,7 @@ SpooledText::SpooledText(const std::string& path, const std::string& spool_file,
       throw io_error(spool_file, "cannot rename the finished copy of " + input_name(path) + " into place", e);
     }
     path_ = spool_file;
+    on_signal_.reset();  // complete: kept for a resume if a signal stops the run now
   }
 }
 
@@ -508,7 +510,8 @@ SpooledText::~SpooledText() {
   if (spooled_) ::unlink(path_.c_str());
 }
 
-SpooledText::SpooledText(SpooledText&& other) noexcept : path_(std::move(other.path_)), spooled_(other.spooled_), bytes_(other.bytes_) {
+SpooledText::SpooledText(SpooledText&& other) noexcept
+    : path_(std::move(other.path_)), spooled_(other.spooled_), bytes_(other.bytes_), on_signal_(std::move(other.on_signal_)) {
   other.spooled_ = false;
 }
 
@@ -518,6 +521,7 @@ SpooledText& SpooledText::operator=(SpooledText&& other) noexcept {
     path_ = std::move(other.path_);
     spooled_ = other.spooled_;
     bytes_ = other.bytes_;
+    on_signal_ = std::move(other.on_signal_);
     other.spooled_ = false;
   }
   return *this;

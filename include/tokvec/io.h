@@ -231,6 +231,7 @@ class SpooledText {
   std::string path_;
   bool spooled_ = false;
   uint64_t bytes_ = 0;
+  std::unique_ptr<RemoveOnSignal> on_signal_;  ///< a temporary copy goes with a signal too
 };
 /// Writes `bytes` as the whole file, atomically (AtomicFileWriter).
 void write_file_atomically(const std::string& path, std::string_view bytes);
