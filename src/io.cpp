@@ -506,6 +506,8 @@ SpooledText::SpooledText(const std::string& path, const std::string& spool_file,
   }
 }
 
+SpooledText::SpooledText() = default;
+
 SpooledText::~SpooledText() {
   if (spooled_) ::unlink(path_.c_str());
 }

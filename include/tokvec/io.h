@@ -212,7 +212,7 @@ int open_input(const std::string& path);
 /// `on_bytes(chunk)`, when given, sees every byte as it is copied (the encoding check).
 class SpooledText {
  public:
-  SpooledText() = default;
+  SpooledText();
   SpooledText(const std::string& path, const std::string& spool_file = "",
               const std::function<void(std::string_view)>& on_bytes = {});
   ~SpooledText();
