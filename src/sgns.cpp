@@ -103,8 +103,8 @@ double hogbatch_step_rows(std::span<float* const> inputs, std::span<float* const
   // The SIMD kernels need whole 16-float chunks (Matrix rows always are).
   if (stride % 16 == 0) {
     if (detail::HogBatchKernel k = detail::sgns_simd_kernels(simd::active()).hogbatch) {
-      return k(inputs.data(), inputs.size(), targets.data(), targets.size(), stride, lr, table, scratch.scores_.data(),
-               scratch.delta_.row(0));
+      return k(inputs.data(), inputs.size(), targets.data(), targets.size(), stride, scratch.delta_.cols(), lr, table,
+               scratch.scores_.data(), scratch.delta_.row(0));
     }
   }
   return hogbatch_kernel(inputs.data(), inputs.size(), targets.data(), targets.size(), stride, lr, table,
@@ -125,8 +125,8 @@ double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> in
 double pair_step(Matrix& input, Matrix& output, uint32_t input_row, std::span<const uint32_t> targets, float lr,
                  const SigmoidTable& table, SgnsScratch& scratch) {
   if (detail::PairKernel k = detail::sgns_simd_kernels(simd::active()).pair) {
-    return k(input.row(0), output.row(0), input.stride(), input_row, targets.data(), targets.size(), lr, table,
-             scratch.delta_.row(0));
+    return k(input.row(0), output.row(0), input.stride(), input.cols(), input_row, targets.data(), targets.size(), lr,
+             table, scratch.delta_.row(0));
   }
   return pair_kernel(input.row(0), output.row(0), input.stride(), input_row, targets.data(), targets.size(), lr, table,
                      scratch.delta_.row(0));

@@ -36,12 +36,14 @@ inline double scores_to_gradients(float* S, size_t B, size_t T, float lr, const 
 }
 
 /// The HogBatch step on B input rows xs and T target rows us (targets[0] positive), each
-/// `stride` floats, 64-byte aligned, zero-padded. S: B x T floats of scratch; delta: T rows
-/// of `stride` floats of scratch (kernels that keep ΔU in registers do not touch it).
-using HogBatchKernel = double (*)(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
-                                  const SigmoidTable& table, float* S, float* delta);
-/// word2vec.c's per-pair step; neu1e: `stride` floats of scratch.
-using PairKernel = double (*)(float* in_base, float* out_base, size_t stride, uint32_t input_row,
+/// `stride` floats, 64-byte aligned, holding `cols` values and zero padding. S: B x T floats
+/// of scratch; delta: T rows of `stride` floats of scratch (kernels that keep ΔU in
+/// registers do not touch it).
+using HogBatchKernel = double (*)(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, size_t cols,
+                                  float lr, const SigmoidTable& table, float* S, float* delta);
+/// word2vec.c's per-pair step on rows of `stride` floats holding `cols` values; neu1e:
+/// `stride` floats of scratch.
+using PairKernel = double (*)(float* in_base, float* out_base, size_t stride, size_t cols, uint32_t input_row,
                               const uint32_t* targets, size_t T, float lr, const SigmoidTable& table, float* neu1e);
 
 struct SgnsKernels {

@@ -26,6 +26,10 @@
 //      (stored at once), then u_t[c] += ΔU_t[c]. The T chunks of U stay in registers too
 //      when 2T + 2 vectors fit (AVX2 has 16 registers, AVX-512 and NEON 32), otherwise they
 //      are read again from L1.
+// The loops cover the dimension rounded up to whole vectors (dim 100: 104 floats with AVX2,
+// 112 with AVX-512, 100 with NEON), not the whole stride: the padding beyond is zero and
+// stays untouched. When the window's input rows are all different (most windows), ΔU and
+// the input updates share one pass over the inputs.
 // Each row is read twice from memory and written once (chunk by chunk, so a row's chunk is
 // in L1 for its second read), and ΔU never goes to memory. Repeated rows give exactly the
 // portable kernel's result up to rounding: a repeated target row (a negative drawn twice)
@@ -53,11 +57,23 @@ using V = hn::Vec<D>;
 /// Vector registers of the target (x86-64 AVX2: 16; AVX-512 and AArch64: 32).
 constexpr int kRegisters = HWY_TARGET == HWY_AVX2 ? 16 : 32;
 
+/// Whether the B input rows are B different rows (then ΔU and the input updates can share
+/// one pass: no input's update can reach ΔU through a repeated row).
+inline bool distinct_rows(float* const* xs, size_t B) {
+  for (size_t a = 1; a < B; ++a) {
+    for (size_t b = 0; b < a; ++b) {
+      if (xs[a] == xs[b]) return false;
+    }
+  }
+  return true;
+}
+
 template <int T>
-double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY_RESTRICT us, size_t stride, float lr,
+double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY_RESTRICT us, size_t n, float lr,
                       const SigmoidTable& table, float* HWY_RESTRICT S) {
   const D d;
   const size_t N = hn::Lanes(d);
+  const size_t stride = n;  // the floats the loops cover: the dimension rounded up to N
   float* u[T];
   for (int t = 0; t < T; ++t) u[t] = us[t];
 
@@ -99,6 +115,37 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
   const double loss = detail::scores_to_gradients(S, B, T, lr, table);
 
   // 2. U += Gᵀ X and X += G U, chunk by chunk
+  if (distinct_rows(xs, B)) {
+    // One pass over the inputs: ΔU from each input chunk as loaded, then its update.
+    constexpr bool kHoldU = 2 * T + 3 <= kRegisters;
+    for (size_t j = 0; j < stride; j += N) {
+      V du[T];
+      V uo[kHoldU ? T : 1];
+      for (int t = 0; t < T; ++t) {
+        du[t] = hn::Zero(d);
+        if constexpr (kHoldU) uo[t] = hn::Load(d, u[t] + j);
+      }
+      for (size_t bb = 0; bb < B; ++bb) {
+        float* x = xs[bb] + j;
+        const V xv = hn::Load(d, x);
+        V xa = xv;
+        const float* g = S + bb * T;
+        for (int t = 0; t < T; ++t) {
+          const V gv = hn::Set(d, g[t]);
+          // U is not written until the end of the chunk: these are its values before the step.
+          const V ut = kHoldU ? uo[t] : hn::Load(d, u[t] + j);
+          xa = hn::MulAdd(gv, ut, xa);
+          du[t] = hn::MulAdd(gv, xv, du[t]);
+        }
+        hn::Store(xa, d, x);
+      }
+      for (int t = 0; t < T; ++t) {
+        float* p = u[t] + j;
+        hn::Store(hn::Add(hn::Load(d, p), du[t]), d, p);
+      }
+    }
+    return loss;
+  }
   constexpr bool kHoldU = 2 * T + 2 <= kRegisters;
   for (size_t j = 0; j < stride; j += N) {
     // ΔU first, from every input chunk before any is updated (an input row repeated in the
@@ -119,7 +166,6 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
       V xa = hn::Load(d, x);
       const float* g = S + bb * T;
       for (int t = 0; t < T; ++t) {
-        // U is not written until the end of the chunk: these are its values before the step.
         const V ut = kHoldU ? uo[t] : hn::Load(d, u[t] + j);
         xa = hn::MulAdd(hn::Set(d, g[t]), ut, xa);
       }
@@ -149,8 +195,8 @@ float dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t strid
 }
 
 /// Any T: the same maths with ΔU through the scratch rows `delta`.
-double hogbatch_any(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
-                    const SigmoidTable& table, float* HWY_RESTRICT S, float* HWY_RESTRICT delta) {
+double hogbatch_any(float* const* xs, size_t B, float* const* us, size_t T, size_t row_step, size_t stride,
+                    float lr, const SigmoidTable& table, float* HWY_RESTRICT S, float* HWY_RESTRICT delta) {
   const D d;
   const size_t N = hn::Lanes(d);
   for (size_t b = 0; b < B; ++b) {
@@ -159,7 +205,7 @@ double hogbatch_any(float* const* xs, size_t B, float* const* us, size_t T, size
   const double loss = detail::scores_to_gradients(S, B, T, lr, table);
   // ΔU = Gᵀ X (before X changes)
   for (size_t t = 0; t < T; ++t) {
-    float* dt = delta + t * stride;
+    float* dt = delta + t * row_step;
     for (size_t j = 0; j < stride; j += N) {
       V acc = hn::Zero(d);
       for (size_t b = 0; b < B; ++b) acc = hn::MulAdd(hn::Set(d, S[b * T + t]), hn::Load(d, xs[b] + j), acc);
@@ -178,43 +224,54 @@ double hogbatch_any(float* const* xs, size_t B, float* const* us, size_t T, size
   // U += ΔU, one target at a time (a repeated target row gets both deltas)
   for (size_t t = 0; t < T; ++t) {
     float* p = us[t];
-    const float* dt = delta + t * stride;
+    const float* dt = delta + t * row_step;
     for (size_t j = 0; j < stride; j += N) hn::Store(hn::Add(hn::Load(d, p + j), hn::Load(d, dt + j)), d, p + j);
   }
   return loss;
 }
 
-double hogbatch(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
+/// The floats of a row the loops cover: the dimension rounded up to whole vectors (at most
+/// the stride, a multiple of 16; the rest of the padding is zero and stays untouched).
+inline size_t covered(size_t cols, size_t stride) {
+  const size_t N = hn::Lanes(D());
+  const size_t n = (cols + N - 1) / N * N;
+  return n < stride ? n : stride;
+}
+
+double hogbatch(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, size_t cols, float lr,
                 const SigmoidTable& table, float* S, float* delta) {
+  const size_t n = covered(cols, stride);
 #if HWY_TARGET != HWY_SCALAR  // Highway's scalar target is compiled but never dispatched to
   switch (T) {
-    case 2: return hogbatch_fixed<2>(xs, B, us, stride, lr, table, S);
-    case 3: return hogbatch_fixed<3>(xs, B, us, stride, lr, table, S);
-    case 4: return hogbatch_fixed<4>(xs, B, us, stride, lr, table, S);
-    case 5: return hogbatch_fixed<5>(xs, B, us, stride, lr, table, S);
-    case 6: return hogbatch_fixed<6>(xs, B, us, stride, lr, table, S);
-    case 7: return hogbatch_fixed<7>(xs, B, us, stride, lr, table, S);
-    case 8: return hogbatch_fixed<8>(xs, B, us, stride, lr, table, S);
-    case 9: return hogbatch_fixed<9>(xs, B, us, stride, lr, table, S);
-    case 11: return hogbatch_fixed<11>(xs, B, us, stride, lr, table, S);
-    case 16: return hogbatch_fixed<16>(xs, B, us, stride, lr, table, S);
+    case 2: return hogbatch_fixed<2>(xs, B, us, n, lr, table, S);
+    case 3: return hogbatch_fixed<3>(xs, B, us, n, lr, table, S);
+    case 4: return hogbatch_fixed<4>(xs, B, us, n, lr, table, S);
+    case 5: return hogbatch_fixed<5>(xs, B, us, n, lr, table, S);
+    case 6: return hogbatch_fixed<6>(xs, B, us, n, lr, table, S);
+    case 7: return hogbatch_fixed<7>(xs, B, us, n, lr, table, S);
+    case 8: return hogbatch_fixed<8>(xs, B, us, n, lr, table, S);
+    case 9: return hogbatch_fixed<9>(xs, B, us, n, lr, table, S);
+    case 11: return hogbatch_fixed<11>(xs, B, us, n, lr, table, S);
+    case 16: return hogbatch_fixed<16>(xs, B, us, n, lr, table, S);
     default: break;
   }
 #endif
-  return hogbatch_any(xs, B, us, T, stride, lr, table, S, delta);
+  // ΔU rows keep the stride's spacing in the scratch; only n floats of each are used.
+  return hogbatch_any(xs, B, us, T, stride, n, lr, table, S, delta);
 }
 
 /// word2vec.c's step: each target row is updated as soon as its error is known; the input
 /// row gets Σ_t g_t u_t (from each u_t before its update) at the end.
-double pair(float* in_base, float* out_base, size_t stride, uint32_t input_row, const uint32_t* targets, size_t T,
-            float lr, const SigmoidTable& table, float* HWY_RESTRICT neu1e) {
+double pair(float* in_base, float* out_base, size_t row_step, size_t cols, uint32_t input_row,
+            const uint32_t* targets, size_t T, float lr, const SigmoidTable& table, float* HWY_RESTRICT neu1e) {
   const D d;
   const size_t N = hn::Lanes(d);
-  float* x = in_base + input_row * stride;
+  const size_t stride = covered(cols, row_step);
+  float* x = in_base + input_row * row_step;
   for (size_t j = 0; j < stride; j += N) hn::Store(hn::Zero(d), d, neu1e + j);
   double loss = 0.0;
   for (size_t t = 0; t < T; ++t) {
-    float* u = out_base + targets[t] * stride;
+    float* u = out_base + targets[t] * row_step;
     const V g = hn::Set(d, detail::score_gradient(dot(x, u, stride), t == 0, lr, table, loss));
     for (size_t j = 0; j < stride; j += N) {
       const V uv = hn::Load(d, u + j);
@@ -230,13 +287,13 @@ double pair(float* in_base, float* out_base, size_t stride, uint32_t input_row, 
 
 // Named outside the anonymous namespace so that the dispatch table below can take their
 // addresses per target.
-double HogBatch(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
+double HogBatch(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, size_t cols, float lr,
                 const SigmoidTable& table, float* S, float* delta) {
-  return hogbatch(xs, B, us, T, stride, lr, table, S, delta);
+  return hogbatch(xs, B, us, T, stride, cols, lr, table, S, delta);
 }
-double Pair(float* in_base, float* out_base, size_t stride, uint32_t input_row, const uint32_t* targets, size_t T,
-            float lr, const SigmoidTable& table, float* neu1e) {
-  return pair(in_base, out_base, stride, input_row, targets, T, lr, table, neu1e);
+double Pair(float* in_base, float* out_base, size_t stride, size_t cols, uint32_t input_row, const uint32_t* targets,
+            size_t T, float lr, const SigmoidTable& table, float* neu1e) {
+  return pair(in_base, out_base, stride, cols, input_row, targets, T, lr, table, neu1e);
 }
 
 }  // namespace HWY_NAMESPACE
