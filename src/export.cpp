@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
@@ -127,6 +128,12 @@ VectorFormat parse_vector_format(std::string_view name) {
   throw usage_error("--format must be word2vec-text, word2vec-binary or npy, got '" + std::string(name) + "'");
 }
 
+TokenOrder parse_token_order(std::string_view name) {
+  if (name == "id") return TokenOrder::id;
+  if (name == "frequency") return TokenOrder::frequency;
+  throw usage_error("--order must be id or frequency, got '" + std::string(name) + "'");
+}
+
 std::string_view vector_format_name(VectorFormat format) {
   switch (format) {
     case VectorFormat::word2vec_text: return "word2vec-text";
@@ -143,14 +150,16 @@ void ExportConfig::validate() const {
   }
 }
 
-Embeddings token_embeddings(const TrainingState& state, MatrixChoice matrix) {
+Embeddings token_embeddings(const TrainingState& state, MatrixChoice matrix, TokenOrder rows) {
   const Matrix& m = matrix == MatrixChoice::input ? state.input : state.output;
   size_t n = state.vocab.size();
   if (m.rows() != n || state.frequencies.size() != n) throw internal_error("token_embeddings: inconsistent state");
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return state.frequencies[a] > state.frequencies[b]; });
+  if (rows == TokenOrder::frequency) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return state.frequencies[a] > state.frequencies[b]; });
+  }
   Embeddings e;
   e.dim = static_cast<uint32_t>(m.cols());
   e.words.reserve(n);
@@ -267,25 +276,74 @@ void check_word2vec_tokens(const Embeddings& e, std::string_view what) {
   }
 }
 
+namespace {
+
+/// "token v1 ... vD\n": the shortest decimal that reads back to the same float32 (exact and
+/// compact) for each value.
+void append_text_record(std::string& line, std::string_view word, const float* r, uint32_t dim) {
+  line.append(word);
+  char buf[32];
+  for (uint32_t d = 0; d < dim; ++d) {
+    auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, r[d]);
+    line += ' ';
+    line.append(buf, ptr);
+  }
+  line += '\n';
+}
+
+/// The two word2vec layouts, written to a file (AtomicFileWriter) or a stream (StreamSink).
+template <typename Sink>
+void emit_word2vec_text(Sink& out, const Embeddings& e) {
+  out.write(header_line(e));
+  std::string line;
+  for (size_t i = 0; i < e.size(); ++i) {
+    line.clear();
+    append_text_record(line, e.words[i], e.row(i), e.dim);
+    out.write(line);
+  }
+}
+
+template <typename Sink>
+void emit_word2vec_binary(Sink& out, const Embeddings& e) {
+  out.write(header_line(e));
+  for (size_t i = 0; i < e.size(); ++i) {
+    out.write(e.words[i]);
+    out.write(" ");
+    out.write(e.row(i), e.dim * sizeof(float));
+    out.write("\n");
+  }
+}
+
+/// Writes to an open stream (stdout), reporting a failed write as an I/O error on `name`.
+class StreamSink {
+ public:
+  StreamSink(std::FILE* stream, std::string name) : stream_(stream), name_(std::move(name)) {}
+  void write(const void* data, size_t size) {
+    if (size > 0 && std::fwrite(data, 1, size, stream_) != size) throw io_error(name_, "cannot write", errno);
+  }
+  void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+  void finish() {
+    if (std::fflush(stream_) != 0) throw io_error(name_, "cannot write", errno);
+  }
+
+ private:
+  std::FILE* stream_;
+  std::string name_;
+};
+
+}  // namespace
+
+std::string word2vec_text_record(std::string_view word, const float* values, uint32_t dim) {
+  std::string line;
+  append_text_record(line, word, values, dim);
+  return line;
+}
+
 void write_word2vec_text(const std::string& path, const Embeddings& e, uint64_t fail_after_bytes) {
   check_shape(e);
   check_word2vec_tokens(e, path);
   AtomicFileWriter out(path, fail_after_bytes);
-  out.write(header_line(e));
-  std::string line;
-  char buf[32];
-  for (size_t i = 0; i < e.size(); ++i) {
-    line = e.words[i];
-    const float* r = e.row(i);
-    for (uint32_t d = 0; d < e.dim; ++d) {
-      // Shortest decimal that reads back to the same float32: exact and compact.
-      auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, r[d]);
-      line += ' ';
-      line.append(buf, ptr);
-    }
-    line += '\n';
-    out.write(line);
-  }
+  emit_word2vec_text(out, e);
   out.commit();
 }
 
@@ -294,14 +352,41 @@ void write_word2vec_binary(const std::string& path, const Embeddings& e, uint64_
   check_word2vec_tokens(e, path);
   require_little_endian(path);
   AtomicFileWriter out(path, fail_after_bytes);
-  out.write(header_line(e));
-  for (size_t i = 0; i < e.size(); ++i) {
-    out.write(e.words[i]);
-    out.write(" ");
-    out.write(e.row(i), e.dim * sizeof(float));
-    out.write("\n");
-  }
+  emit_word2vec_binary(out, e);
   out.commit();
+}
+
+void write_vectors_to_stream(std::FILE* stream, const std::string& name, VectorFormat format, const Embeddings& e) {
+  check_shape(e);
+  if (format == VectorFormat::npy) {
+    throw usage_error("npy writes two files (the matrix and its vocabulary), so it cannot go to " + name +
+                      "; give a file name, or use --format word2vec-text or word2vec-binary");
+  }
+  check_word2vec_tokens(e, name);
+  StreamSink out(stream, name);
+  if (format == VectorFormat::word2vec_binary) {
+    require_little_endian(name);
+    emit_word2vec_binary(out, e);
+  } else {
+    emit_word2vec_text(out, e);
+  }
+  out.finish();
+}
+
+std::optional<VectorFormat> vector_format_of_name(std::string_view path) {
+  auto ends_with = [&](std::string_view ext) {
+    if (path.size() <= ext.size()) return false;
+    for (size_t i = 0; i < ext.size(); ++i) {
+      char c = path[path.size() - ext.size() + i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c != ext[i]) return false;
+    }
+    return true;
+  };
+  if (ends_with(".npy")) return VectorFormat::npy;
+  if (ends_with(".bin")) return VectorFormat::word2vec_binary;
+  if (ends_with(".vec") || ends_with(".txt")) return VectorFormat::word2vec_text;
+  return std::nullopt;
 }
 
 std::string npy_vocab_path(const std::string& npy_path) {
@@ -566,22 +651,56 @@ bool is_run_path(const std::string& path) {
   return f.size() >= 8 && f.view().substr(0, 8) == std::string_view(kStateMagic, 8);
 }
 
+RunState load_run_state(const std::string& dir) {
+  std::error_code ec;
+  RunState r;
+  r.path = (fs::path(dir) / "state.tkv").string();
+  if (fs::exists(r.path, ec)) {
+    r.state = load_state(r.path);
+    return r;
+  }
+  std::string warnings;
+  std::optional<LoadedCheckpoint> newest =
+      load_newest_checkpoint(dir, [&](const std::string& w) { warnings += "; skipped " + w; });
+  const std::string resume = "tokvec train --resume " + dir;
+  if (!newest) {
+    const bool has_checkpoints = !list_checkpoints(dir).empty();
+    if (has_checkpoints) {
+      throw input_error(dir, "", "is an unfinished run (no state.tkv) and none of its checkpoints is readable" + warnings +
+                                     "; continue it with: " + resume);
+    }
+    if (fs::exists(fs::path(dir) / "config.json", ec)) {
+      throw input_error(dir, "", "is an unfinished run with no checkpoint yet (no state.tkv): nothing trained to read; continue it with: " +
+                                     resume);
+    }
+    throw input_error(dir, "", "is not a tokvec run folder (no state.tkv in it)");
+  }
+  r.path = newest->path;
+  r.state = std::move(newest->state);
+  r.note = dir + " is unfinished (no state.tkv): using its newest checkpoint " + fs::path(newest->path).filename().string() + " (" +
+           std::to_string(r.state.tokens_done) + " of " + std::to_string(r.state.tokens_total) + " tokens trained)" + warnings +
+           "; finish it with: " + resume;
+  return r;
+}
+
 Run load_run(const std::string& path) {
   std::error_code ec;
   Run run;
   fs::path dir;
   if (fs::is_directory(path, ec)) {
     dir = path;
-    run.state_path = (dir / "state.tkv").string();
-    if (!fs::exists(run.state_path, ec)) throw input_error(path, "", "is not a tokvec run folder (no state.tkv in it)");
+    RunState rs = load_run_state(path);
+    run.state_path = std::move(rs.path);
+    run.state = std::move(rs.state);
+    run.note = std::move(rs.note);
   } else if (fs::exists(path, ec)) {
     run.state_path = path;
     dir = fs::path(path).parent_path();
     if (dir.empty()) dir = ".";
+    run.state = load_state(run.state_path);
   } else {
     throw io_error(path, "no such run folder or state file", ENOENT);
   }
-  run.state = load_state(run.state_path);
   if (fs::exists(dir / "corpus.tkc", ec)) run.corpus_path = (dir / "corpus.tkc").string();
   run.tokenizer_kind = run.state.tokenizer_kind;
   nlohmann::json config = nlohmann::json::parse(run.state.config_json, nullptr, /*allow_exceptions=*/false);

@@ -19,6 +19,14 @@ std::string human_count(double value) {
   return buf;
 }
 
+std::string human_amount(double value, std::string_view unit) {
+  std::string count = human_count(value);
+  // A unit symbol joins its prefix ("3.00 MB"); a word follows the count ("3.00 M tokens").
+  const bool prefixed = !count.empty() && (count.back() < '0' || count.back() > '9');
+  if (unit.size() <= 2 && prefixed) return count + std::string(unit);
+  return count + " " + std::string(unit);
+}
+
 std::string human_duration(double seconds) {
   char buf[32];
   if (!std::isfinite(seconds) || seconds < 0) return "?";
@@ -77,7 +85,7 @@ void ProgressReporter::print(uint64_t done, std::string_view detail, bool final_
     line += pct;
     line += "  ";
   }
-  line += human_count(static_cast<double>(done)) + " " + unit_ + "  " + human_count(rate) + " " + unit_ + "/s";
+  line += human_amount(static_cast<double>(done), unit_) + "  " + human_amount(rate, unit_) + "/s";
   if (final_line) {
     line += "  in " + human_duration(elapsed);
   } else if (total_ > 0 && rate > 0) {

@@ -14,10 +14,25 @@ TEST(Progress, HumanUnits) {
   EXPECT_EQ(human_count(999), "999");
   EXPECT_EQ(human_count(1234), "1.23 k");
   EXPECT_EQ(human_count(4.56e6), "4.56 M");
+  // A unit symbol joins its prefix; a unit word follows the count.
+  EXPECT_EQ(human_amount(3.0e6, "B"), "3.00 MB");
+  EXPECT_EQ(human_amount(512, "B"), "512 B");
+  EXPECT_EQ(human_amount(4.56e6, "tokens"), "4.56 M tokens");
   EXPECT_EQ(human_duration(12.34), "12.3s");
   EXPECT_EQ(human_duration(83), "1m23s");
   EXPECT_EQ(human_duration(2 * 3600 + 5 * 60), "2h05m");
   EXPECT_EQ(human_duration(-1), "?");
+}
+
+TEST(Progress, ByteCountsPrintAsMegabytes) {
+  testing::internal::CaptureStderr();
+  {
+    ProgressReporter bytes("encode", 0, "B", /*quiet=*/false);
+    bytes.finish(3000000);
+  }
+  const std::string line = testing::internal::GetCapturedStderr();
+  EXPECT_NE(line.find("encode: 3.00 MB  "), std::string::npos) << line;
+  EXPECT_EQ(line.find("M B"), std::string::npos) << line;
 }
 
 /// The closing line of a reporter made for the last stretch of a run: with count_from it

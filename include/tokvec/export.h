@@ -1,9 +1,9 @@
 // Exporting trained vectors and reading vector files back.
 //
 // Embeddings is the common currency of export, neighbors and eval: labelled rows in a
-// dense row-major float matrix, in frequency order (most frequent first), which is the
-// order word2vec, fastText and gensim write and what "restrict to the N most frequent"
-// relies on.
+// dense row-major float matrix. For neighbors and eval they are in frequency order (most
+// frequent first), the order word2vec, fastText and gensim write and what "restrict to the
+// N most frequent" relies on; token exports of BPE runs default to id order (TokenOrder).
 //
 // File formats written (all atomically, through AtomicFileWriter):
 //   word2vec text    "N D\n", then N lines "token v1 ... vD\n". Values are the shortest
@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -67,10 +68,20 @@ struct ExportConfig {
   void validate() const;
 };
 
-/// The rows of one matrix of `state` with their tokens, in frequency order (frequency
-/// descending, ties by id ascending, so the order is deterministic). A --words run's ids
-/// are already in that order; a BPE run's ids are merge order, which this re-sorts.
-Embeddings token_embeddings(const TrainingState& state, MatrixChoice matrix = MatrixChoice::input);
+/// The order of exported token rows. `id`: row i is token i (the ids `encode` prints, what
+/// an embedding layer indexes). `frequency`: most frequent first, ties by id (what word2vec,
+/// fastText and gensim write and "the N most frequent" restrictions rely on). A --words
+/// run's ids are already in frequency order, so the two are the same there; a BPE run's
+/// ids are merge order.
+enum class TokenOrder { id, frequency };
+
+/// "id" or "frequency"; anything else is a usage error naming --order.
+TokenOrder parse_token_order(std::string_view name);
+
+/// The rows of one matrix of `state` with their tokens, in the order asked for (frequency:
+/// frequency descending, ties by id ascending, so the order is deterministic).
+Embeddings token_embeddings(const TrainingState& state, MatrixChoice matrix = MatrixChoice::input,
+                            TokenOrder order = TokenOrder::frequency);
 
 /// The ids of a word's pieces (BpeModel::encode_word, or a stand-in in tests).
 using PieceEncoder = std::function<std::vector<uint32_t>(std::string_view word)>;
@@ -117,6 +128,14 @@ void write_word2vec_binary(const std::string& path, const Embeddings& e, uint64_
 /// Writes the .npy and its vocabulary file (npy_vocab_path(path)).
 void write_npy(const std::string& path, const Embeddings& e, uint64_t fail_after_bytes = UINT64_MAX);
 void write_vectors(const std::string& path, VectorFormat format, const Embeddings& e);
+/// Writes word2vec text or binary to an open stream (stdout, `name` in messages); npy, which
+/// needs a second file for its vocabulary, is a usage error.
+void write_vectors_to_stream(std::FILE* stream, const std::string& name, VectorFormat format, const Embeddings& e);
+/// One word2vec text record, "word v1 ... vD\n", values as write_word2vec_text writes them.
+std::string word2vec_text_record(std::string_view word, const float* values, uint32_t dim);
+/// The format a file name implies: .npy, .bin (word2vec binary), .vec or .txt (word2vec
+/// text), any case; nullopt for other names.
+std::optional<VectorFormat> vector_format_of_name(std::string_view path);
 
 /// The vocabulary file beside an .npy: "x.npy" -> "x.vocab.txt", other names + ".vocab.txt".
 std::string npy_vocab_path(const std::string& npy_path);
@@ -150,9 +169,21 @@ struct Run {
   bool lowercase = false;   ///< a --words --lowercase run: queries are lowercased to match
   std::string corpus_path;  ///< corpus.tkc beside the state (the text trained on, encoded)
   std::shared_ptr<const BpeModel> model;  ///< BPE runs: the tokenizer
+  std::string note;         ///< for the user: an unfinished run read from its newest checkpoint
 
   bool is_bpe() const noexcept { return tokenizer_kind == "bpe"; }
 };
+
+/// The state a run folder's results are read from: state.tkv; for an unfinished run
+/// (stopped or killed: checkpoints but no state.tkv) its newest valid checkpoint, with a
+/// one-line `note` naming it and the resume command. An unfinished run with no usable
+/// checkpoint, or a folder that is no run, is an input error saying which.
+struct RunState {
+  std::string path;
+  TrainingState state;
+  std::string note;  ///< "" for a finished run
+};
+RunState load_run_state(const std::string& dir);
 
 /// Loads RUN_DIR/state.tkv (or the state file given) and, for a BPE run, tokenizer.bpe.
 /// Errors name the path: a missing folder or state, a corrupt state, a BPE run without

@@ -44,6 +44,9 @@ class ProgressReporter {
 
 /// "12.3 k", "4.56 M": a count with an SI suffix.
 std::string human_count(double value);
+/// A count and its unit: "3.00 MB", "512 B" for a unit symbol (up to two characters),
+/// "4.56 M tokens" for a word.
+std::string human_amount(double value, std::string_view unit);
 /// "1m23s", "2h05m", "12.3s".
 std::string human_duration(double seconds);
 

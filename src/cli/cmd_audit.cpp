@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "tokvec/audit.h"
 #include "tokvec/checkpoint.h"
+#include "tokvec/export.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
 #include "tokvec/trainer.h"
@@ -16,17 +17,16 @@ namespace tokvec::cli {
 
 namespace {
 
-/// A run folder means its final state; a file is taken as a state or checkpoint itself.
-std::string state_path(const std::string& target) {
+/// A run folder means its final state (an unfinished one: its newest checkpoint, with a
+/// note on stderr); a file is taken as a state or checkpoint itself.
+TrainingState load_target(const std::string& target) {
   std::error_code ec;
   if (std::filesystem::is_directory(target, ec)) {
-    std::string path = (std::filesystem::path(target) / "state.tkv").string();
-    if (!std::filesystem::exists(path, ec)) {
-      throw io_error(target, "holds no state.tkv: not a finished tokvec run folder", 0);
-    }
-    return path;
+    RunState run = load_run_state(target);
+    if (!run.note.empty()) std::fprintf(stderr, "tokvec audit: note: %s\n", run.note.c_str());
+    return std::move(run.state);
   }
-  return target;
+  return load_state(target);
 }
 
 }  // namespace
@@ -53,7 +53,11 @@ int cmd_audit(int argc, char** argv) {
   config.top = (*parsed)["top"].as<uint64_t>();
   config.validate();
 
-  const std::string source = state_path((*parsed)["run"].as<std::string>());
+  const std::string target = (*parsed)["run"].as<std::string>();
+  std::error_code ec;
+  // A run folder's checkpoints are run files, which check_output_is_safe refuses anyway.
+  const std::string source =
+      std::filesystem::is_directory(target, ec) ? (std::filesystem::path(target) / "state.tkv").string() : target;
   for (const char* option : {"csv", "json", "svg"}) {
     if (parsed->count(option)) check_output_is_safe(std::string("--") + option, (*parsed)[option].as<std::string>(), {source});
   }
@@ -62,7 +66,7 @@ int cmd_audit(int argc, char** argv) {
   for (const char* option : {"csv", "json", "svg"}) {
     if (parsed->count(option)) locks.push_back(lock_if_in_run_folder((*parsed)[option].as<std::string>()));
   }
-  TrainingState state = load_state(source);
+  TrainingState state = load_target(target);
   const uint64_t seed = state.seed;
   AuditReport report = audit(state, config, [seed](uint32_t row, std::span<float> out) {
     initial_input_row(seed, row, out);

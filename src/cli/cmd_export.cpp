@@ -3,11 +3,16 @@
 // A SOURCE is a run folder (or its state.tkv) or a vectors file (word2vec text or binary,
 // or a tokvec .npy with its vocabulary file). In a BPE run, words are composed from their
 // pieces (the mean of the piece vectors, export.h), so every word has a vector.
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -50,6 +55,8 @@ struct Searchable {
   /// requested words outside them); 0 otherwise.
   size_t corpus_rows = 0;
   bool lowercase = false;  ///< a --words --lowercase run: queries are lowercased
+  /// BPE runs: the run, to compose words not known in advance (neighbors reading stdin).
+  std::optional<Run> run;
 };
 
 /// Vectors for `source`. A vectors file and a words run give their rows as they are (the
@@ -59,7 +66,7 @@ struct Searchable {
 /// of `wanted` is full. Without the training text (neither corpus.tkc nor the input file),
 /// `need_text` makes that an error (neighbours searched among the query words alone mean
 /// nothing); otherwise only `wanted` is composed, and the note says so.
-Searchable load_searchable(const std::string& source, const std::vector<std::string>& wanted, size_t restrict, bool need_text) {
+Searchable load_searchable(const char* command, const std::string& source, const std::vector<std::string>& wanted, size_t restrict, bool need_text) {
   Searchable s;
   if (!is_run_path(source)) {
     s.vectors = read_vectors(source);
@@ -67,6 +74,8 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
     return s;
   }
   Run run = load_run(source);
+  // An unfinished run read from its newest checkpoint: said first, on its own line.
+  if (!run.note.empty()) std::fprintf(stderr, "tokvec %s: note: %s\n", command, run.note.c_str());
   if (!run.is_bpe()) {
     s.vectors = token_embeddings(run.state);
     s.restrict = restrict;
@@ -102,6 +111,7 @@ Searchable load_searchable(const std::string& source, const std::vector<std::str
   s.restrict = s.vectors.size();
   s.note = "BPE run: vectors composed from pieces (mean) " + base + std::to_string(extra.size()) + " requested words outside them; all " +
            std::to_string(s.vectors.size()) + " are searched";
+  s.run = std::move(run);
   return s;
 }
 
@@ -115,13 +125,27 @@ double round_to(double v, double scale) { return std::round(v * scale) / scale; 
 
 }  // namespace
 
+/// The format of an export: --format when given, else the output's extension (.npy, .bin,
+/// .vec, .txt), else word2vec text; a --format that contradicts the extension is refused.
+static VectorFormat resolve_format(const cxxopts::ParseResult& p, const std::string& output) {
+  const std::optional<VectorFormat> by_name = vector_format_of_name(output);  // none for "-"
+  if (p.count("format") == 0) return by_name.value_or(VectorFormat::word2vec_text);
+  const VectorFormat given = parse_vector_format(p["format"].as<std::string>());
+  if (by_name && *by_name != given) {
+    throw usage_error("--format " + std::string(vector_format_name(given)) + " contradicts the name --output " + output + " (" +
+                      std::string(vector_format_name(*by_name)) + "); drop --format or change the file name");
+  }
+  return given;
+}
+
 int cmd_export(int argc, char** argv) {
   cxxopts::Options options("tokvec export", "Export vectors of a run: token vectors, or word vectors composed from BPE pieces.");
   options.positional_help("RUN_DIR|STATE_FILE");
   options.add_options()
       ("source", "Run folder or state file", cxxopts::value<std::string>())
-      ("format", "word2vec-text, word2vec-binary or npy (npy also writes FILE.vocab.txt)", cxxopts::value<std::string>()->default_value(std::string(vector_format_name(ExportConfig{}.format))))
-      ("o,output", "Output file (written atomically)", cxxopts::value<std::string>())
+      ("format", "word2vec-text, word2vec-binary or npy (npy also writes FILE.vocab.txt); default: from the --output name (.npy, .bin, .vec/.txt), else word2vec-text", cxxopts::value<std::string>())
+      ("o,output", "Output file (written atomically), or - for stdout (word2vec formats)", cxxopts::value<std::string>())
+      ("order", "Token rows: id (row i is token i; the default for BPE runs) or frequency (most frequent first; the default for words runs, where it is also id order)", cxxopts::value<std::string>())
       ("words", "Export a vector for each word of FILE (one per line); BPE runs compose unseen words from pieces", cxxopts::value<std::string>())
       ("corpus-words", "Export a vector for every word of the training text with count >= the run's min_count")
       ("matrix", "Token vectors of the input or output matrix", cxxopts::value<std::string>()->default_value(ExportConfig{}.matrix == MatrixChoice::input ? "input" : "output"))
@@ -135,8 +159,9 @@ int cmd_export(int argc, char** argv) {
   require(p, "output");
   const std::string source = p["source"].as<std::string>();
   const std::string output = p["output"].as<std::string>();
+  const bool to_stdout = output == "-";
   ExportConfig config;
-  config.format = parse_vector_format(p["format"].as<std::string>());
+  config.format = resolve_format(p, output);
   const std::string matrix_name = p["matrix"].as<std::string>();
   if (matrix_name != "input" && matrix_name != "output") throw usage_error("--matrix must be input or output, got '" + matrix_name + "'");
   config.matrix = matrix_name == "input" ? MatrixChoice::input : MatrixChoice::output;
@@ -145,14 +170,34 @@ int cmd_export(int argc, char** argv) {
   config.validate();
   const VectorFormat format = config.format;
   const bool words_file = !config.words_file.empty(), corpus_words = config.corpus_words;
-  check_output_folder(output);
-  if (format == VectorFormat::npy) check_output_folder(npy_vocab_path(output));
+  const bool skip_flagged = p.count("skip-flagged") > 0;
+  std::optional<TokenOrder> order;
+  if (p.count("order")) {
+    order = parse_token_order(p["order"].as<std::string>());
+    if (words_file || corpus_words) throw usage_error("--order applies to token vectors; word vectors follow the word list's order");
+    if (*order == TokenOrder::id && skip_flagged) {
+      throw usage_error("--skip-flagged leaves rows out, so row i would no longer be token i; use --order frequency");
+    }
+  }
   // What the export reads must survive it: the run's files, the state file, the word list.
   std::vector<std::string> inputs{source, (fs::path(source) / "state.tkv").string(), config.words_file};
   auto check_outputs = [&] {
+    if (to_stdout) return;
     check_output_is_safe("--output", output, inputs);
     if (format == VectorFormat::npy) check_output_is_safe("--output", npy_vocab_path(output), inputs);
   };
+  if (to_stdout) {
+    if (format == VectorFormat::npy) {
+      throw usage_error("npy writes two files (the matrix and its vocabulary), so it cannot go to stdout; give a file name, or use "
+                        "--format word2vec-text or word2vec-binary");
+    }
+    if (format == VectorFormat::word2vec_binary && ::isatty(STDOUT_FILENO) == 1) {
+      throw usage_error("word2vec-binary is not for a terminal; redirect stdout to a file or a pipe, or use --format word2vec-text");
+    }
+  } else {
+    check_output_folder(output);
+    if (format == VectorFormat::npy) check_output_folder(npy_vocab_path(output));
+  }
   check_outputs();
   // Into a run folder: not while train replaces or continues that run.
   const FolderLock lock = lock_if_in_run_folder(output);
@@ -161,6 +206,7 @@ int cmd_export(int argc, char** argv) {
 
   auto t0 = std::chrono::steady_clock::now();
   Run run = load_run(source);
+  if (!run.note.empty()) std::fprintf(stderr, "tokvec export: note: %s\n", run.note.c_str());
   inputs.push_back(run.input_path);  // the training text, read again for --corpus-words
   check_outputs();
   Embeddings e;
@@ -174,10 +220,18 @@ int cmd_export(int argc, char** argv) {
       std::fprintf(stderr, "tokvec export: %zu of %zu listed words are not in the vocabulary of this words run; skipped\n", missing, listed.size());
     }
   } else {
-    e = token_embeddings(run.state, config.matrix);
-    what = "token vectors (" + matrix_name + " matrix, frequency order)";
+    // BPE runs: id order, so that row i is token i (the ids encode prints, what an
+    // embedding layer indexes); --skip-flagged drops rows, which breaks that, so it keeps
+    // frequency order. Words runs: ids are frequency order already.
+    const TokenOrder rows = order.value_or(run.is_bpe() && !skip_flagged ? TokenOrder::id : TokenOrder::frequency);
+    e = token_embeddings(run.state, config.matrix, rows);
+    if (rows == TokenOrder::id) {
+      what = "token vectors (" + matrix_name + " matrix, id order: row i is token i)";
+    } else {
+      what = "token vectors (" + matrix_name + " matrix, frequency order" + (run.is_bpe() ? "" : ", which is id order in a words run") + ")";
+    }
   }
-  if (p.count("skip-flagged")) {
+  if (skip_flagged) {
     const uint64_t threshold = p["min-updates"].as<uint64_t>();
     const size_t dropped = drop_flagged(run, e, threshold, (words_file || corpus_words) && run.is_bpe());
     std::fprintf(stderr, "tokvec export: --skip-flagged left out %zu entries resting on rows with fewer than %llu updates\n",
@@ -186,57 +240,186 @@ int cmd_export(int argc, char** argv) {
     throw usage_error("--min-updates applies only with --skip-flagged");
   }
   if (e.size() == 0) throw input_error(source, "", "nothing to export: no listed word has a vector");
-  write_vectors(output, format, e);
-  std::fprintf(stderr, "tokvec export: wrote %zu %s of dimension %u to %s%s in %.2fs\n", e.size(), what.c_str(), e.dim, output.c_str(),
+  if (to_stdout) {
+    write_vectors_to_stream(stdout, "<stdout>", format, e);
+  } else {
+    write_vectors(output, format, e);
+  }
+  std::fprintf(stderr, "tokvec export: wrote %zu %s of dimension %u as %s to %s%s in %.2fs\n", e.size(), what.c_str(), e.dim,
+               std::string(vector_format_name(format)).c_str(), to_stdout ? "stdout" : output.c_str(),
                format == VectorFormat::npy ? (" and " + npy_vocab_path(output)).c_str() : "", seconds_since(t0));
   return 0;
 }
 
-int cmd_neighbors(int argc, char** argv) {
-  cxxopts::Options options("tokvec neighbors", "Nearest neighbours by cosine similarity.");
-  options.positional_help("RUN_DIR|VECTORS WORD...");
+namespace {
+
+/// Reads whitespace-separated words from stdin a line at a time, so that each line's
+/// answers come out (flushed) before the next line is read: usable from a pipe in both
+/// directions. On a terminal it prompts on stderr.
+template <typename OnWord>
+void for_each_stdin_word(const char* prompt, OnWord on_word) {
+  const bool tty = ::isatty(STDIN_FILENO) == 1;
+  std::string line;
+  for (;;) {
+    if (tty) std::fprintf(stderr, "%s", prompt);
+    line.clear();
+    int c;
+    while ((c = std::getchar()) != EOF && c != '\n') line += static_cast<char>(c);
+    if (c == EOF && std::ferror(stdin)) throw io_error("<stdin>", "cannot read", errno);
+    size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+      const size_t start = i;
+      while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+      if (i > start) on_word(line.substr(start, i - start));
+    }
+    std::fflush(stdout);
+    if (c == EOF) break;
+  }
+  if (tty) std::fprintf(stderr, "\n");
+}
+
+/// A vector for any word of a source: a BPE run composes it from its pieces; a words run
+/// or a vectors file looks it up (exactly, else any case), and has none for other words.
+class WordLookup {
+ public:
+  explicit WordLookup(const std::string& source) {
+    if (is_run_path(source)) {
+      run_ = load_run(source);
+      if (!run_.note.empty()) note_ = run_.note;
+      if (run_.is_bpe()) return;
+      vectors_ = token_embeddings(run_.state);
+    } else {
+      vectors_ = read_vectors(source);
+    }
+    index_.emplace(vectors_, vectors_.size());
+    for (size_t i = 0; i < vectors_.size(); ++i) exact_.emplace(vectors_.words[i], i);
+  }
+  uint32_t dim() const { return run_.is_bpe() ? run_.state.dim() : vectors_.dim; }
+  const std::string& note() const { return note_; }
+  /// The word's vector into `out` (dim floats); false when it has none.
+  bool find(const std::string& word, std::vector<float>& out) const {
+    if (run_.is_bpe()) {
+      Embeddings one = compose_word_vectors(run_.state, {word}, run_.encode);
+      out = std::move(one.data);
+      return true;
+    }
+    const std::string key = run_.lowercase ? lowercase_utf8(word) : word;  // a --words --lowercase run
+    auto it = exact_.find(key);
+    const int64_t row = it != exact_.end() ? static_cast<int64_t>(it->second) : index_->find(key);
+    if (row < 0) return false;
+    out.assign(vectors_.row(static_cast<size_t>(row)), vectors_.row(static_cast<size_t>(row)) + vectors_.dim);
+    return true;
+  }
+
+ private:
+  Run run_;
+  Embeddings vectors_;
+  std::optional<WordIndex> index_;
+  std::unordered_map<std::string, size_t> exact_;
+  std::string note_;
+};
+
+}  // namespace
+
+int cmd_vectors(int argc, char** argv) {
+  cxxopts::Options options("tokvec vectors",
+                           "Print a vector for each word, as word2vec text lines (\"word v1 ... vD\", no header): the words given, "
+                           "or else the words read from stdin, each line's answers printed as soon as it is read. BPE runs "
+                           "compose any word from its pieces.");
+  options.positional_help("RUN_DIR|VECTORS [WORD...]");
   options.add_options()
       ("source", "Run folder, state file or vectors file", cxxopts::value<std::string>())
-      ("words", "Words to look up", cxxopts::value<std::vector<std::string>>())
+      ("words", "Words (none: read them from stdin)", cxxopts::value<std::vector<std::string>>());
+  options.parse_positional({"source", "words"});
+  auto parsed = parse(options, argc, argv);
+  if (!parsed) return 0;
+  const auto& p = *parsed;
+  require(p, "source");
+  WordLookup lookup(p["source"].as<std::string>());
+  if (!lookup.note().empty()) std::fprintf(stderr, "tokvec vectors: note: %s\n", lookup.note().c_str());
+  int status = 0;
+  std::vector<float> v;
+  auto answer = [&](const std::string& w) {
+    if (!lookup.find(w, v)) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "%s: not in the vocabulary\n", w.c_str());
+      status = 3;
+      return;
+    }
+    std::fputs(word2vec_text_record(w, v.data(), lookup.dim()).c_str(), stdout);
+  };
+  if (p.count("words")) {
+    for (const std::string& w : p["words"].as<std::vector<std::string>>()) answer(w);
+  } else {
+    for_each_stdin_word("word? ", answer);
+  }
+  return status;
+}
+
+int cmd_neighbors(int argc, char** argv) {
+  cxxopts::Options options("tokvec neighbors", "Nearest neighbours by cosine similarity: of the words given, or else of each word read from stdin.");
+  options.positional_help("RUN_DIR|VECTORS [WORD...]");
+  options.add_options()
+      ("source", "Run folder, state file or vectors file", cxxopts::value<std::string>())
+      ("words", "Words to look up (none: read them from stdin)", cxxopts::value<std::vector<std::string>>())
       ("k", "Neighbours per word", cxxopts::value<size_t>()->default_value(std::to_string(EvalConfig{}.neighbors)));
   options.parse_positional({"source", "words"});
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
   const auto& p = *parsed;
   require(p, "source");
-  if (p.count("words") == 0) throw usage_error("give at least one WORD after the run folder or vectors file (see --help)");
   EvalConfig config;
   config.neighbors = p["k"].as<size_t>();
   config.validate();
   const size_t k = config.neighbors;
-  std::vector<std::string> words = p["words"].as<std::vector<std::string>>();
-  Searchable s = load_searchable(p["source"].as<std::string>(), words, SIZE_MAX, /*need_text=*/true);
+  const bool from_stdin = p.count("words") == 0;
+  std::vector<std::string> words = from_stdin ? std::vector<std::string>{} : p["words"].as<std::vector<std::string>>();
+  const std::string source = p["source"].as<std::string>();
+  Searchable s = load_searchable("neighbors", source, words, SIZE_MAX, /*need_text=*/true);
   if (!s.note.empty()) std::fprintf(stderr, "%s\n", s.note.c_str());
   std::vector<float> unit = unit_rows(s.vectors);
   WordIndex index(s.vectors, s.vectors.size());
+  std::unordered_map<std::string, size_t> exact;
+  for (size_t i = 0; i < s.vectors.size(); ++i) exact.emplace(s.vectors.words[i], i);
+  // Words read from stdin are not known in advance: a BPE run composes each one that is
+  // not among the searched rows.
+  const std::optional<Run>& run = s.run;
   int status = 0;
-  for (const std::string& w : words) {
+  std::vector<float> composed;
+  auto answer = [&](const std::string& w) {
     // Exact match first, then any case variant (the most frequent).
     const std::string key = s.lowercase ? lowercase_utf8(w) : w;
-    int64_t row = -1;
-    for (size_t i = 0; i < s.vectors.size() && row < 0; ++i)
-      if (s.vectors.words[i] == key) row = static_cast<int64_t>(i);
-    if (row < 0) row = index.find(key);
-    if (row < 0) {
+    auto it = exact.find(key);
+    int64_t row = it != exact.end() ? static_cast<int64_t>(it->second) : index.find(key);
+    const float* query = nullptr;
+    if (row >= 0) {
+      query = s.vectors.row(static_cast<size_t>(row));
+    } else if (run) {
+      composed = compose_word_vectors(run->state, {w}, run->encode).data;
+      query = composed.data();
+    } else {
+      std::fflush(stdout);
       std::fprintf(stderr, "%s: not in the vocabulary\n", w.c_str());
       status = 3;
-      continue;
+      return;
     }
-    std::vector<Neighbor> nn = nearest(s.vectors, unit, s.vectors.row(static_cast<size_t>(row)), k, row, w);
+    std::vector<Neighbor> nn = nearest(s.vectors, unit, query, k, row, w);
     if (nn.empty()) {
       // Never an empty answer with exit 0: say why there is none.
+      std::fflush(stdout);
       std::fprintf(stderr, "%s: no neighbours: %s\n", w.c_str(),
                    s.vectors.size() <= 1 ? "the vectors hold no other word" : "its vector is zero (a row never trained?)");
       status = 3;
-      continue;
+      return;
     }
-    std::printf("%s%s\n", w.c_str(), s.vectors.words[static_cast<size_t>(row)] == w ? "" : (" (as " + s.vectors.words[static_cast<size_t>(row)] + ")").c_str());
+    std::printf("%s%s\n", w.c_str(), row < 0 || s.vectors.words[static_cast<size_t>(row)] == w ? "" : (" (as " + s.vectors.words[static_cast<size_t>(row)] + ")").c_str());
     for (const Neighbor& n : nn) std::printf("  %.4f  %s\n", static_cast<double>(n.cosine), n.word.c_str());
+  };
+  if (from_stdin) {
+    for_each_stdin_word("query word? ", answer);
+  } else {
+    for (const std::string& w : words) answer(w);
   }
   return status;
 }
@@ -278,7 +461,7 @@ int cmd_eval(int argc, char** argv) {
   // The words to compose in a BPE run (a vectors file or a words run ignores them).
   std::vector<std::string> wanted =
       is_run_path(source) ? evaluation_words(analogies_file ? &*analogies_file : nullptr, pairs_files) : std::vector<std::string>{};
-  Searchable s = load_searchable(source, wanted, restrict, /*need_text=*/false);
+  Searchable s = load_searchable("eval", source, wanted, restrict, /*need_text=*/false);
   double load_s = seconds_since(t0);
 
   nlohmann::json out;

@@ -11,13 +11,14 @@
 //   state.tkv      the final TrainingState (save_state): vectors, counts, progress
 //   train.log      settings, timings, loss, rows still under-trained as training goes
 // Every file is written atomically. A missing RUN_DIR is created; a non-empty one is
-// refused unless --force (which first removes the old run's files).
+// refused unless --force (which clears the old run out of it: remove_run_files).
 //
 // Crash safety: config.json is written before any work, then the tokenizer and the corpus,
 // then checkpoints, so `tokvec train --resume RUN_DIR` can always continue: from the newest
 // valid checkpoint, or, when there is none yet, from the start with the saved config.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -58,6 +59,12 @@ class Log {
     lines_ += stamp + text + "\n";
     // On a terminal the progress line may be on screen without a newline: clear it first.
     if (!quiet_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
+  }
+  /// A line for train.log only (detail that would fill the screen while training).
+  void log_only(const std::string& text) {
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "[%8.2fs] ", seconds());
+    lines_ += stamp + text + "\n";
   }
   void keep_previous(const std::string& text) { lines_ = text + lines_; }
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
@@ -117,10 +124,43 @@ std::vector<std::string> replaced_run_files(const std::string& dir) {
   return files;
 }
 
-/// The files of a run that a --force run replaces.
-void remove_run_files(const std::string& dir) {
+/// --force: removes the run's files (replaced_run_files), then, in a folder that held a run
+/// (config.json, state.tkv, train.log or a checkpoint), everything else the old run left:
+/// exports, plots, notes, folders of them, so nothing of it sits beside the new run. Kept:
+/// the files this command reads (`inputs`, and any folder holding one) and this process's
+/// own temporary files (the corpus being written). A folder that held no run keeps its
+/// other files.
+void remove_run_files(const std::string& dir, const std::vector<std::string>& inputs) {
   std::error_code ec;
-  for (const std::string& path : replaced_run_files(dir)) fs::remove(path, ec);
+  const std::vector<std::string> run_files = replaced_run_files(dir);
+  bool held_a_run = false;
+  for (const std::string& f : run_files) {
+    const std::string name = fs::path(f).filename().string();
+    held_a_run = held_a_run || (name != "tokenizer.bpe" && name != "corpus.tkc");
+  }
+  for (const std::string& path : run_files) fs::remove(path, ec);
+  if (!held_a_run) return;
+  std::vector<fs::path> keep;
+  for (const std::string& in : inputs) {
+    if (!in.empty()) keep.push_back(fs::weakly_canonical(in, ec));
+  }
+  auto holds_input = [&](const fs::path& entry) {
+    const fs::path e = fs::weakly_canonical(entry, ec);
+    for (const fs::path& k : keep) {
+      // The entry is the input or a folder above it.
+      if (std::mismatch(e.begin(), e.end(), k.begin(), k.end()).first == e.end()) return true;
+    }
+    return false;
+  };
+  const std::string own_temp = ".tmp." + std::to_string(::getpid());
+  std::vector<fs::path> rest;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) rest.push_back(entry.path());
+  for (const fs::path& path : rest) {
+    const std::string name = path.filename().string();
+    if (name.size() >= own_temp.size() && name.compare(name.size() - own_temp.size(), own_temp.size(), own_temp) == 0) continue;
+    if (holds_input(path)) continue;
+    fs::remove_all(path, ec);
+  }
 }
 
 /// Whether two paths name one file (device and inode).
@@ -201,9 +241,10 @@ using BeforeWrite = std::function<void(uint64_t, size_t, const std::string&, uin
 /// (tokenizer.bpe for BPE runs, then corpus.tkc), then maps the corpus. Words mode streams
 /// the ids into corpus.tkc as they are encoded (write_word_corpus), so the text's ids are
 /// never all in memory; BPE mode encodes in memory, writes, then frees the ids before
-/// training; --corpus copies the given file. `dir` may also hold a tokenizer trained
-/// earlier in this run (on --resume).
-RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, const BeforeWrite& before_write) {
+/// training; --corpus copies the given file. On --resume (`resuming`) `dir` may hold the
+/// tokenizer this run trained earlier, which is used again; a new run (--force included)
+/// never reads the folder's old tokenizer.
+RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, const BeforeWrite& before_write, bool resuming) {
   RunCorpus rc;
   const TrainConfig& cfg = plan.cfg;
   const std::string tokenizer_file = (fs::path(dir) / "tokenizer.bpe").string();
@@ -229,7 +270,7 @@ RunCorpus build_corpus(const RunPlan& plan, const std::string& dir, Log& log, co
     if (!plan.tokenizer_path.empty()) {
       rc.model = BpeModel::load(plan.tokenizer_path);
       log.line("tokenizer: " + plan.tokenizer_path + ", " + std::to_string(rc.model->vocab_size()) + " tokens");
-    } else if (fs::exists(tokenizer_file, ec)) {
+    } else if (resuming && fs::exists(tokenizer_file, ec)) {
       rc.model = BpeModel::load(tokenizer_file);  // resumed: the tokenizer this run trained
       log.line("tokenizer: " + tokenizer_file + " (trained earlier in this run)");
     } else {
@@ -357,7 +398,8 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
     if (state.tokens_done >= next_report) {
       char pct[32];
       std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(state.tokens_done) / static_cast<double>(state.tokens_total));
-      log.line(std::string("at ") + pct + " of training: " + undertrained_summary(state));
+      // In train.log only: on screen the progress line is enough, and "at the end" sums up.
+      log.log_only(std::string("at ") + pct + " of training: " + undertrained_summary(state));
     }
     if (interrupted || ((token_due || time_due) && ckpt.every.enabled())) {
       ++sequence;
@@ -388,10 +430,14 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
     }
   }
   const double train_s = log.seconds() - t0;
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "trained %llu tokens in %.2fs (%.0f tokens/s), mean loss %.4f over %llu pairs",
-                static_cast<unsigned long long>(state.tokens_done - tokens_at_start), train_s,
-                static_cast<double>(state.tokens_done - tokens_at_start) / std::max(train_s, 1e-9),
+  // The progress line counts the whole run's tokens: so does this line, and a resumed run
+  // says how many of them this session trained (its time and rate are this session's).
+  const uint64_t session_tokens = state.tokens_done - tokens_at_start;
+  char buf[300];
+  std::string count = std::to_string(state.tokens_done) + " tokens";
+  if (tokens_at_start > 0) count += " (" + std::to_string(session_tokens) + " of them since the resume)";
+  std::snprintf(buf, sizeof buf, "trained %s in %.2fs (%.0f tokens/s), mean loss %.4f over %llu pairs", count.c_str(), train_s,
+                static_cast<double>(session_tokens) / std::max(train_s, 1e-9),
                 state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0,
                 static_cast<unsigned long long>(state.loss_count));
   log.line(buf);
@@ -487,7 +533,7 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
         j["processes"] = distributed::size();
         write_file_atomically(config_file, j.dump(2) + "\n");
       }
-    });
+    }, /*resuming=*/true);
   }
   plan.cfg.validate(corpus.view(), corpus_file);
 
@@ -696,12 +742,12 @@ static int train_main(int argc, char** argv) {
       cj["processes"] = distributed::size();  // MPI processes (issue 9), each with threads_used threads
       // From here on the folder is this run's: config before the tokenizer and the corpus,
       // and those before any training, so a run killed at any later point can be resumed.
-      if (!hold.was_empty) remove_run_files(dir);  // --force: a stale checkpoint must never be resumed into this run
+      if (!hold.was_empty) remove_run_files(dir, {plan.input, plan.corpus_path, plan.tokenizer_path});  // --force: a stale checkpoint must never be resumed into this run
       replaced = true;
       write_file_atomically(config_file, cj.dump(2) + "\n");
       set_signal_note(dir + " holds config.json and no complete corpus yet; " + resume_hint);
     };
-    RunCorpus corpus = build_corpus(plan, dir, log, before_write);
+    RunCorpus corpus = build_corpus(plan, dir, log, before_write, /*resuming=*/false);
     set_signal_note(dir + " holds config.json and corpus.tkc; " + resume_hint);
     spool = SpooledText();  // corpus.tkc holds the text now
     log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +

@@ -12,6 +12,7 @@ int cmd_train(int argc, char** argv);      // src/cli/cmd_train.cpp
 int cmd_export(int argc, char** argv);     // src/cli/cmd_export.cpp
 int cmd_neighbors(int argc, char** argv);  // src/cli/cmd_export.cpp
 int cmd_eval(int argc, char** argv);       // src/cli/cmd_export.cpp
+int cmd_vectors(int argc, char** argv);    // src/cli/cmd_export.cpp
 int cmd_inspect(int argc, char** argv);    // src/cli/cmd_inspect.cpp
 int cmd_audit(int argc, char** argv);      // src/cli/cmd_audit.cpp
 

@@ -657,10 +657,14 @@ int run_job(Job& job) {
       if (lead != nullptr) {
         or_abort([&] {
           const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-          char buf[320];
+          char buf[400];
+          // The whole run's tokens, as the progress line counts them; a resumed run says
+          // how many this session trained (its time and rate are this session's).
+          std::string count = std::to_string(global_done) + " tokens";
+          if (start_done > 0) count += " (" + std::to_string(global_done - start_done) + " of them since the resume)";
           std::snprintf(buf, sizeof buf,
-                        "trained %llu tokens in %.2fs (%.0f tokens/s) with %d processes x %d threads, mean loss %.4f over %llu pairs",
-                        static_cast<unsigned long long>(global_done - start_done), secs,
+                        "trained %s in %.2fs (%.0f tokens/s) with %d processes x %d threads, mean loss %.4f over %llu pairs",
+                        count.c_str(), secs,
                         static_cast<double>(global_done - start_done) / std::max(secs, 1e-9), g_size,
                         resolve_threads(rank_cfg.threads), g.loss_count ? g.loss_sum / static_cast<double>(g.loss_count) : 0.0,
                         static_cast<unsigned long long>(g.loss_count));
