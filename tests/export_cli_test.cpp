@@ -155,12 +155,18 @@ TEST(ExportCli, BpeRunComposesAnyWordAsTheMeanOfItsPieces) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(read_npy(dir.file("c.npy")).words, (std::vector<std::string>{"cat", "cats"}));
 
-  // Token vectors: every piece, in frequency order, "▁" pieces included.
-  r = run_cli("export " + dir.file("bpe") + " --output " + dir.file("t.vec"));
+  // Token vectors: every piece, "▁" pieces included; in id order by default, in frequency
+  // order when asked.
+  r = run_cli("export " + dir.file("bpe") + " --order frequency --output " + dir.file("t.vec"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   Embeddings t = read_vectors(dir.file("t.vec"));
   EXPECT_EQ(t.size(), model.vocab_size());
   EXPECT_EQ(t.words[0], model.piece(4));  // the first id with frequency 4
+  r = run_cli("export " + dir.file("bpe") + " --output " + dir.file("id.vec"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Embeddings by_id = read_vectors(dir.file("id.vec"));
+  ASSERT_EQ(by_id.size(), model.vocab_size());
+  for (uint32_t i = 0; i < model.vocab_size(); ++i) EXPECT_EQ(by_id.words[i], model.piece(i)) << i;
 
   // neighbors and eval compose too: an unseen word is found, coverage is full.
   r = run_cli("neighbors " + dir.file("bpe") + " zebra -k 1");
