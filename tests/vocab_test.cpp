@@ -2,6 +2,7 @@
 
 #include "test_util.h"
 #include "tokvec/status.h"
+#include "tokvec/text.h"
 
 namespace tokvec {
 namespace {
@@ -68,6 +69,40 @@ TEST(WordVocab, WordsLongerThanABlockAreReadWhole) {
     EXPECT_EQ(c.tokens, (std::vector<uint32_t>{0, 2, 1, 2, 0, 1})) << block;
     EXPECT_EQ(c.line_ends, (std::vector<uint64_t>{3, 4, 6})) << block;
   }
+}
+
+TEST(WordVocab, LowercaseFoldsCaseInEveryBlock) {
+  // Words of every case, Unicode ones whose lowercase has another byte length (U+023A
+  // "Ⱥ", 2 bytes, lowercases to U+2C65, 3 bytes), an invalid byte, and 64-byte blocks so
+  // that words cross block ends.
+  std::string text;
+  for (int i = 0; i < 40; ++i) {
+    text += "The THE the Sea SEA \xC8\xBA \xE2\xB1\xA5 \xC3\x89T\xC3\x89 \xC3\xA9t\xC3\xA9 Z\xFFz longWORDacrossBLOCKS" + std::to_string(i % 3) + "\n";
+  }
+  TempDir dir;
+  const std::string path = dir.file("in.txt");
+  test::write_text(path, text);
+  WordVocabConfig c;
+  c.min_count = 1;
+  c.block_bytes = 64;
+  c.threads = 2;
+  c.lowercase = true;
+  CorpusData lower = build_word_corpus(path, c);
+  EXPECT_EQ(lower.vocab, (std::vector<std::string>{"the", "sea", "\xC3\xA9t\xC3\xA9", "\xE2\xB1\xA5", "z\xFFz", "longwordacrossblocks0",
+                                                   "longwordacrossblocks1", "longwordacrossblocks2"}));
+  EXPECT_EQ(lower.counts, (std::vector<uint64_t>{120, 80, 80, 80, 40, 14, 13, 13}));
+  EXPECT_EQ(lower.tokens.size(), 440u);
+  // The same text lowercased beforehand gives the same corpus; without the option, the
+  // cases stay apart.
+  c.block_bytes = 1 << 20;
+  c.lowercase = false;
+  test::write_text(path, lowercase_utf8(text));
+  CorpusData reference = build_word_corpus(path, c);
+  EXPECT_EQ(lower.vocab, reference.vocab);
+  EXPECT_EQ(lower.tokens, reference.tokens);
+  EXPECT_EQ(lower.line_ends, reference.line_ends);
+  test::write_text(path, text);
+  EXPECT_EQ(build_word_corpus(path, c).vocab.size(), 13u);
 }
 
 TEST(WordVocab, ChecksumIdentifiesTheVocabulary) {
