@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "tokvec/checkpoint.h"
 #include "tokvec/export.h"
 
 namespace tokvec {
@@ -180,6 +181,17 @@ TEST(GuidanceCli, LowercaseWordsRunsLowercaseTextAndQueries) {
   r = run_cli("neighbors " + q(dir.file("run")) + " ÉTÉ -k 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ÉTÉ (as été)"), std::string::npos) << r.output;
+  // A resume that has to rebuild the corpus lowercases as config.json says (else the
+  // checkpoint would not match the rebuilt vocabulary).
+  ASSERT_EQ(run_cli("train --words --lowercase --input " + q(dir.file("in.txt")) + " --output " + q(dir.file("ck")) +
+                    " --dim 8 --window 2 --threads 1 --epochs 2 --min-count 1 --quiet --checkpoint-every 1000").exit_code, 0);
+  ASSERT_FALSE(list_checkpoints(dir.file("ck")).empty());
+  fs::remove(dir.file("ck/state.tkv"));
+  fs::remove(dir.file("ck/corpus.tkc"));
+  r = run_cli("train --resume " + q(dir.file("ck")) + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(run_cli("export " + q(dir.file("ck")) + " --output " + q(dir.file("ck.vec"))).exit_code, 0);
+  EXPECT_EQ(read_word2vec_text(dir.file("ck.vec")).size(), 9u);
   // Without --lowercase the cases stay apart; --lowercase is for words runs, and a resume
   // keeps the run's own setting.
   ASSERT_EQ(run_cli("train --words --input " + q(dir.file("in.txt")) + " --output " + q(dir.file("cased")) + fast).exit_code, 0);
