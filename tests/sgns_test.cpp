@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "tokvec/sampler.h"
 #include "tokvec/simd.h"
@@ -211,6 +212,45 @@ TEST(Sgns, SigmoidTableIsCloseToTheFunction) {
     double exact = 1.0 / (1.0 + std::exp(-static_cast<double>(z)));
     EXPECT_NEAR(t.sigmoid(z), exact, 3e-4) << z;
     EXPECT_NEAR(t.neg_log_sigmoid(z), std::log1p(std::exp(-static_cast<double>(z))), z < 8 ? 1e-3 : 1e-2) << z;
+  }
+}
+
+TEST(Sgns, SigmoidTableTakesAnyFloat) {
+  SigmoidTable t;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  // Before the table clamped NaN, its index was a NaN converted to int (undefined: under
+  // UBSan a report, in Release a read far outside the table).
+  EXPECT_TRUE(std::isfinite(t.sigmoid(nan)));
+  EXPECT_TRUE(std::isnan(t.neg_log_sigmoid(nan)));  // the trainer sees the divergence in the loss
+  EXPECT_FLOAT_EQ(t.sigmoid(inf), t.sigmoid(8.0f));
+  EXPECT_FLOAT_EQ(t.sigmoid(-inf), t.sigmoid(-8.0f));
+  EXPECT_EQ(t.neg_log_sigmoid(-inf), inf);
+  EXPECT_FLOAT_EQ(t.neg_log_sigmoid(inf), t.neg_log_sigmoid(8.0f));
+  EXPECT_FLOAT_EQ(t.sigmoid(1e30f), t.sigmoid(8.0f));
+  EXPECT_FLOAT_EQ(t.neg_log_sigmoid(-1e30f), 1e30f);
+}
+
+/// Both kernels (and the AVX-512 one where the CPU has it) on rows holding NaN and
+/// huge values: no crash, no out-of-bounds read (ASan/UBSan), and a non-finite loss from
+/// non-finite weights.
+TEST(Sgns, KernelsSurviveNonFiniteWeights) {
+  const size_t dim = 16;
+  for (bool hogbatch : {true, false}) {
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 3e38f}) {
+      Matrix in(8, dim), out(8, dim);
+      fill_random(in, 1, 0.5f);
+      fill_random(out, 2, 0.5f);
+      for (size_t j = 0; j < dim; ++j) in.row(1)[j] = bad;
+      out.row(2)[0] = bad;
+      const std::vector<uint32_t> inputs = hogbatch ? std::vector<uint32_t>{0, 1, 3} : std::vector<uint32_t>{1};
+      const std::vector<uint32_t> targets = {2, 4, 5, 6, 7, 2};
+      SigmoidTable table;
+      SgnsScratch scratch(inputs.size(), targets.size(), dim);
+      double loss = hogbatch ? hogbatch_step(in, out, inputs, targets, 1.0f, table, scratch)
+                             : pair_step(in, out, inputs[0], targets, 1.0f, table, scratch);
+      if (!std::isfinite(bad)) EXPECT_FALSE(std::isfinite(loss)) << (hogbatch ? "hogbatch " : "pair ") << bad;
+    }
   }
 }
 

@@ -57,13 +57,20 @@ class SigmoidTable {
   static constexpr int kSize = 8192;  ///< step 2·8/8192 ≈ 0.002: |σ error| < 2.5e-4
   SigmoidTable();
   float sigmoid(float z) const noexcept { return sigmoid_[index(z)]; }
-  /// -log σ(z); for z below the table, -log σ(z) ≈ -z.
-  float neg_log_sigmoid(float z) const noexcept { return z < -kMaxZ ? -z : neg_log_sigmoid_[index(z)]; }
+  /// -log σ(z); for z below the table, -log σ(z) ≈ -z. A NaN score gives a NaN loss (and
+  /// -inf gives +inf), so a diverged run shows in the loss the trainer watches.
+  float neg_log_sigmoid(float z) const noexcept { return z >= -kMaxZ ? neg_log_sigmoid_[index(z)] : -z; }
 
  private:
+  /// The table slot of z, in [0, kSize] for every float, NaN and ±inf included (converting
+  /// a NaN or out-of-range float to int is undefined behaviour and read far outside the
+  /// table). Each comparison is false for NaN, so the two steps send NaN to -kMaxZ, slot
+  /// 0, and clamp ±inf like any large value: then (c + kMaxZ)·kSize/(2 kMaxZ) + 0.5 lies
+  /// in [0.5, kSize + 0.5] and truncates to [0, kSize].
   static int index(float z) noexcept {
-    float clamped = z < -kMaxZ ? -kMaxZ : (z > kMaxZ ? kMaxZ : z);
-    return static_cast<int>((clamped + kMaxZ) * (kSize / (2 * kMaxZ)) + 0.5f);
+    float c = z > -kMaxZ ? z : -kMaxZ;
+    c = c < kMaxZ ? c : kMaxZ;
+    return static_cast<int>((c + kMaxZ) * (kSize / (2 * kMaxZ)) + 0.5f);
   }
   std::vector<float> sigmoid_;
   std::vector<float> neg_log_sigmoid_;
