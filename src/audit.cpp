@@ -10,6 +10,7 @@
 
 #include "tokvec/config.h"
 #include "tokvec/status.h"
+#include "tokvec/text.h"
 
 namespace tokvec {
 
@@ -261,7 +262,7 @@ std::string audit_json(const AuditReport& r) {
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const AuditRow& row : r.rows) {
     rows.push_back({{"id", row.id},
-                    {"token", row.token},
+                    {"token", escape_invalid_utf8(row.token)},  // a words run's token may be any bytes
                     {"frequency", row.frequency},
                     {"input_updates", row.input_updates},
                     {"output_positive_updates", row.output_positive_updates},
@@ -271,7 +272,7 @@ std::string audit_json(const AuditReport& r) {
                     {"flagged", row.flagged}});
   }
   j["rows"] = std::move(rows);
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 namespace {

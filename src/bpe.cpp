@@ -44,7 +44,11 @@ BlockReader::BlockReader(std::string path, size_t block_bytes, TextCheck* check)
   check_readable_input(path_);
   fd_ = open_input(path_);
   struct stat st {};
-  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) file_size_ = static_cast<uint64_t>(st.st_size);
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
+    file_size_ = static_cast<uint64_t>(st.st_size);
+    regular_ = true;
+  }
+  if (after_size_taken_for_test != nullptr) after_size_taken_for_test(path_);
 }
 
 BlockReader::~BlockReader() {
@@ -62,7 +66,16 @@ bool BlockReader::next(TextBlock& block) {
       throw io_error(input_name(path_), "read failed at byte " + std::to_string(consumed_ + have), errno);
     }
     pending_.resize(have + static_cast<size_t>(got));
-    if (got == 0) eof_ = true;
+    read_total_ += static_cast<uint64_t>(got);
+    if (regular_ && read_total_ > file_size_) {
+      throw changed_size_error(path_, file_size_, "it grew past that");
+    }
+    if (got == 0) {
+      eof_ = true;
+      if (regular_ && read_total_ != file_size_) {
+        throw changed_size_error(path_, file_size_, "it ended at byte " + std::to_string(read_total_));
+      }
+    }
   }
   if (pending_.empty()) return false;
 

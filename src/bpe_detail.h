@@ -203,7 +203,8 @@ class BlockReader {
   ~BlockReader();
   BlockReader(const BlockReader&) = delete;
   BlockReader& operator=(const BlockReader&) = delete;
-  /// The next block, or false at the end of the file.
+  /// The next block, or false at the end of the file. A regular file that ends before or
+  /// after the size it had when opened is an input error (changed_size_error).
   bool next(TextBlock& block);
   uint64_t bytes_read() const noexcept { return consumed_; }
   /// Hands a finished block's buffer back for reuse (any thread): blocks are megabytes,
@@ -225,6 +226,8 @@ class BlockReader {
   uint64_t consumed_ = 0;
   uint64_t file_size_ = 0;
   TextCheck* check_ = nullptr;
+  uint64_t read_total_ = 0;  ///< bytes read from the file so far
+  bool regular_ = false;     ///< a regular file: its size is known, and must not change
   std::mutex pool_mutex_;
   std::vector<std::string> pool_;
 };

@@ -221,6 +221,7 @@ AnalogyResult evaluate_analogies(const Embeddings& e, const EvalFile& file, size
   };
   std::vector<Question> questions;
   size_t line_no = 0;
+  size_t first_bad = 0;  // the first line that is not a question (gensim skips such lines)
   for (std::string_view line : binary_lines(text)) {
     ++line_no;
     if (line.substr(0, 2) == ": ") {
@@ -229,7 +230,10 @@ AnalogyResult evaluate_analogies(const Embeddings& e, const EvalFile& file, size
     }
     if (res.sections.empty()) throw input_error(path, "line " + std::to_string(line_no), "a question before the first ': section' line");
     std::vector<std::string_view> w = split_ws(line);
-    if (w.size() != 4) continue;  // gensim skips it without counting it
+    if (w.size() != 4) {  // gensim skips it without counting it
+      if (first_bad == 0 && !w.empty()) first_bad = line_no;
+      continue;
+    }
     ++res.questions;
     Question q{res.sections.size() - 1, index.find(w[0]), index.find(w[1]), index.find(w[2]), index.find(w[3]),
                WordIndex::upper(w[0]), WordIndex::upper(w[1]), WordIndex::upper(w[2]), WordIndex::upper(w[3])};
@@ -238,6 +242,15 @@ AnalogyResult evaluate_analogies(const Embeddings& e, const EvalFile& file, size
       continue;
     }
     questions.push_back(std::move(q));
+  }
+  // A file of another layout (a pairs file, say) would give "0 of 0" and look like a
+  // result: no question at all is an input error.
+  if (res.questions == 0) {
+    if (first_bad > 0) {
+      throw input_error(path, "line " + std::to_string(first_bad),
+                        "not an analogy question (expected 4 words, as in questions-words.txt), and the file holds none");
+    }
+    throw input_error(path, "", "holds no analogy question (expected ': section' lines, then lines of 4 words)");
   }
 
   // Queries: b̂ + ĉ - â, normalised (gensim's weighted mean of unit vectors, normalised; the
@@ -396,11 +409,16 @@ PairsResult evaluate_pairs(const Embeddings& e, const EvalFile& file) {
   res.path = path;
   WordIndex index(e, e.size());
   std::vector<double> gold, model;
+  size_t line_no = 0, first_bad = 0;  // the first line that is not a pair (gensim skips such lines)
   for (std::string_view line : text_lines(text)) {
+    ++line_no;
     if (!line.empty() && line.front() == '#') continue;
     std::string_view a, b;
     double score;
-    if (!parse_pair(line, a, b, score)) continue;
+    if (!parse_pair(line, a, b, score)) {
+      if (first_bad == 0 && !strip(line).empty()) first_bad = line_no;
+      continue;
+    }
     ++res.pairs;
     int64_t ia = index.find(a), ib = index.find(b);
     if (ia < 0 || ib < 0) continue;
@@ -416,6 +434,15 @@ PairsResult evaluate_pairs(const Embeddings& e, const EvalFile& file) {
     }
     gold.push_back(score);
     model.push_back(na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0.0);
+  }
+  // A file of another layout (space-separated, or an analogies file) would give "0 of 0"
+  // and look like a result: no pair at all is an input error.
+  if (res.pairs == 0) {
+    if (first_bad > 0) {
+      throw input_error(path, "line " + std::to_string(first_bad),
+                        "not a word pair (expected word TAB word TAB score, as in wordsim353.tsv), and the file holds none");
+    }
+    throw input_error(path, "", "holds no word pair (expected lines of word TAB word TAB score)");
   }
   res.spearman = spearman(gold, model);
   return res;

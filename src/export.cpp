@@ -706,7 +706,7 @@ Run load_run(const std::string& path) {
   nlohmann::json config = nlohmann::json::parse(run.state.config_json, nullptr, /*allow_exceptions=*/false);
   if (config.is_object()) {
     if (config.contains("min_count") && config["min_count"].is_number_unsigned()) run.min_count = config["min_count"].get<uint64_t>();
-    if (config.contains("input") && config["input"].is_string()) run.input_path = config["input"].get<std::string>();
+    run.input_path = path_from_json(config, "input");
     if (config.contains("lowercase") && config["lowercase"].is_boolean()) run.lowercase = config["lowercase"].get<bool>();
   }
   if (run.is_bpe()) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -529,6 +530,11 @@ SpooledText& SpooledText::operator=(SpooledText&& other) noexcept {
   return *this;
 }
 
+Error changed_size_error(const std::string& path, uint64_t size_when_opened, std::string_view now) {
+  return input_error(path, "", "changed size while being read (" + std::to_string(size_when_opened) + " bytes when opened, " +
+                                   std::string(now) + "); let whatever writes it finish, then run again");
+}
+
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   AtomicFileWriter out(path);
   out.write(bytes);
@@ -592,6 +598,95 @@ void copy_file_atomically(const std::string& from, const std::string& to) {
   out.commit();
 }
 
+namespace {
+
+/// Mapped files cut short under us. Reading a page of a mapping beyond the file's new end
+/// raises SIGBUS, which would kill the process with no word on which file. Every
+/// MappedFile registers its range here; the handler turns a fault inside one into the
+/// error line naming the file and exit status 3 (input error), as the readers do for a
+/// file that changed size under read() or pread(). A fault elsewhere keeps its default
+/// action. The handler only reads these fixed slots and calls write() and _exit().
+struct MappedRange {
+  std::atomic<bool> used{false};
+  std::atomic<const std::byte*> begin{nullptr};
+  std::atomic<size_t> size{0};
+  char path[512] = {};
+};
+constexpr int kMappedSlots = 64;
+MappedRange g_mapped[kMappedSlots];
+struct sigaction g_previous_bus {};
+
+void write_all(const char* s, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(STDERR_FILENO, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+extern "C" void on_sigbus(int signal, siginfo_t* info, void* context) {
+  const auto* addr = static_cast<const std::byte*>(info->si_addr);
+  for (MappedRange& m : g_mapped) {
+    const std::byte* b = m.begin.load();
+    if (!m.used.load() || b == nullptr || addr < b || addr >= b + m.size.load()) continue;
+    static constexpr char kHead[] = "tokvec: error: ";
+    static constexpr char kTail[] =
+        ": changed size while being read (cut short while tokvec had it mapped); let whatever writes it finish, then run again\n";
+    write_all(kHead, sizeof kHead - 1);
+    write_all(m.path, std::strlen(m.path));
+    write_all(kTail, sizeof kTail - 1);
+    ::_exit(3);
+  }
+  // Not one of ours: the previous handler, or the default action on return.
+  if ((g_previous_bus.sa_flags & SA_SIGINFO) != 0 && g_previous_bus.sa_sigaction != nullptr) {
+    g_previous_bus.sa_sigaction(signal, info, context);
+  } else if (g_previous_bus.sa_handler != SIG_DFL && g_previous_bus.sa_handler != SIG_IGN && g_previous_bus.sa_handler != nullptr) {
+    g_previous_bus.sa_handler(signal);
+  } else {
+    // The default action: pending until this handler returns (or the faulting access
+    // runs again), then it ends the process as if no handler had been installed.
+    ::signal(SIGBUS, SIG_DFL);
+    ::raise(SIGBUS);
+  }
+}
+
+/// Registers a mapping (none when all slots are taken: then a cut file just ends the
+/// process by SIGBUS, as before). Returns the slot, or -1.
+int register_mapping(const std::string& path, const std::byte* data, size_t size) {
+  static const bool installed = [] {
+    struct sigaction action {};
+    action.sa_sigaction = on_sigbus;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_SIGINFO;
+    return ::sigaction(SIGBUS, &action, &g_previous_bus) == 0;
+  }();
+  if (!installed) return -1;
+  for (int i = 0; i < kMappedSlots; ++i) {
+    bool expected = false;
+    MappedRange& m = g_mapped[i];
+    if (!m.used.compare_exchange_strong(expected, true)) continue;
+    m.begin.store(nullptr);
+    std::snprintf(m.path, sizeof m.path, "%s", path.c_str());
+    m.size.store(size);
+    m.begin.store(data);
+    return i;
+  }
+  return -1;
+}
+
+void unregister_mapping(const std::byte* data) {
+  for (MappedRange& m : g_mapped) {
+    if (m.used.load() && m.begin.load() == data) {
+      m.begin.store(nullptr);
+      m.used.store(false);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   check_readable_file(path);
   // Before open(): opening a FIFO blocks until a writer comes.
@@ -619,14 +714,19 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
       throw io_error(path, "cannot map into memory", e);
     }
     data_ = static_cast<const std::byte*>(p);
+    (void)register_mapping(path_, data_, size_);
   }
   ::close(fd);
+  if (after_size_taken_for_test != nullptr) after_size_taken_for_test(path_);
 }
 
 MappedFile::~MappedFile() { release(); }
 
 void MappedFile::release() noexcept {
-  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+  if (data_ != nullptr) {
+    unregister_mapping(data_);
+    ::munmap(const_cast<std::byte*>(data_), size_);
+  }
   data_ = nullptr;
   size_ = 0;
 }

@@ -2,8 +2,11 @@
 
 #include <sys/mman.h>
 
+#include <cstdio>
 #include <cstring>
 #include <new>
+
+#include "tokvec/status.h"
 
 namespace tokvec {
 
@@ -36,7 +39,14 @@ Matrix::Matrix(size_t rows, size_t cols)
   } else {
     p = std::aligned_alloc(64, bytes);
   }
-  if (p == nullptr) throw std::bad_alloc();
+  if (p == nullptr) {
+    // Say how much was asked for: "out of memory" alone does not tell the user what to
+    // shrink. (Should even the message not fit, std::bad_alloc's plain one still goes out.)
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "out of memory: a %zu x %zu matrix of floats needs %zu bytes (%.2f GiB)", rows_, cols_, bytes,
+                  static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+    throw Error(ErrorKind::io, buf);
+  }
   std::memset(p, 0, bytes);
   data_.reset(static_cast<float*>(p));
 }

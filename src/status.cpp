@@ -46,7 +46,18 @@ ErrorReport describe_current_exception() noexcept {
 
 int report_current_exception(std::string_view command) noexcept {
   const ErrorReport e = describe_current_exception();
-  std::fprintf(stderr, "tokvec %.*s: error: %s\n", static_cast<int>(command.size()), command.data(), e.message);
+  std::fprintf(stderr, "tokvec %.*s: error: ", static_cast<int>(command.size()), command.data());
+  // One line, whatever the message quotes (a file's bytes, a path): control bytes are
+  // written as \xNN, so none can end the line early or drive the terminal.
+  for (const char* p = e.message; *p != '\0'; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == 0x7f) {
+      std::fprintf(stderr, "\\x%02x", c);
+    } else {
+      std::fputc(c, stderr);
+    }
+  }
+  std::fputc('\n', stderr);
   return e.exit_code;
 }
 

@@ -1,5 +1,7 @@
 #include "tokvec/text.h"
 
+#include <nlohmann/json.hpp>
+
 #include <utf8proc.h>
 
 namespace tokvec {
@@ -33,6 +35,66 @@ Utf8Char decode_utf8(std::string_view s, size_t pos) noexcept {
     cp = (cp << 6) | (p[k] & 0x3F);
   }
   return {cp, length, true};
+}
+
+bool is_valid_utf8(std::string_view bytes) noexcept {
+  for (size_t i = 0; i < bytes.size();) {
+    const Utf8Char c = decode_utf8(bytes, i);
+    if (!c.valid) return false;
+    i += c.length;
+  }
+  return true;
+}
+
+std::string escape_invalid_utf8(std::string_view bytes) {
+  if (is_valid_utf8(bytes)) return std::string(bytes);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() + 16);
+  for (size_t i = 0; i < bytes.size();) {
+    const Utf8Char c = decode_utf8(bytes, i);
+    if (c.valid) {
+      out.append(bytes.substr(i, c.length));
+    } else {
+      const auto b = static_cast<unsigned char>(bytes[i]);
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
+    }
+    i += c.length;
+  }
+  return out;
+}
+
+void path_to_json(nlohmann::json& json, const std::string& key, const std::string& path) {
+  json[key] = escape_invalid_utf8(path);
+  if (is_valid_utf8(path)) return;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : path) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  json[key + "_hex"] = hex;
+}
+
+std::string path_from_json(const nlohmann::json& json, const std::string& key) {
+  if (!json.is_object()) return {};
+  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  const auto hex = json.find(key + "_hex");
+  if (hex != json.end() && hex->is_string()) {
+    const std::string& h = hex->get_ref<const std::string&>();
+    std::string out;
+    bool ok = h.size() % 2 == 0;
+    for (size_t i = 0; ok && i < h.size(); i += 2) {
+      const int hi = digit(h[i]), lo = digit(h[i + 1]);
+      ok = hi >= 0 && lo >= 0;
+      out += static_cast<char>(hi * 16 + lo);
+    }
+    if (ok) return out;
+  }
+  const auto it = json.find(key);
+  return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 void append_utf8(std::string& out, uint32_t cp) {

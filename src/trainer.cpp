@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <limits>
@@ -195,6 +196,32 @@ bool take_work(Shared& sh, int self, ThreadCursor& cur) {
 /// So the speed of Hogwild's second thread is bought with quality; the trainer keeps the
 /// quality and shares the rows.
 
+/// Divergence: a learning rate too high for the window (and the corpus) makes the weights
+/// grow without bound until they overflow to inf and NaN; the vectors are then useless and
+/// every later step wastes time. The untrained model scores every pair 0, where each of its
+/// 1 + K scores costs ln 2, so the loss per pair starts near (1 + K) ln 2 and falls as
+/// training goes. A thread stops the run when a segment's loss is not finite (NaN or inf
+/// scores: sgns.h's table turns them into a NaN or inf loss), or when its mean loss per
+/// pair over its recent segments (at least kDivergencePairs pairs) exceeds
+/// kDivergenceFactor times that starting level: a margin no healthy run comes near (the
+/// observed diverged runs reach 1e21), while a few unlucky pairs cannot trigger it.
+constexpr uint64_t kDivergencePairs = 1000;
+constexpr double kDivergenceFactor = 20.0;
+
+[[noreturn]] void throw_diverged(const TrainConfig& cfg, uint64_t tokens_done, uint64_t tokens_total, double mean_loss) {
+  char advice[96] = "a smaller --window or a lower --lr";
+  if (cfg.lr > TrainConfig{}.lr) std::snprintf(advice, sizeof advice, "a lower --lr (the default is %g) or --window", TrainConfig{}.lr);
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "training diverged at %llu of %llu tokens: the loss per pair reached %g (it starts near %.2f and falls "
+                "as training goes); the learning rate %g is probably too high for window %u (and dim %u): train again "
+                "with %s",
+                static_cast<unsigned long long>(tokens_done), static_cast<unsigned long long>(tokens_total), mean_loss,
+                (1.0 + cfg.negative) * std::log(2.0), cfg.lr, cfg.window, cfg.dim,
+                advice);
+  throw Error(ErrorKind::input, buf);
+}
+
 /// A thread's own counters, merged after the parallel region.
 struct ThreadCounts {
   std::vector<uint64_t> input, positive, negative;
@@ -220,6 +247,9 @@ void train_thread(Shared& sh, int self, ThreadCursor& cur, ThreadCounts& counts,
   auto last_report = std::chrono::steady_clock::now();
   double reported_loss = 0.0;
   uint64_t reported_pairs = 0;
+  double recent_loss = 0.0;  // divergence watch: this thread's segments since the last check
+  uint64_t recent_pairs = 0;
+  const double divergence_limit = kDivergenceFactor * (1.0 + K) * std::log(2.0);
 
   // Negatives for the next centre are drawn one step ahead and their rows prefetched, so
   // the (mostly cache-missing) random output rows arrive while the current step computes.
@@ -330,6 +360,14 @@ void train_thread(Shared& sh, int self, ThreadCursor& cur, ThreadCounts& counts,
         counts.positive[centre] += B;
         pairs += B;
       }
+      recent_loss += loss;
+      recent_pairs += pairs;
+      if (!std::isfinite(loss) || (recent_pairs >= kDivergencePairs && recent_loss > divergence_limit * static_cast<double>(recent_pairs))) {
+        sh.stop.store(true, std::memory_order_relaxed);
+        throw_diverged(cfg, sh.tokens_done.load(std::memory_order_relaxed) + (seg_end - cur.pos), sh.tokens_total,
+                       std::isfinite(loss) ? recent_loss / static_cast<double>(recent_pairs) : loss);
+      }
+      if (recent_pairs >= kDivergencePairs) recent_loss = 0.0, recent_pairs = 0;
       sh.tokens_done.fetch_add(seg_end - cur.pos, std::memory_order_relaxed);
       sh.loss_sum.fetch_add(loss, std::memory_order_relaxed);
       sh.pairs.fetch_add(pairs, std::memory_order_relaxed);
@@ -398,13 +436,23 @@ nlohmann::json TrainConfig::to_json() const {
           {"seed", seed},       {"quiet", quiet},   {"kernel", kernel}};
 }
 
-TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
+TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& source) {
   TrainConfig c;
+  if (!j.is_object()) throw usage_error(source + ": expected a JSON object of settings, got " + std::string(j.type_name()));
   try {
     auto get = [&](const char* key, auto& field) {
       if (!j.contains(key)) return;
       using T = std::remove_reference_t<decltype(field)>;
       const nlohmann::json& v = j.at(key);
+      // The type first, so the error names the key (json's own says only "type must be
+      // number, but is string").
+      const bool type_ok = std::is_same_v<T, bool> ? v.is_boolean()
+                           : std::is_same_v<T, std::string> ? v.is_string()
+                                                            : v.is_number();
+      if (!type_ok) {
+        const char* want = std::is_same_v<T, bool> ? "true or false" : std::is_same_v<T, std::string> ? "a string" : "a number";
+        throw usage_error(source + ": \"" + key + "\" must be " + want + ", got " + v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+      }
       if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
         // json's get<integer> casts a float or an out-of-range number as it stands: 1e300
         // is undefined behaviour and 4294967396 would quietly become dim 100 (found by
@@ -418,7 +466,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
           ok = v.is_number_unsigned() && v.get<uint64_t>() <= std::numeric_limits<T>::max();
         }
         if (!ok) {
-          throw usage_error(std::string("training configuration: \"") + key + "\" must be a whole number in [" +
+          throw usage_error(source + ": \"" + key + "\" must be a whole number in [" +
                             std::to_string(std::numeric_limits<T>::min()) + ", " + std::to_string(std::numeric_limits<T>::max()) +
                             "], got " + v.dump());
         }
@@ -437,9 +485,81 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j) {
     get("quiet", c.quiet);
     get("kernel", c.kernel);
   } catch (const nlohmann::json::exception& e) {
-    throw usage_error(std::string("training configuration: ") + e.what());
+    throw usage_error(source + ": " + e.what());
   }
   return c;
+}
+
+namespace {
+
+/// A JSON value for a message: short, and valid UTF-8 whatever the file held.
+std::string show_value(const nlohmann::json& v) {
+  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+}  // namespace
+
+TrainConfig run_config_from_json(const nlohmann::json& config, const std::string& config_file) {
+  try {
+    TrainConfig c = TrainConfig::from_json(config, config_file);
+    c.validate();
+    return c;
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::usage) throw;
+    const std::string m = e.what();
+    throw Error(ErrorKind::corrupt, m.rfind(config_file, 0) == 0 ? m : config_file + ": " + m);
+  }
+}
+
+TrainConfig resume_settings(const nlohmann::json& config, const std::string& config_file, const std::string& recorded,
+                            const std::string& recorded_file) {
+  const nlohmann::json r = nlohmann::json::parse(recorded, nullptr, /*allow_exceptions=*/false);
+  if (!r.is_object()) throw corrupt_error(recorded_file, "section META", "its record of the run's settings is not a JSON object");
+  if (!config.is_object()) throw corrupt_error(config_file, "", "expected a JSON object of settings");
+  for (const auto& [key, value] : r.items()) {
+    if (key == "quiet") continue;  // progress output only: may differ between sessions
+    if (!config.contains(key)) {
+      throw corrupt_error(config_file, "key \"" + key + "\"",
+                          "is missing, but " + recorded_file + " recorded " + show_value(value) +
+                              " when the run began: config.json must not change during a run (put the key back, "
+                              "or train a new run)");
+    }
+    if (config.at(key) != value) {
+      throw corrupt_error(config_file, "key \"" + key + "\"",
+                          "is " + show_value(config.at(key)) + ", but " + recorded_file + " recorded " + show_value(value) +
+                              " when the run began: config.json must not change during a run (put back " + show_value(value) +
+                              ", or train a new run with the new settings)");
+    }
+  }
+  try {
+    TrainConfig c = TrainConfig::from_json(r, recorded_file);
+    c.validate();
+    return c;
+  } catch (const Error& e) {
+    throw corrupt_error(recorded_file, "section META", e.what());
+  }
+}
+
+void check_config_matches_corpus(const nlohmann::json& config, const std::string& config_file, const std::string& corpus_file,
+                                 const std::string& tokenizer_kind, uint64_t tokenizer_checksum) {
+  auto differs = [&](const char* key, const std::string& expected) {
+    throw corrupt_error(config_file, std::string("key \"") + key + "\"",
+                        "is " + (config.contains(key) ? show_value(config.at(key)) : std::string("missing")) + ", but " + corpus_file +
+                            " (the run's corpus) was made with " + expected +
+                            ": config.json must not change during a run, nor its input text (put them back, or train a new run)");
+  };
+  auto text = [&](const char* key) -> std::string {
+    return config.contains(key) && config.at(key).is_string() ? config.at(key).get<std::string>() : std::string("\x01");
+  };
+  const std::string mode = text("mode");
+  const std::string kind = "the " + tokenizer_kind + " tokenizer";
+  if ((mode == "words" || mode == "bpe") && mode != tokenizer_kind) differs("mode", kind);
+  if (config.contains("tokenizer_kind") && text("tokenizer_kind") != tokenizer_kind) differs("tokenizer_kind", kind);
+  if (config.contains("tokenizer_checksum") && text("tokenizer_checksum") != hex64(tokenizer_checksum)) {
+    differs("tokenizer_checksum", "the tokenizer of checksum \"" + hex64(tokenizer_checksum) + "\"");
+  }
 }
 
 void initial_input_row(uint64_t seed, uint32_t row, std::span<float> out) {
@@ -458,8 +578,15 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
   s.vocab = vocab;
   s.frequencies.assign(corpus.counts.begin(), corpus.counts.end());
   const size_t v = vocab.size();
-  s.input = Matrix(v, config.dim);
-  s.output = Matrix(v, config.dim);
+  try {
+    s.input = Matrix(v, config.dim);
+    s.output = Matrix(v, config.dim);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::io) throw;
+    throw Error(ErrorKind::io, std::string(e.what()) + " for the vectors (" + std::to_string(v) + " tokens x dim " +
+                                   std::to_string(config.dim) + "; training holds two such matrices, input and output): lower --dim, "
+                                   "or shrink the vocabulary (--min-count, --bpe-vocab-size)");
+  }
   Matrix& in = s.input;
 #pragma omp parallel for schedule(static) num_threads(resolve_threads(config.threads))
   for (size_t r = 0; r < v; ++r) initial_input_row(config.seed, static_cast<uint32_t>(r), {in.row(r), in.cols()});

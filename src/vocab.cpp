@@ -132,7 +132,8 @@ struct Fd {
 };
 
 /// Appends bytes [offset, offset + n) of the file to `out` (fewer at the end of the file).
-void read_at(int fd, const std::string& path, uint64_t offset, size_t n, std::string& out) {
+/// Returns how many it got.
+size_t read_at(int fd, const std::string& path, uint64_t offset, size_t n, std::string& out) {
   size_t old = out.size();
   out.resize(old + n);
   size_t got = 0;
@@ -144,6 +145,7 @@ void read_at(int fd, const std::string& path, uint64_t offset, size_t n, std::st
     got += static_cast<size_t>(r);
   }
   out.resize(old + got);
+  return got;
 }
 
 /// Reads block `i` (streamed: only this block's bytes are in memory) and counts its words.
@@ -154,13 +156,21 @@ void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t b
   // One byte before the block tells whether its first word started in the previous block.
   const uint64_t read_from = begin == 0 ? 0 : begin - 1;
   buf.clear();
-  read_at(fd, path, read_from, end - read_from, buf);
+  // Every byte below file_size must be there: the loops below index the buffer up to the
+  // block's end, so a file cut short while we read it must stop here.
+  auto short_read = [&](uint64_t at) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0) return changed_size_error(path, file_size, std::to_string(st.st_size) + " bytes now");
+    return changed_size_error(path, file_size, "a read at byte " + std::to_string(at) + " came up short");
+  };
+  const size_t got = read_at(fd, path, read_from, end - read_from, buf);
+  if (got != end - read_from) throw short_read(read_from + got);
   // A word crossing the end is ours: read on until whitespace or the end of the file.
-  for (uint64_t pos = end; pos < file_size && !buf.empty() && !is_space(static_cast<unsigned char>(buf.back()));) {
-    size_t before = buf.size();
-    read_at(fd, path, pos, 4096, buf);
-    pos += buf.size() - before;
-    if (buf.size() == before) break;
+  for (uint64_t pos = end; pos < file_size && !is_space(static_cast<unsigned char>(buf.back()));) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(4096, file_size - pos));
+    const size_t more = read_at(fd, path, pos, want, buf);
+    if (more != want) throw short_read(pos + more);
+    pos += want;
   }
   const auto* p = reinterpret_cast<const unsigned char*>(buf.data());
   const size_t n = buf.size();
@@ -242,6 +252,7 @@ struct WordInput {
   SpooledText spool;
   Fd file{-1};
   uint64_t size = 0;
+  struct timespec mtime {};
   uint64_t block_bytes = 0;
   size_t blocks = 0;
   int threads = 1;
@@ -255,9 +266,23 @@ struct WordInput {
     struct stat st {};
     if (::fstat(file.fd, &st) != 0) throw io_error(path, "cannot stat", errno);
     size = static_cast<uint64_t>(st.st_size);
+    mtime = st.st_mtim;
+    if (after_size_taken_for_test != nullptr) after_size_taken_for_test(path);
     threads = resolve_threads(config.threads);
     block_bytes = std::max<uint64_t>(config.block_bytes, 64);
     blocks = static_cast<size_t>((size + block_bytes - 1) / block_bytes);
+  }
+  /// After a pass: the blocks read only the bytes below `size`, so a file that grew (or was
+  /// rewritten) meanwhile must be caught here.
+  void check_unchanged() const {
+    struct stat st {};
+    if (::fstat(file.fd, &st) != 0) throw io_error(path, "cannot stat", errno);
+    if (static_cast<uint64_t>(st.st_size) != size) {
+      throw changed_size_error(path, size, std::to_string(st.st_size) + " bytes now");
+    }
+    if (st.st_mtim.tv_sec != mtime.tv_sec || st.st_mtim.tv_nsec != mtime.tv_nsec) {
+      throw input_error(path, "", "changed while being read (modified since it was opened); let whatever writes it finish, then run again");
+    }
   }
   /// Blocks in flight in a pass: enough to keep every thread busy while the serial stage
   /// merges or writes, few enough that memory is a handful of blocks per thread.
@@ -302,6 +327,7 @@ void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepar
             tbb::make_filter<std::shared_ptr<Block>, void>(tbb::filter_mode::serial_in_order,
                                                            [&](std::shared_ptr<Block> b) { consume(*b); }));
   });
+  in.check_unchanged();
 }
 
 /// Pass 1 (an ordered oneTBB pipeline): read and count blocks in parallel, each with a

@@ -486,5 +486,34 @@ TEST(BpeTrain, ConfigValidation) {
   EXPECT_THROW(c.validate(), Error);
 }
 
+TEST(Bpe, FileThatChangesSizeWhileReadIsAnInputErrorNamingIt) {
+  TempDir dir;
+  const std::string path = dir.file("t.txt");
+  const std::string text = sample_text(3000, 7);
+  test::write_text(path, text);
+  const BpeModel m = train_on(path, 300, 1);
+  for (const std::string& now : {text.substr(0, 10), text.substr(0, text.size() / 2), text + text}) {
+    for (bool training : {false, true}) {
+      test::write_text(path, text);
+      // train_bpe takes every input's size first (for the progress line), then reads: cut
+      // the file when the reading pass opens it.
+      test::ChangeAfterSizeTaken change(now, training ? 2 : 1);
+      try {
+        if (training) {
+          (void)train_on(path, 300, 2, 2, 4096);
+        } else {
+          EncodeOptions eo;
+          eo.block_bytes = 4096;
+          (void)encode_file(m, path, eo);
+        }
+        ADD_FAILURE() << "no error, " << (training ? "train_bpe" : "encode_file") << ", file now " << now.size() << " bytes";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::input);
+        EXPECT_NE(std::string(e.what()).find(path + ": changed size while being read"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tokvec

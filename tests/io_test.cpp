@@ -1,4 +1,7 @@
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <optional>
@@ -25,6 +28,26 @@ CorpusData small_corpus() {
   c.line_ends = {3, 5};
   c.recount();
   return c;
+}
+
+// Before: a mapped file cut short under tokvec ended it with SIGBUS ("Bus error", status
+// 135) and no word on which file.
+TEST(MappedFileDeathTest, FileCutShortWhileMappedIsAnInputErrorNamingIt) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  test::TempDir dir;
+  const std::string path = dir.file("cut.txt");
+  test::write_text(path, std::string(3 * 4096, 'x'));
+  EXPECT_EXIT(
+      {
+        MappedFile f(path);
+        if (::truncate(path.c_str(), 100) != 0) std::exit(9);
+        volatile char c = f.view()[2 * 4096 + 5];
+        (void)c;
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(3), "tokvec: error: .*cut.txt: changed size while being read");
+  // A fault outside any mapping still ends the process as before.
+  EXPECT_EXIT({ MappedFile f(path); std::raise(SIGBUS); }, ::testing::KilledBySignal(SIGBUS), "");
 }
 
 TEST(AtomicFileWriter, CommitMakesFileVisible) {

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tokvec/io.h"
+
 namespace tokvec::test {
 
 /// A fresh folder under the system temp folder, removed (with its contents) at the end.
@@ -43,6 +45,26 @@ inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
+
+/// Rewrites a file in place (same inode) with `bytes` when a reader has taken its size
+/// (io.h's after_size_taken_for_test), at the `at_call`-th time only: the reader then meets
+/// a file that changed under it, deterministically.
+struct ChangeAfterSizeTaken {
+  static inline std::string new_bytes;
+  static inline int calls = 0;
+  static inline int change_at = 1;
+  explicit ChangeAfterSizeTaken(std::string bytes, int at_call = 1) {
+    new_bytes = std::move(bytes);
+    calls = 0;
+    change_at = at_call;
+    after_size_taken_for_test = [](const std::string& path) {
+      if (++calls == change_at) write_text(path, new_bytes);
+    };
+  }
+  ~ChangeAfterSizeTaken() { after_size_taken_for_test = nullptr; }
+  ChangeAfterSizeTaken(const ChangeAfterSizeTaken&) = delete;
+  ChangeAfterSizeTaken& operator=(const ChangeAfterSizeTaken&) = delete;
+};
 
 /// Result of running the tokvec binary.
 struct CliResult {

@@ -1,6 +1,7 @@
 #include "tokvec/vocab.h"
 
 #include "test_util.h"
+#include "tokvec/io.h"
 #include "tokvec/status.h"
 #include "tokvec/text.h"
 
@@ -18,6 +19,57 @@ CorpusData build(const std::string& text, uint64_t min_count, size_t block_bytes
   c.block_bytes = block_bytes;
   c.threads = threads;
   return build_word_corpus(path, c);
+}
+
+std::string repeated_text(int lines) {
+  std::string text;
+  for (int i = 0; i < lines; ++i) text += "the quick brown fox jumps over the lazy dog " + std::to_string(i % 7) + "\n";
+  return text;
+}
+
+// Before: a block past the new end read the buffer beyond the bytes pread returned and
+// inserted an empty word for ever (all memory, then the kernel's OOM killer).
+TEST(WordVocab, FileCutShortWhileReadIsAnInputErrorNamingIt) {
+  for (size_t block : {size_t{64}, size_t{1} << 20}) {
+    for (int cut : {0, 1, 100, 1000}) {
+      TempDir dir;
+      const std::string path = dir.file("grow.txt");
+      const std::string text = repeated_text(60);
+      test::write_text(path, text);
+      test::ChangeAfterSizeTaken change(text.substr(0, static_cast<size_t>(cut)));
+      WordVocabConfig c;
+      c.min_count = 1;
+      c.block_bytes = block;
+      c.threads = 2;
+      try {
+        (void)build_word_corpus(path, c);
+        ADD_FAILURE() << "no error for a file cut to " << cut << " bytes, blocks of " << block;
+      } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::input);
+        EXPECT_NE(std::string(e.what()).find(path + ": changed size while being read"), std::string::npos) << e.what();
+      }
+      EXPECT_EQ(test::ChangeAfterSizeTaken::calls, 1);
+    }
+  }
+}
+
+TEST(WordVocab, FileGrownWhileReadIsAnInputError) {
+  TempDir dir;
+  const std::string path = dir.file("grow.txt");
+  const std::string text = repeated_text(20);
+  test::write_text(path, text);
+  test::ChangeAfterSizeTaken change(text + text);
+  WordVocabConfig c;
+  c.min_count = 1;
+  c.block_bytes = 64;
+  try {
+    (void)write_word_corpus(path, c, dir.file("out.tkc"), {});
+    ADD_FAILURE() << "no error for a file that grew";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::input);
+    EXPECT_NE(std::string(e.what()).find(path + ": changed size while being read"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out.tkc")));
 }
 
 TEST(WordVocab, OrdersByCountThenBytes) {

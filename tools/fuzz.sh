@@ -7,7 +7,7 @@
 #   -w WORK_DIR   scratch folder for the grown corpora, crash inputs and logs
 #                 (default /tmp/tokvec-fuzz; never the repository)
 #   --build-only  configure and build the targets, run nothing
-#   TARGET        text bpe_train bpe_model corpus state wordlists vectors config (default: all)
+#   TARGET        text bpe_train bpe_model corpus state wordlists vectors config resume (default: all)
 #
 # Each target starts from the seeds in tests/fuzz/TARGET/ (read only) with the dictionary
 # tests/fuzz/*.dict that fits it; the inputs libFuzzer finds that add coverage go to
@@ -26,7 +26,7 @@ seconds=60
 work=/tmp/tokvec-fuzz
 build_only=0
 targets=()
-all_targets=(text bpe_train bpe_model corpus state wordlists vectors config)
+all_targets=(text bpe_train bpe_model corpus state wordlists vectors config resume)
 
 while (( $# > 0 )); do
   case "$1" in
@@ -68,7 +68,7 @@ dict_of() {
     corpus|state) echo sections.dict ;;
     wordlists) echo eval.dict ;;
     vectors) echo vectors.dict ;;
-    config) echo config.dict ;;
+    config|resume) echo config.dict ;;
   esac
 }
 

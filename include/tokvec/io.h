@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tokvec/status.h"
+
 namespace tokvec {
 
 class RemoveOnSignal;  // interrupt.h
@@ -243,6 +245,17 @@ void copy_file_to(const std::string& from, AtomicFileWriter& out);
 
 /// Throws a clear io error if `path` is not a readable regular file.
 void check_readable_file(const std::string& path);
+
+/// Files that change while tokvec reads them: a reader trusts only the bytes it got, and
+/// a regular file whose size differs from the size taken when it was opened is an input
+/// error naming it: "PATH: changed size while being read (N bytes when opened, ...)".
+Error changed_size_error(const std::string& path, uint64_t size_when_opened, std::string_view now);
+
+/// Test seam: when set, the readers of text files (word counting, the BPE block reader)
+/// and MappedFile call it with the path right after taking the file's size and before
+/// reading, so a test can truncate or grow the file at exactly that point. Null in
+/// production.
+inline void (*after_size_taken_for_test)(const std::string& path) = nullptr;
 
 /// A read-only memory map of a whole file. An empty file maps to an empty span.
 class MappedFile {

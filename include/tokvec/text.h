@@ -33,6 +33,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace tokvec {
 
 /// Longest pre-token, in characters (see "Bounded runs" above). 32 characters hold any
@@ -62,6 +64,19 @@ struct Utf8Char {
 /// form, surrogate, above U+10FFFF) is returned alone as invalid, so decoding resumes at
 /// the next byte and any byte string has exactly one decomposition.
 Utf8Char decode_utf8(std::string_view s, size_t pos) noexcept;
+
+/// `bytes` as valid UTF-8, for JSON (which holds only Unicode text) and messages: each
+/// byte that is not part of a well-formed character (decode_utf8) becomes the four
+/// characters \xNN (backslash, x, two hex digits); valid text is returned unchanged.
+std::string escape_invalid_utf8(std::string_view bytes);
+/// Whether every byte of `bytes` is part of a well-formed UTF-8 character.
+bool is_valid_utf8(std::string_view bytes) noexcept;
+
+/// A path (or any bytes) in JSON, losslessly: `json[key]` holds the text (escaped as
+/// above when not valid UTF-8), and then `json[key + "_hex"]` the bytes in hex.
+/// path_from_json reads it back (the hex when present); "" when the key is absent or null.
+void path_to_json(nlohmann::json& json, const std::string& key, const std::string& path);
+std::string path_from_json(const nlohmann::json& json, const std::string& key);
 
 /// Appends the UTF-8 bytes of a valid code point.
 void append_utf8(std::string& out, uint32_t code_point);

@@ -75,9 +75,31 @@ struct TrainConfig {
   void validate(uint64_t token_count, size_t vocab_size, const std::string& corpus_name) const;
   nlohmann::json to_json() const;
   /// Reads the keys to_json() writes; missing keys keep their defaults, unknown keys are
-  /// ignored (other fields of config.json), wrong types are usage errors.
-  static TrainConfig from_json(const nlohmann::json& j);
+  /// ignored (other fields of config.json), wrong types are usage errors naming the key and
+  /// `source` (the file the settings came from).
+  static TrainConfig from_json(const nlohmann::json& j, const std::string& source = "training configuration");
 };
+
+/// A run folder's config.json (read from `config_file`): from_json and validate(), every
+/// error a corrupt error naming the file (config.json is tokvec's own file, so a bad value
+/// there was edited in).
+TrainConfig run_config_from_json(const nlohmann::json& config, const std::string& config_file);
+
+/// train --resume: the settings a paused run continues with. `config` is the run's
+/// config.json (read from `config_file`), `recorded` the settings the checkpoint being
+/// resumed recorded when the run began (TrainingState::config_json, from `recorded_file`).
+/// The recorded settings win: every key they hold (but "quiet") must be in config.json
+/// with the same value, else a corrupt error naming `config_file`, the key and both values
+/// (an edit would train the rest of the run with other settings than its start, or with
+/// a corpus or tokenizer the vectors do not belong to). Returns the recorded TrainConfig.
+TrainConfig resume_settings(const nlohmann::json& config, const std::string& config_file, const std::string& recorded,
+                            const std::string& recorded_file);
+
+/// train --resume: config.json's record of the run's corpus ("mode", "tokenizer_kind",
+/// "tokenizer_checksum") against the corpus itself (`corpus_file`'s tokenizer kind and
+/// checksum); a difference is a corrupt error naming `config_file` and the key.
+void check_config_matches_corpus(const nlohmann::json& config, const std::string& config_file, const std::string& corpus_file,
+                                 const std::string& tokenizer_kind, uint64_t tokenizer_checksum);
 
 /// The initial value of input row `row` for a run with `seed`: uniform in
 /// [-0.5/dim, 0.5/dim) from Rng(seed, row), so it can be recomputed without storing it

@@ -465,11 +465,11 @@ int cmd_eval(int argc, char** argv) {
   double load_s = seconds_since(t0);
 
   nlohmann::json out;
-  out["vectors"] = source;
+  out["vectors"] = escape_invalid_utf8(source);  // JSON holds text only: paths and names may be any bytes
   out["vocab"] = s.vectors.size();
   out["dim"] = s.vectors.dim;
   out["load_seconds"] = round_to(load_s, 1000);
-  if (!s.note.empty()) out["note"] = s.note;
+  if (!s.note.empty()) out["note"] = escape_invalid_utf8(s.note);
   std::vector<std::string> lines;
   lines.push_back("vectors: " + source + " (" + std::to_string(s.vectors.size()) + " x " + std::to_string(s.vectors.dim) + ", loaded in " + pct(load_s) + "s)");
   if (!s.note.empty()) lines.push_back("  " + s.note);
@@ -489,7 +489,7 @@ int cmd_eval(int argc, char** argv) {
     out["analogy_seconds"] = round_to(r.seconds, 1000);
     nlohmann::json sections = nlohmann::json::array();
     for (const AnalogySection& sec : r.sections)
-      sections.push_back({{"section", sec.name}, {"correct", sec.correct}, {"incorrect", sec.incorrect}, {"oov", sec.oov}});
+      sections.push_back({{"section", escape_invalid_utf8(sec.name)}, {"correct", sec.correct}, {"incorrect", sec.incorrect}, {"oov", sec.oov}});
     out["analogy_sections"] = sections;
     lines.push_back("analogies: " + analogies_file->name);
     lines.push_back("  total      " + pct(r.accuracy()) + " % (" + std::to_string(r.correct) + " / " + std::to_string(r.answered) + ")");
@@ -524,7 +524,7 @@ int cmd_eval(int argc, char** argv) {
     const std::string& f = pairs_files[i].name;
     PairsResult r = evaluate_pairs(s.vectors, pairs_files[i]);
     std::string name = fs::path(f).filename().string();
-    out["pairs:" + name] = {{"spearman", std::isnan(r.spearman) ? nlohmann::json(nullptr) : nlohmann::json(round_to(r.spearman, 10000))},
+    out[escape_invalid_utf8("pairs:" + name)] = {{"spearman", std::isnan(r.spearman) ? nlohmann::json(nullptr) : nlohmann::json(round_to(r.spearman, 10000))},
                             {"oov_pct", round_to(r.oov_pct(), 10)}, {"pairs", r.pairs}, {"used", r.used}};
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.4f", r.spearman);
@@ -534,7 +534,7 @@ int cmd_eval(int argc, char** argv) {
   }
   out["seconds"] = round_to(seconds_since(t0), 1000);
   if (p.count("json")) {
-    std::printf("%s\n", out.dump().c_str());
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     for (const std::string& l : lines) std::printf("%s\n", l.c_str());
   }

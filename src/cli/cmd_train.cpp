@@ -38,6 +38,7 @@
 #include "tokvec/interrupt.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
+#include "tokvec/text.h"
 #include "tokvec/text_check.h"
 #include "tokvec/trainer.h"
 #include "tokvec/vocab.h"
@@ -54,11 +55,20 @@ class Log {
  public:
   explicit Log(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
   void line(const std::string& text) {
+    note(text);
+    // On a terminal the progress line may be on screen without a newline: clear it first.
+    if (!quiet_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
+  }
+  /// A warning: logged, and printed even when quiet (--quiet hides progress, not warnings).
+  void warn(const std::string& text) {
+    note(text);
+    std::fprintf(stderr, "%s%s\n", tty_ && !quiet_ ? "\r\033[K" : "", text.c_str());
+  }
+  /// A line for the log file only (an error, which main() prints itself).
+  void note(const std::string& text) {
     char stamp[32];
     std::snprintf(stamp, sizeof stamp, "[%8.2fs] ", seconds());
     lines_ += stamp + text + "\n";
-    // On a terminal the progress line may be on screen without a newline: clear it first.
-    if (!quiet_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
   }
   /// A line for train.log only (detail that would fill the screen while training).
   void log_only(const std::string& text) {
@@ -187,9 +197,17 @@ struct RunPlan {
   nlohmann::json to_json() const {
     nlohmann::json j = cfg.to_json();
     j["mode"] = mode;
-    j["input"] = input.empty() ? nlohmann::json(nullptr) : nlohmann::json(input);
-    j["corpus"] = corpus_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(corpus_path);
-    j["tokenizer"] = tokenizer_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(tokenizer_path);
+    // Paths may hold any bytes but JSON only text: path_to_json keeps them losslessly.
+    auto put_path = [&](const char* key, const std::string& path) {
+      if (path.empty()) {
+        j[key] = nullptr;
+      } else {
+        path_to_json(j, key, path);
+      }
+    };
+    put_path("input", input);
+    put_path("corpus", corpus_path);
+    put_path("tokenizer", tokenizer_path);
     j["bpe_vocab_size"] = mode == "bpe" ? nlohmann::json(bpe_vocab) : nlohmann::json(nullptr);
     j["lowercase"] = lowercase;
     j["version"] = "0.1.0";
@@ -198,14 +216,14 @@ struct RunPlan {
 
   static RunPlan from_json(const nlohmann::json& j, const std::string& file) {
     RunPlan p;
-    p.cfg = TrainConfig::from_json(j);
+    p.cfg = run_config_from_json(j, file);
     auto text = [&](const char* key) {
       return j.contains(key) && j.at(key).is_string() ? j.at(key).get<std::string>() : std::string();
     };
     p.mode = text("mode");
-    p.input = text("input");
-    p.corpus_path = text("corpus");
-    p.tokenizer_path = text("tokenizer");
+    p.input = path_from_json(j, "input");
+    p.corpus_path = path_from_json(j, "corpus");
+    p.tokenizer_path = path_from_json(j, "tokenizer");
     if (j.contains("bpe_vocab_size") && j.at("bpe_vocab_size").is_number_unsigned()) {
       p.bpe_vocab = j.at("bpe_vocab_size").get<uint32_t>();
     }
@@ -213,7 +231,6 @@ struct RunPlan {
     if (p.mode != "words" && p.mode != "bpe" && p.mode != "corpus") {
       throw corrupt_error(file, "key \"mode\"", "expected words, bpe or corpus");
     }
-    p.cfg.validate();
     return p;
   }
 };
@@ -390,7 +407,18 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
     if (ckpt.every.seconds > 0) {
       pause.after_seconds = std::max(0.001, std::chrono::duration<double>(checkpoint_due - std::chrono::steady_clock::now()).count());
     }
-    const bool finished = train(corpus.view(), cfg, state, pause);
+    bool finished;
+    try {
+      finished = train(corpus.view(), cfg, state, pause);
+    } catch (const Error& e) {
+      // The weights in memory may be diverged: nothing of them is written, the checkpoints
+      // on disk (written before) stay as they are.
+      const std::string kept = sequence > 0 ? checkpoint_path(dir, sequence) + " (the last checkpoint) is kept"
+                                            : std::string("no checkpoint was written");
+      log.note(std::string("training stopped: ") + e.what() + "; " + kept);
+      write_file_atomically((fs::path(dir) / "train.log").string(), log.text());
+      throw Error(e.kind(), std::string(e.what()) + "; " + kept);
+    }
     if (finished) break;
     const bool interrupted = InterruptGuard::requested();
     const bool token_due = state.tokens_done >= next_token_checkpoint;
@@ -450,12 +478,17 @@ int run_training(const std::string& dir, const RunCorpus& corpus, const TrainCon
   return 0;
 }
 
+/// Makes sure a checkpoint belongs to this run's corpus.
+void check_checkpoint_corpus(const std::string& path, const TrainingState& s, const RunCorpus& corpus) {
+  if (s.tokenizer_checksum != corpus.checksum() || s.vocab_size() != corpus.view().counts.size()) {
+    throw corrupt_error(path, "section META", "belongs to another tokenizer or corpus than this run folder's corpus.tkc");
+  }
+}
+
 /// Makes sure a checkpoint belongs to this run's corpus and config before continuing it.
 void check_checkpoint_matches(const std::string& path, const TrainingState& s, const RunCorpus& corpus, const TrainConfig& cfg) {
   const CorpusView v = corpus.view();
-  if (s.tokenizer_checksum != corpus.checksum() || s.vocab_size() != v.counts.size()) {
-    throw corrupt_error(path, "section META", "belongs to another tokenizer or corpus than this run folder's corpus.tkc");
-  }
+  check_checkpoint_corpus(path, s, corpus);
   if (s.dim() != cfg.dim || s.tokens_total != static_cast<uint64_t>(cfg.epochs) * v.tokens.size()) {
     throw corrupt_error(path, "section META", "its dimension or length does not match config.json");
   }
@@ -463,6 +496,25 @@ void check_checkpoint_matches(const std::string& path, const TrainingState& s, c
   // shard: decoding it checks it against the corpus; a single process's is checked here.
   if (decode_job_cursor(s.cursor, path, v.tokens.size())) return;
   check_cursor(s, v, cfg, path);
+}
+
+/// A BPE run's tokenizer.bpe must be the one its corpus was encoded with: without it (or
+/// with another) the trained vectors cannot be used, so resuming would train for nothing.
+void check_run_tokenizer(const std::string& dir, const RunPlan& plan, const RunCorpus& corpus, const std::string& corpus_file) {
+  const bool has_tokenizer = plan.mode == "bpe" || (plan.mode == "corpus" && !plan.tokenizer_path.empty());
+  if (!has_tokenizer) return;
+  const std::string tokenizer_file = (fs::path(dir) / "tokenizer.bpe").string();
+  std::error_code ec;
+  if (!fs::exists(tokenizer_file, ec)) {
+    throw input_error(tokenizer_file, "", "is missing: this BPE run's corpus was encoded with it, and its vectors cannot be used "
+                                          "without it (restore it, or train a new run)");
+  }
+  const BpeModel model = BpeModel::load(tokenizer_file);
+  if (corpus.kind() != "bpe" || model.checksum() != corpus.checksum()) {
+    throw input_error(tokenizer_file, "", "is not the tokenizer " + corpus_file + " was encoded with (checksum " + hex64(model.checksum()) +
+                                                ", the corpus records " + corpus.kind() + " " + hex64(corpus.checksum()) +
+                                                "): restore the run's own tokenizer.bpe, or train a new run");
+  }
 }
 
 int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet) {
@@ -481,6 +533,7 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
   } catch (const nlohmann::json::exception& e) {
     throw corrupt_error(config_file, "", std::string("not valid JSON: ") + e.what());
   }
+  if (!j.is_object()) throw corrupt_error(config_file, "", "expected a JSON object of settings");
   RunPlan plan = RunPlan::from_json(j, config_file);
   plan.cfg.quiet = quiet;
   const std::string state_file = (fs::path(dir) / "state.tkv").string();
@@ -506,8 +559,18 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
       have_corpus = true;
       log.line("corpus: " + corpus_file + ", " + std::to_string(corpus.view().tokens.size()) + " tokens");
     } catch (const Error& e) {
-      log.line(std::string("warning: ") + e.what() + "; rebuilding the corpus");
+      log.warn(std::string("warning: ") + e.what() + "; rebuilding the corpus");
     }
+  }
+  // The checkpoint before any rebuild: its record of the settings the run began with wins,
+  // and an edited config.json is refused before anything uses it (a checkpoint of another
+  // run is named as such first).
+  std::optional<LoadedCheckpoint> loaded =
+      load_newest_checkpoint(dir, [&](const std::string& warning) { log.warn("warning: " + warning); });
+  if (loaded) {
+    if (have_corpus) check_checkpoint_corpus(loaded->path, loaded->state, corpus);
+    plan.cfg = resume_settings(j, config_file, loaded->state.config_json, loaded->path);
+    plan.cfg.quiet = quiet;
   }
   if (!have_corpus) {
     // The text passed the UTF-8 check when the run began (config.json is written after it).
@@ -536,9 +599,9 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
     }, /*resuming=*/true);
   }
   plan.cfg.validate(corpus.view(), corpus_file);
+  check_config_matches_corpus(j, config_file, corpus_file, corpus.kind(), corpus.checksum());
+  check_run_tokenizer(dir, plan, corpus, corpus_file);
 
-  std::optional<LoadedCheckpoint> loaded =
-      load_newest_checkpoint(dir, [&](const std::string& warning) { log.line("warning: " + warning); });
   TrainingState state;
   uint64_t sequence = 0;
   if (loaded) {

@@ -517,6 +517,81 @@ inline void fuzz_config(std::string_view data) {
   });
 }
 
+/// A paused words run, made once: its corpus (in memory) and the checkpoint train --resume
+/// would continue from (the run's settings recorded in it, as cmd_train records them).
+struct PausedRun {
+  CorpusData corpus;
+  TrainingState state;
+  std::string checkpoint_path;
+};
+
+inline const PausedRun& paused_run() {
+  static const PausedRun run = [] {
+    PausedRun r;
+    for (int i = 0; i < 40; ++i) r.corpus.vocab.push_back("w" + std::to_string(i));
+    for (uint32_t i = 0; i < 6000; ++i) {
+      r.corpus.tokens.push_back((i * 7 + i / 13) % 40);
+      if (i % 12 == 11) r.corpus.line_ends.push_back(i + 1);
+    }
+    r.corpus.recount();
+    r.corpus.tokenizer_kind = "words";
+    r.corpus.tokenizer_checksum = 0x0123456789abcdefull;
+    TrainConfig cfg;
+    cfg.dim = 8;
+    cfg.window = 3;
+    cfg.epochs = 2;
+    cfg.threads = 1;
+    cfg.min_count = 1;
+    cfg.quiet = true;
+    nlohmann::json j = cfg.to_json();  // config.json as cmd_train writes it (tests/fuzz/resume/config.json)
+    j["mode"] = "words";
+    j["input"] = "/data/in.txt";
+    j["corpus"] = nullptr;
+    j["tokenizer"] = nullptr;
+    j["bpe_vocab_size"] = nullptr;
+    j["version"] = "0.1.0";
+    j["tokenizer_kind"] = "words";
+    j["tokenizer_checksum"] = hex64(r.corpus.tokenizer_checksum);
+    j["threads_used"] = 1;
+    j["processes"] = 1;
+    r.state = initial_state(r.corpus.view(), r.corpus.vocab, "words", r.corpus.tokenizer_checksum, cfg);
+    r.state.config_json = j.dump();
+    TrainPause pause;
+    pause.at_tokens = 5000;
+    train(r.corpus.view(), cfg, r.state, pause);
+    r.checkpoint_path = Scratch::get().dir() + "/checkpoint-000001.tkv";
+    return r;
+  }();
+  return run;
+}
+
+/// train --resume with an edited config.json (the input): the checks cmd_train's
+/// resume_run makes before it trains (run_config_from_json, resume_settings against the
+/// checkpoint's record, check_config_matches_corpus), then, if config.json passed, a
+/// stretch of training from the checkpoint with the settings that won. Properties: every
+/// refusal names config.json; what passes trains exactly the checkpoint's settings.
+inline void fuzz_resume(std::string_view data) {
+  const PausedRun& run = paused_run();
+  nlohmann::json j = nlohmann::json::parse(data.begin(), data.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return;
+  const std::string config_file = Scratch::get().dir() + "/config.json";
+  accepts([&] { (void)run_config_from_json(j, config_file); }, config_file);
+  TrainConfig cfg;
+  if (!accepts([&] { cfg = resume_settings(j, config_file, run.state.config_json, run.checkpoint_path); }, config_file)) return;
+  const TrainConfig recorded = TrainConfig::from_json(nlohmann::json::parse(run.state.config_json));
+  require(cfg.to_json() == recorded.to_json(), "resume_settings returned other settings than the checkpoint's");
+  if (!accepts([&] { check_config_matches_corpus(j, config_file, "corpus.tkc", "words", run.corpus.tokenizer_checksum); },
+               config_file)) {
+    return;
+  }
+  TrainingState s = run.state;
+  TrainPause pause;
+  pause.at_tokens = s.tokens_done + 500;
+  cfg.quiet = true;
+  accepts([&] { train(run.corpus.view(), cfg, s, pause); });
+  require(s.tokens_done > run.state.tokens_done, "the resumed run trained nothing");
+}
+
 struct Target {
   const char* name;
   void (*run)(std::string_view);
@@ -525,7 +600,7 @@ struct Target {
 /// Every target, by the name of its folder under tests/fuzz/.
 inline constexpr Target kTargets[] = {
     {"text", fuzz_text},           {"bpe_train", fuzz_bpe_train}, {"bpe_model", fuzz_bpe_model}, {"corpus", fuzz_corpus}, {"state", fuzz_state},
-    {"wordlists", fuzz_wordlists}, {"vectors", fuzz_vectors},     {"config", fuzz_config},
+    {"wordlists", fuzz_wordlists}, {"vectors", fuzz_vectors},     {"config", fuzz_config},     {"resume", fuzz_resume},
 };
 
 }  // namespace tokvec::fuzz
