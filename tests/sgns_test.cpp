@@ -249,7 +249,9 @@ TEST(Sgns, KernelsSurviveNonFiniteWeights) {
       SgnsScratch scratch(inputs.size(), targets.size(), dim);
       double loss = hogbatch ? hogbatch_step(in, out, inputs, targets, 1.0f, table, scratch)
                              : pair_step(in, out, inputs[0], targets, 1.0f, table, scratch);
-      if (!std::isfinite(bad)) EXPECT_FALSE(std::isfinite(loss)) << (hogbatch ? "hogbatch " : "pair ") << bad;
+      if (!std::isfinite(bad)) {
+        EXPECT_FALSE(std::isfinite(loss)) << (hogbatch ? "hogbatch " : "pair ") << bad;
+      }
     }
   }
 }
