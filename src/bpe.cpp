@@ -21,6 +21,7 @@
 #include <tbb/task_arena.h>
 
 #include "bpe_detail.h"
+#include "pipeline_slots.h"
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/progress.h"
@@ -725,50 +726,43 @@ bool encode_blocks(const BpeModel& model, const std::string& input_path, const E
   bool open_line = false;
   uint64_t tokens = 0;
   tbb::enumerable_thread_specific<BpeEncoder> encoders([&] { return BpeEncoder(model); });
-  // Token buffers go back to a pool after the ordered stage: a fresh multi-megabyte vector
-  // per block would cost a page fault per 4 KiB every time.
-  std::mutex pool_mutex;
-  std::vector<std::vector<uint32_t>> pool;
+  // Blocks go back to the slots after the ordered stage and keep their token buffers: a
+  // fresh multi-megabyte vector per block would cost a page fault per 4 KiB every time.
+  PipelineSlots<EncodedBlock> slots;
   ThreadArena arena_threads(threads);  // exactly that many threads, with no oneTBB warning above the core count
   tbb::task_arena& arena = arena_threads.arena();
   arena.execute([&] {
     tbb::parallel_pipeline(
         static_cast<size_t>(2 * threads),
-        tbb::make_filter<void, std::shared_ptr<EncodedBlock>>(
+        tbb::make_filter<void, EncodedBlock*>(
             tbb::filter_mode::serial_in_order,
-            [&](tbb::flow_control& fc) -> std::shared_ptr<EncodedBlock> {
-              auto b = std::make_shared<EncodedBlock>();
+            [&](tbb::flow_control& fc) -> EncodedBlock* {
+              EncodedBlock* b = slots.take();
+              b->tokens.clear();
+              b->line_ends.clear();
+              b->had_line_end = false;
+              b->open_after = false;
               if (!reader.next(b->block)) {
+                slots.give_back(b);
                 fc.stop();
                 return nullptr;
-              }
-              {
-                std::lock_guard<std::mutex> lock(pool_mutex);
-                if (!pool.empty()) {
-                  b->tokens = std::move(pool.back());
-                  pool.pop_back();
-                }
               }
               progress.update(reader.bytes_read());
               return b;
             }) &
-            tbb::make_filter<std::shared_ptr<EncodedBlock>, std::shared_ptr<EncodedBlock>>(
-                tbb::filter_mode::parallel,
-                [&](std::shared_ptr<EncodedBlock> b) {
-                  b->tokens.reserve(b->block.text.size() / 3);
-                  encode_block(encoders.local(), *b);
-                  reader.recycle(std::move(b->block.text));  // before the ordered stage
-                  return b;
-                }) &
-            tbb::make_filter<std::shared_ptr<EncodedBlock>, void>(
-                tbb::filter_mode::serial_in_order, [&](std::shared_ptr<EncodedBlock> b) {
-                  consume(*b);
-                  tokens += b->tokens.size();
-                  open_line = b->had_line_end ? b->open_after : (open_line || b->open_after);
-                  b->tokens.clear();
-                  std::lock_guard<std::mutex> lock(pool_mutex);
-                  pool.push_back(std::move(b->tokens));
-                }));
+            tbb::make_filter<EncodedBlock*, EncodedBlock*>(tbb::filter_mode::parallel,
+                                                           [&](EncodedBlock* b) {
+                                                             b->tokens.reserve(b->block.text.size() / 3);
+                                                             encode_block(encoders.local(), *b);
+                                                             reader.recycle(std::move(b->block.text));  // before the ordered stage
+                                                             return b;
+                                                           }) &
+            tbb::make_filter<EncodedBlock*, void>(tbb::filter_mode::serial_in_order, [&](EncodedBlock* b) {
+              consume(*b);
+              tokens += b->tokens.size();
+              open_line = b->had_line_end ? b->open_after : (open_line || b->open_after);
+              slots.give_back(b);
+            }));
   });
   if (options.check_text) {
     const std::string warning = check.finish();

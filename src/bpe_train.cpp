@@ -44,6 +44,7 @@
 #include <tbb/task_arena.h>
 
 #include "bpe_detail.h"
+#include "pipeline_slots.h"
 #include "tokvec/bpe.h"
 #include "tokvec/config.h"
 #include "tokvec/io.h"
@@ -203,22 +204,24 @@ CountTable count_pretokens(const BpeTrainConfig& config, int threads) {
   for (const std::string& path : config.inputs) {
     TextCheck check(input_name(path), config.allow_binary);
     bpe_detail::BlockReader reader(path, config.block_bytes, config.check_text ? &check : nullptr);
+    PipelineSlots<bpe_detail::TextBlock> slots;
     arena.execute([&] {
       tbb::parallel_pipeline(
           static_cast<size_t>(2 * threads),
-          tbb::make_filter<void, std::shared_ptr<bpe_detail::TextBlock>>(
+          tbb::make_filter<void, bpe_detail::TextBlock*>(
               tbb::filter_mode::serial_in_order,
-              [&](tbb::flow_control& fc) -> std::shared_ptr<bpe_detail::TextBlock> {
-                auto b = std::make_shared<bpe_detail::TextBlock>();
+              [&](tbb::flow_control& fc) -> bpe_detail::TextBlock* {
+                bpe_detail::TextBlock* b = slots.take();
                 if (!reader.next(*b)) {
+                  slots.give_back(b);
                   fc.stop();
                   return nullptr;
                 }
                 progress.update(done_before + reader.bytes_read());
                 return b;
               }) &
-              tbb::make_filter<std::shared_ptr<bpe_detail::TextBlock>, void>(
-                  tbb::filter_mode::parallel, [&](std::shared_ptr<bpe_detail::TextBlock> b) {
+              tbb::make_filter<bpe_detail::TextBlock*, void>(
+                  tbb::filter_mode::parallel, [&](bpe_detail::TextBlock* b) {
                     CountTable& table = tables.local();
                     // Line ends are spaces to the pre-tokenizer, which is all counting
                     // needs of them.
@@ -226,6 +229,7 @@ CountTable count_pretokens(const BpeTrainConfig& config, int threads) {
                       table.add(bytes, ws, bpe_detail::hash_pretoken(bytes, ws), 1);
                     });
                     reader.recycle(std::move(b->text));
+                    slots.give_back(b);
                   }));
     });
     done_before += reader.bytes_read();

@@ -20,6 +20,7 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/task_arena.h>
 
+#include "pipeline_slots.h"
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
@@ -308,6 +309,7 @@ template <typename Prepare, typename Consume>
 void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepare prepare, Consume consume) {
   tbb::enumerable_thread_specific<std::string> buffers;
   size_t next = 0;
+  PipelineSlots<Block> slots;
   arena.execute([&] {
     tbb::parallel_pipeline(
         in.live_blocks(),
@@ -316,16 +318,19 @@ void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepar
                                          if (next == in.blocks) fc.stop();
                                          return next++;
                                        }) &
-            tbb::make_filter<size_t, std::shared_ptr<Block>>(tbb::filter_mode::parallel,
+            tbb::make_filter<size_t, Block*>(tbb::filter_mode::parallel,
                                                              [&](size_t i) {
-                                                               auto b = std::make_shared<Block>();
+                                                               Block* b = slots.take();
+                                                               *b = Block{};
                                                                count_block(in.file.fd, in.path, in.size, in.block_bytes, i, *b,
                                                                            buffers.local(), in.lowercase);
                                                                prepare(*b);
                                                                return b;
                                                              }) &
-            tbb::make_filter<std::shared_ptr<Block>, void>(tbb::filter_mode::serial_in_order,
-                                                           [&](std::shared_ptr<Block> b) { consume(*b); }));
+            tbb::make_filter<Block*, void>(tbb::filter_mode::serial_in_order, [&](Block* b) {
+              consume(*b);
+              slots.give_back(b);
+            }));
   });
   in.check_unchanged();
 }

@@ -46,8 +46,11 @@ TEST(MappedFileDeathTest, FileCutShortWhileMappedIsAnInputErrorNamingIt) {
         std::exit(0);
       },
       ::testing::ExitedWithCode(3), "tokvec: error: .*cut.txt: changed size while being read");
-  // A fault outside any mapping still ends the process as before.
+  // A fault outside any mapping still ends the process as before. (Under AddressSanitizer
+  // "before" is its own handler, which reports the signal as an error of the run.)
+#ifndef __SANITIZE_ADDRESS__
   EXPECT_EXIT({ MappedFile f(path); std::raise(SIGBUS); }, ::testing::KilledBySignal(SIGBUS), "");
+#endif
 }
 
 TEST(AtomicFileWriter, CommitMakesFileVisible) {
