@@ -22,7 +22,7 @@
 // the same for any thread count; nothing after it depends on the order of the distinct
 // pre-tokens (counts are sums, ties go by pair id).
 //
-// At scale (issue 8). Text with no spaces (Chinese, Thai) has nearly as many distinct
+// At scale. Text with no spaces (Chinese, Thai) has nearly as many distinct
 // pre-tokens as pre-tokens (32-character chunks rarely repeat), and a corpus can hold
 // millions of distinct words; memory then goes to per-pre-token and per-pair state, not
 // to the text. What keeps it bounded (see MergeLearner and CountTable):

@@ -19,7 +19,7 @@ size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 /// Why: training reads and writes rows at random all over both matrices (40 MB for 50k
 /// words x 100 dims), so with 4 KiB pages nearly every row access also misses the TLB and
 /// walks the page table; 2 MiB pages cut the pages to cover by 512. Measured on gut100m
-/// words (training phase, 3 interleaved runs each, 2026-11-23): 1 thread 3.38-3.85 s with
+/// words (training phase, 3 interleaved runs each): 1 thread 3.38-3.85 s with
 /// huge pages against 3.61-4.49 s without; 2 threads 2.83-2.93 s against 2.98-3.15 s. The
 /// madvise is a hint: where huge pages are off it does nothing and costs nothing, and the
 /// rounding up wastes under 2 MiB per matrix.

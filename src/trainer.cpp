@@ -28,7 +28,7 @@ namespace {
 /// the range it is working through in this epoch, [pos, range_end) (its shard's rest, or a
 /// part of another thread's taken over when its own ran out; pos is always a segment
 /// start); its epoch and its RNG. Together with TrainingState's progress, loss and counts
-/// this is everything needed to continue exactly (issue 5's checkpoints store it in
+/// this is everything needed to continue exactly (checkpoints store it in
 /// TrainingState::cursor).
 struct ThreadCursor {
   uint64_t begin = 0, end = 0, pos = 0, range_end = 0;
@@ -181,18 +181,18 @@ bool take_work(Shared& sh, int self, ThreadCursor& cur) {
   return true;
 }
 
-/// Why the threads share the matrices with no private copies (Hogwild), measured on this
-/// project's 2-core machine (gut100m words, 2 threads, training phase; 2026-11-23):
+/// Why the threads share the matrices with no private copies (Hogwild), measured on a
+/// 2-core machine (gut100m words, 2 threads, training phase; docs/design.md has the figures):
 /// - Sharing costs CPU: two threads spend about 5.7-6.2 s of CPU together for the work one
 ///   thread does in 3.8-4.3 s, while two separate one-thread processes run side by side as
 ///   fast as alone. The cache lines of rows written by both cores move between them.
 /// - The cost is spread over the whole matrices, not the frequent rows: private copies of the
 ///   256 (or 8,192) most frequent rows, merged every 1,024 (16,384) steps as W += L - S,
-///   did not change the wall time measurably, and were removed.
+///   do not change the wall time measurably, so the trainer keeps none.
 /// - Private copies of every row (no sharing at all, merged at the end) bring the CPU back to
 ///   the one-thread figure (4.2-4.7 s, wall 1.6-1.75x), but each thread then learns from
 ///   the other's updates only at merges: merged every 100,000 or 400,000 steps, analogy
-///   accuracy fell from 18.3-18.6 % to 14.0-18.0 % and the loss rose from 2.44 to 2.47-2.48.
+///   accuracy falls from 18.3-18.6 % to 14.0-18.0 % and the loss rises from 2.44 to 2.47-2.48.
 /// So the speed of Hogwild's second thread is bought with quality; the trainer keeps the
 /// quality and shares the rows.
 
@@ -319,7 +319,7 @@ void train_thread(Shared& sh, int self, ThreadCursor& cur, ThreadCounts& counts,
         if (sh.subsampler.keep(id, rng)) kept[n++] = id;
       }
       const uint64_t done_now = sh.tokens_done.load(std::memory_order_relaxed);
-      // Distributed training (issue 9): the learning rate follows the whole job's progress.
+      // Distributed training: the learning rate follows the whole job's progress.
       const double progress_frac = sh.pause_when->job != nullptr ? sh.pause_when->job->fraction_done(done_now)
                                                                  : static_cast<double>(done_now) / total;
       const float lr = static_cast<float>(lr0 * std::max(1e-4, 1.0 - progress_frac));

@@ -1,4 +1,4 @@
-// Bad inputs from README's "Bad input: what you get" table that no other test covered:
+// Bad inputs from docs/errors.md's "Bad input: what you get" table that no other test covered:
 // files of the wrong kind, outputs that are not regular files, a full stdout, a run folder
 // whose pieces do not belong together, and odd bytes that must train, not fail.
 #include <sys/stat.h>

@@ -330,7 +330,7 @@ TEST(BpeTrain, RefusesWhatTheCorpusCannotSupply) {
   EXPECT_THROW(train_on(dir.file("empty.txt"), 300, 1), Error);
 }
 
-/// Chinese-like text with no spaces (issue 8): a lexicon of 2-4 character "words" over a
+/// Chinese-like text with no spaces: a lexicon of 2-4 character "words" over a
 /// few hundred CJK characters, drawn skewed, with commas, line ends, and one long run with
 /// no punctuation at all (cut into 32-character pre-tokens).
 std::string no_space_text(size_t chars, uint32_t seed) {
@@ -440,7 +440,7 @@ std::pair<std::vector<uint32_t>, std::vector<BpeMerge>> naive_bpe(const std::str
 
 TEST(BpeNoSpaces, SameMergesAsTheNaiveDefinitionRoundTripAndDeterminism) {
   // The trainer keeps no state for pairs below --min-frequency, compacts its pre-token
-  // lists and purges done pairs (issue 8); none of that may change a merge. Text with no
+  // lists and purges done pairs; none of that may change a merge. Text with no
   // spaces is the case those paths are for; each runs several times here. Training to
   // the largest vocabulary the text supports takes every pair down to min_frequency.
   TempDir dir;

@@ -1,6 +1,7 @@
 // Eval: a golden analogy and word-pair evaluation computed by hand, Spearman with ties,
-// neighbours, and agreement with ../shared/tools/eval_vectors.py (gensim) on a planted
-// random vector set.
+// neighbours, and agreement with the gensim-based evaluator eval_vectors.py on a planted
+// random vector set (found through $TOKVEC_EVAL_VECTORS_PY, by default in the shared data
+// folder beside the checkout, ../shared/tools/; skipped when absent).
 #include "tokvec/eval.h"
 
 #include <gtest/gtest.h>
@@ -199,7 +200,7 @@ TEST(Eval, CaseInsensitiveIndexKeepsTheFirstVariant) {
   EXPECT_EQ(WordIndex::upper("\xff" "a"), "\xff" "A");  // not UTF-8: bytes kept
 }
 
-/// Locates ../shared/tools/eval_vectors.py next to the repository (or $TOKVEC_EVAL_VECTORS_PY).
+/// $TOKVEC_EVAL_VECTORS_PY, else ../shared/tools/eval_vectors.py beside the checkout, else "".
 std::string eval_vectors_py() {
   if (const char* env = std::getenv("TOKVEC_EVAL_VECTORS_PY")) return env;
   std::filesystem::path p =

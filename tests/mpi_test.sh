@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Distributed training (issue 9) end to end, with mpirun --oversubscribe on this machine.
+# Distributed training end to end, with mpirun --oversubscribe on this machine.
 # usage: tests/mpi_test.sh TOKVEC MPIRUN CORPUS (train|checkpoint|killed)
 #   train       -np 2 and -np 3 finish, every rank ends with the same model, its loss on
 #               held-out text is within 3% of one process doing the same work (and ranks that
@@ -43,7 +43,7 @@ check_same_model() {
   for s in "${sums[@]:0:$2}"; do [[ $s == "${sums[0]}" ]] || fail "$1: ranks ended with different models: $line"; done
 }
 # The update counts in the state are the sums over all ranks (and, after a resume, over all
-# rounds): every pair updates one input row and one output row as the positive target.
+# sessions): every pair updates one input row and one output row as the positive target.
 check_counts() {
   "$tokvec" audit "$1" --json "$1/audit.json" >/dev/null || fail "audit $1"
   local pairs

@@ -4,8 +4,9 @@
 #   tools/bench_bpe.sh [DATA_DIR]        (or TOKVEC_BENCH_DATA=DATA_DIR tools/bench_bpe.sh)
 #
 # DATA_DIR (default /tmp/data) must hold gut-raw-50m.txt or will receive it, decompressed
-# from $TOKVEC_SHARED_CORPORA/gut-raw-50m.txt.xz (default: ../shared/corpora beside this
-# checkout). Settings (../shared/BENCHMARKS.md): vocabulary 32000, 2 threads.
+# from $TOKVEC_SHARED_CORPORA/gut-raw-50m.txt.xz (default: $TOKVEC_SHARED_DIR/corpora, and
+# TOKVEC_SHARED_DIR defaults to ../shared beside this checkout; docs/benchmarks.md says where
+# the corpora come from). Settings: vocabulary 32000, 2 threads.
 # Environment: TOKVEC (the binary, default build/tokvec), THREADS (2), VOCAB (32000).
 # Prints train seconds, train peak RSS, encode seconds and MB/s, token counts and ratios.
 # Timings on a shared machine are noisy: compare the ratios, and run it more than once.
@@ -13,7 +14,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data_dir="${1:-${TOKVEC_BENCH_DATA:-/tmp/data}}"
-shared="${TOKVEC_SHARED_CORPORA:-$here/../shared/corpora}"
+shared="${TOKVEC_SHARED_CORPORA:-${TOKVEC_SHARED_DIR:-$here/../shared}/corpora}"
 tokvec="${TOKVEC:-$here/build/tokvec}"
 threads="${THREADS:-2}"
 vocab="${VOCAB:-32000}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BPE at scale (issue 8): training on text with no spaces (Chinese-like) and on a corpus
+# BPE at scale: training on text with no spaces (Chinese-like) and on a corpus
 # with millions of distinct words, where trainers that work per distinct word blow up.
 #
 #   tools/bench_bpe_scale.sh [WORK_DIR]          (default /tmp/tokvec-bpe-scale)
@@ -10,12 +10,12 @@
 #   words.txt      gut-raw-50m.txt with 6 M insertions from a pool of 4 M random words
 #                  (letters, numbers, capitalised): about 3.3 M distinct pre-tokens
 # then for each: bpe-train (time, peak RSS), encode (time, peak RSS, tokens), decode,
-# and checks that the decoded text is exactly normalise(input) (README: Normalisation).
+# and checks that the decoded text is exactly normalise(input) (docs/cli.md, bpe-train: normalisation).
 # Environment: TOKVEC (binary, default build/tokvec), BASELINE (a second tokvec binary to
 # run first, e.g. an older build, for a before/after table), THREADS (2), VOCAB (32000),
 # INPUTS (default "cjk-run cjk-prose words"), SPM=1 to also run sentencepiece's BPE
 # trainer on cjk-prose.txt (SPM_TIMEOUT seconds, default 1800), ENGLISH (default
-# /tmp/data/gut-raw-50m.txt, decompressed from ../shared/corpora if missing).
+# /tmp/data/gut-raw-50m.txt, decompressed from $TOKVEC_SHARED_DIR/corpora if missing).
 # Timings on a shared machine are noisy: the script prints the load; read user CPU time too.
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared helpers for tokvec's benchmark scripts (sourced, not run).
 #
-#   bench_prepare_corpus DATA_DIR NAME   -> ensures DATA_DIR/NAME (decompresses ../shared/corpora/NAME.xz)
+#   bench_prepare_corpus DATA_DIR NAME   -> ensures DATA_DIR/NAME (decompresses $TOKVEC_SHARED_DIR/corpora/NAME.xz)
 #   bench_prepare_lines  DATA_DIR NAME   -> ensures DATA_DIR/NAME with .txt -> .lines.txt, 1,000 words a line
 #   bench_timed LABEL OUTDIR -- CMD...   -> runs CMD under /usr/bin/time; sets BENCH_WALL (s) and BENCH_RSS_MB
 #   bench_eval VEC OUTDIR LABEL          -> runs eval_vectors.py; sets BENCH_ANALOGY BENCH_ANALOGY_N BENCH_WS BENCH_WS_OOV
@@ -12,9 +12,11 @@
 
 BENCH_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_REPO_DIR=$(cd "$BENCH_TOOLS_DIR/.." && pwd)
+# The benchmark data (corpora/*.xz, tools/eval_vectors.py): $TOKVEC_SHARED_DIR, by default the
+# folder ../shared beside the checkout (docs/benchmarks.md says what it holds).
 BENCH_SHARED_DIR=${TOKVEC_SHARED_DIR:-$BENCH_REPO_DIR/../shared}
 BENCH_EVAL_PY=$BENCH_SHARED_DIR/tools/eval_vectors.py
-BENCH_ANALOGIES=$BENCH_REPO_DIR/corpora/eval/questions-words.txt   # the same bytes as ../shared/eval's
+BENCH_ANALOGIES=$BENCH_REPO_DIR/corpora/eval/questions-words.txt   # the bundled evaluation files
 BENCH_PAIRS=$BENCH_REPO_DIR/corpora/eval/wordsim353.tsv
 
 bench_log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Distributed training (issue 9) on one machine: 1 process x 2 threads against 2 MPI
+# Distributed training on one machine: 1 process x 2 threads against 2 MPI
 # processes x 1 thread on gut100m (words, dim 100, window 5, negative 5, sample 1e-4,
 # min-count 5, 1 epoch): wall, training tokens/s, analogy and WS-353 (eval_vectors.py on
 # the exported word2vec text), bytes moved by the syncs.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale benchmark (issue 8): words-mode training with a 1,000,000-word vocabulary and 300
+# Scale benchmark: words-mode training with a 1,000,000-word vocabulary and 300
 # dimensions on synthetic Zipf corpora of growing length, to show that tokvec's memory is
 # that of its matrices and does not grow with the corpus (the ids are streamed into
 # corpus.tkc and trained through its memory map, pages released as they are read).

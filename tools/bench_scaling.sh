@@ -4,11 +4,11 @@
 # gut100m.txt, words, dim 100, window 5, negative 5, sample 1e-4, min-count 5, 1 epoch (the
 # settings of bench_train.sh).
 # usage: tools/bench_scaling.sh [--data DIR] [--rounds N] [--pword2vec PATH] [--out DIR]
-#   --data DIR       folder with gut100m.txt (decompressed from ../shared/corpora if missing;
+#   --data DIR       folder with gut100m.txt (decompressed from $TOKVEC_SHARED_DIR/corpora if missing;
 #                    default $TOKVEC_BENCH_DATA or /tmp/tokvec-bench)
 #   --rounds N       rounds of (1 thread, 2 threads) per tool (default 3)
 #   --pword2vec PATH pWord2Vec binary (default $PWORD2VEC; skipped when empty, see
-#                    tools/README-bench.md for the build)
+#                    docs/benchmarks.md for the build)
 #   --out DIR        logs (default a new folder under /tmp)
 # Prints one table row per tool with every round's wall seconds, speed-ups and CPU ratios,
 # and tokvec's training-only seconds (from train.log).

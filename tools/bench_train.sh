@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training benchmark: tokvec against gensim and fastText, in one run on one machine.
-# See tools/README-bench.md for what is measured and how; usage: tools/bench_train.sh --help
+# See docs/benchmarks.md for what is measured and how; usage: tools/bench_train.sh --help
 set -euo pipefail
 
 usage() {
@@ -9,7 +9,8 @@ usage: tools/bench_train.sh [options]
 
   --threads N      threads for every tool (default 2)
   --data DIR       data folder (default $TOKVEC_BENCH_DATA or /tmp/tokvec-bench); gut100m.txt
-                   is decompressed there from ../shared/corpora/gut100m.txt.xz when missing
+                   is decompressed there from $TOKVEC_SHARED_DIR/corpora/gut100m.txt.xz
+                   when missing (TOKVEC_SHARED_DIR: default ../shared beside the checkout)
   --tokvec PATH    tokvec binary (default $TOKVEC, else build/tokvec, else build*/tokvec)
   --out DIR        output folder (default out/bench-train-YYYYmmdd-HHMMSS)
   --skip-peers     run only tokvec (same as --peers none)
@@ -17,7 +18,7 @@ usage: tools/bench_train.sh [options]
                    pword2vec only when its binary is given) or none
   --pword2vec PATH pWord2Vec binary (default $PWORD2VEC): an optional peer, skipped with a note
                    when neither is set or the file is not executable (building it:
-                   tools/README-bench.md)
+                   docs/benchmarks.md)
   --bpe            also the BPE pipeline: tokvec --bpe-vocab-size 32000, raw text to composed
                    word vectors; and fastText with its default subword n-grams as the peer
   --bpe-words MODE words exported for --bpe: "top30k" (default: the corpus's 30,000 most
@@ -257,7 +258,7 @@ pword2vec_run() {
     local label=pword2vec vec=$OUT/pword2vec.vec walls rss status=ok
     clear_eval
     if [[ -z $PWORD2VEC_BIN ]]; then
-        bench_log "pword2vec: skipped (no binary: pass --pword2vec PATH or set PWORD2VEC; see tools/README-bench.md)"
+        bench_log "pword2vec: skipped (no binary: pass --pword2vec PATH or set PWORD2VEC; see docs/benchmarks.md)"
         return 0
     fi
     if [[ ! -x $PWORD2VEC_BIN ]]; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Synthetic inputs for BPE training at scale (issue 8). Deterministic for a given seed.
+"""Synthetic inputs for BPE training at scale. Deterministic for a given seed.
 
   gen_bpe_scale.py cjk   OUT [--bytes N] [--seed S] [--style prose|run]
   gen_bpe_scale.py words OUT --english FILE [--distinct N] [--insertions M] [--seed S]

@@ -1,4 +1,4 @@
-// Distributed training over MPI (issue 9): `mpirun -np P tokvec train ...` trains one model
+// Distributed training over MPI: `mpirun -np P tokvec train ...` trains one model
 // with P processes ("ranks"), each with its own threads and its own shard of the corpus.
 //
 // Roles. Rank 0 (the leader) does everything a single-process run does with the run folder:
@@ -36,7 +36,8 @@
 // (a per-row form of Maleki et al.'s AdaSum, 2021, which combines gradients the same way).
 // The default is "adaptive": with few syncs "sum" overshoots (the summed steps were computed
 // against a stale base) and collapsed on gut100m, while "adaptive" scored at least as well
-// as "average" at every interval measured and better with frequent syncs (README).
+// as "average" at every interval measured and better with frequent syncs
+// (docs/distributed.md).
 //
 // Bounded staleness (`tokens` = T > 0). Time alone lets a rank run arbitrarily far between
 // syncs when the collectives are slow (a loaded or oversubscribed machine, a slow link), and

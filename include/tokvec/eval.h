@@ -2,8 +2,8 @@
 // (Spearman), and nearest neighbours by cosine.
 //
 // The rules follow gensim 4.2's KeyedVectors.evaluate_word_analogies and
-// evaluate_word_pairs with case_insensitive=True (what ../shared/tools/eval_vectors.py
-// runs), so the two agree:
+// evaluate_word_pairs with case_insensitive=True (what the gensim-based evaluator
+// eval_vectors.py runs; tests/eval_test.cpp compares the two), so the two agree:
 //   - Lookup is case-insensitive: each of the first `restrict` rows is keyed by its upper-
 //     case form (utf8proc's simple per-code-point mapping; Python's str.upper also expands
 //     e.g. "ß" to "SS", which no English evaluation word needs), and the first (most

@@ -105,11 +105,13 @@ double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> in
                      std::span<const uint32_t> targets, float lr, const SigmoidTable& table,
                      SgnsScratch& scratch);
 
-/// The same step on rows given by address, so a caller may substitute its own copy of a
-/// row (the trainer's per-thread copies of the most frequent rows): inputs[b] and
-/// targets[t] each point to `stride` floats, 64-byte aligned, with zero padding after the
-/// dimension (as Matrix rows are), and an input row never shares memory with a target row.
-/// The same address twice means the same row twice (the updates add up, as above).
+/// The same step on rows given by address: the SIMD kernels work on row addresses, and
+/// hogbatch_step is this function after an id-to-address lookup. The trainer calls it
+/// directly with the addresses its own loop resolves (beside its prefetches of rows ahead
+/// of the window). inputs[b] and targets[t] each point to `stride` floats, 64-byte
+/// aligned, with zero padding after the dimension (as Matrix rows are), and an input row
+/// never shares memory with a target row. The same address twice means the same row twice
+/// (the updates add up, as above).
 double hogbatch_step_rows(std::span<float* const> inputs, std::span<float* const> targets, size_t stride, float lr,
                           const SigmoidTable& table, SgnsScratch& scratch);
 

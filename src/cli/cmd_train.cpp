@@ -374,7 +374,7 @@ struct CheckpointOptions {
 /// stopping (with a checkpoint) on SIGINT/SIGTERM. Returns the process exit code.
 int run_training(const std::string& dir, const RunCorpus& corpus, const TrainConfig& cfg, TrainingState& state,
                  uint64_t sequence, const CheckpointOptions& ckpt, Log& log) {
-  if (distributed::active()) {  // rank 0 of an MPI job (issue 9): src/mpi/distributed_mpi.cpp trains with all ranks
+  if (distributed::active()) {  // rank 0 of an MPI job: src/mpi/distributed_mpi.cpp trains with all ranks
     LeaderJob job{dir, corpus.view(), cfg, ckpt.every, ckpt.keep, checkpoint_fault_bytes(), sequence,
                   [&](const std::string& line) { log.line(line); },
                   [&] { write_file_atomically((fs::path(dir) / "train.log").string(), log.text()); }, undertrained_summary};
@@ -492,7 +492,7 @@ void check_checkpoint_matches(const std::string& path, const TrainingState& s, c
   if (s.dim() != cfg.dim || s.tokens_total != static_cast<uint64_t>(cfg.epochs) * v.tokens.size()) {
     throw corrupt_error(path, "section META", "its dimension or length does not match config.json");
   }
-  // A distributed job's cursor (issue 9) holds one trainer cursor per rank, for that rank's
+  // A distributed job's cursor holds one trainer cursor per rank, for that rank's
   // shard: decoding it checks it against the corpus; a single process's is checked here.
   if (decode_job_cursor(s.cursor, path, v.tokens.size())) return;
   check_cursor(s, v, cfg, path);
@@ -605,7 +605,7 @@ int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet
   TrainingState state;
   uint64_t sequence = 0;
   if (loaded) {
-    check_resume_ranks(loaded->path, loaded->state.cursor, distributed::size(), dir);  // same process count (issue 9)
+    check_resume_ranks(loaded->path, loaded->state.cursor, distributed::size(), dir);  // same process count
     check_checkpoint_matches(loaded->path, loaded->state, corpus, plan.cfg);
     state = std::move(loaded->state);
     sequence = loaded->sequence;
@@ -802,7 +802,7 @@ static int train_main(int argc, char** argv) {
       cj["tokenizer_kind"] = kind;
       cj["tokenizer_checksum"] = hex64(checksum);
       cj["threads_used"] = threads;
-      cj["processes"] = distributed::size();  // MPI processes (issue 9), each with threads_used threads
+      cj["processes"] = distributed::size();  // MPI processes, each with threads_used threads
       // From here on the folder is this run's: config before the tokenizer and the corpus,
       // and those before any training, so a run killed at any later point can be resumed.
       if (!hold.was_empty) remove_run_files(dir, {plan.input, plan.corpus_path, plan.tokenizer_path});  // --force: a stale checkpoint must never be resumed into this run
@@ -834,7 +834,7 @@ static int train_main(int argc, char** argv) {
 }
 
 // Under mpirun with several processes, rank 0 runs train_main and the others follow it
-// (issue 9, distributed.h); otherwise this is train_main.
+// (distributed.h); otherwise this is train_main.
 int cmd_train(int argc, char** argv) { return distributed::run_command(argc, argv, train_main); }
 
 }  // namespace tokvec::cli
