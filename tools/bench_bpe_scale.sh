@@ -41,7 +41,7 @@ if [[ " $inputs " == *" words "* && ! -s "$work/words.txt" ]]; then
   "$py" "$gen" words "$work/words.txt" --english "$english" --seed 1
 fi
 
-# The README's normalisation, independently of tokvec: lines end at \n, \r\n or \r; runs
+# bpe-train's normalisation (docs/cli.md), independently of tokvec: lines end at \n, \r\n or \r; runs
 # of Unicode White_Space become one space; no leading or trailing space; every line ends
 # in \n. Compares it with the decoded file; prints "ok" or where they differ.
 check_round_trip() {
