@@ -3,7 +3,7 @@
 // The trainer touches rows at random; padding each row to a multiple of 16 floats keeps a
 // row inside whole cache lines and lets SIMD loads be aligned. The padding floats are
 // always zero. Matrices of 2 MiB or more start on a 2 MiB boundary and ask for transparent
-// huge pages (src/matrix.cpp says why).
+// huge pages (src/sgns/matrix.cpp says why).
 #pragma once
 
 #include <cstddef>

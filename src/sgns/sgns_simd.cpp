@@ -36,10 +36,10 @@
 // adds each delta to the current memory value, so both updates count, and a repeated
 // input row gets both updates while ΔU sees only its value before the step. Other T run a
 // generic kernel with the same maths.
-#include "simd_targets.h"
+#include "base/simd_targets.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "sgns_simd.cpp"
+#define HWY_TARGET_INCLUDE "sgns/sgns_simd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 

@@ -20,13 +20,13 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/task_arena.h>
 
-#include "pipeline_slots.h"
+#include "base/pipeline_slots.h"
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/status.h"
 #include "tokvec/text.h"
 #include "tokvec/text_check.h"
-#include "tokvec/thread_arena.h"
+#include "base/thread_arena.h"
 
 namespace tokvec {
 

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 
-#include "simd_targets.h"
+#include "base/simd_targets.h"
 // After simd_targets.h: HWY_TARGETS then names the targets the kernels were compiled for.
 #include <hwy/targets.h>
 

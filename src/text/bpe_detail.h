@@ -1,4 +1,4 @@
-// Internals shared by src/bpe.cpp (model, encoder) and src/bpe_train.cpp (trainer):
+// Internals shared by src/text/bpe.cpp (model, encoder) and src/text/bpe_train.cpp (trainer):
 // flat hash tables and the block reader. Not a public header.
 #pragma once
 

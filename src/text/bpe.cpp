@@ -21,13 +21,13 @@
 #include <tbb/task_arena.h>
 
 #include "bpe_detail.h"
-#include "pipeline_slots.h"
+#include "base/pipeline_slots.h"
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/progress.h"
 #include "tokvec/sniff.h"
 #include "tokvec/status.h"
-#include "tokvec/thread_arena.h"
+#include "base/thread_arena.h"
 #include "tokvec/text.h"
 
 namespace tokvec {

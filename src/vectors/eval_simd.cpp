@@ -9,10 +9,10 @@
 // registers, 8 vectors) 2. The vectorised loop runs over candidates, so no floating-point
 // reduction needs reassociating and every path gives the same sums as the portable loop,
 // up to fused multiply-add rounding.
-#include "simd_targets.h"
+#include "base/simd_targets.h"
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "eval_simd.cpp"
+#define HWY_TARGET_INCLUDE "vectors/eval_simd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 

@@ -1,6 +1,6 @@
 // The parts of distributed training every build has (with or without MPI): the job cursor
 // stored in checkpoints, the rank-count check on --resume, the sync options and the launcher
-// detection. The MPI code itself is in src/mpi/.
+// detection. The MPI code itself is in src/distributed/mpi/.
 #include "tokvec/distributed.h"
 
 #include <algorithm>
