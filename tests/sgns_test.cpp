@@ -100,9 +100,10 @@ TEST(Sgns, SpecialisedKernelsFollowTheLossGradient) {
   });
 }
 
-/// The trainer hands the kernel some rows as its own copies (hot rows): a step on rows
+/// The trainer calls the kernel with row addresses (hogbatch_step_rows): a step on rows
 /// given by address must do exactly what the step by id does on the matrices, wherever
-/// each row lives. T = 6 runs a kernel specialised for its size, T = 10 the generic one.
+/// each row lives (here two of them are copies held outside the matrices). T = 6 runs a
+/// kernel specialised for its size, T = 10 the generic one.
 TEST(Sgns, StepOnCopiedRowsEqualsTheStepById) {
   on_every_path([] {
   for (const std::vector<uint32_t>& targets : {std::vector<uint32_t>{4, 5, 6, 5, 7, 8},
@@ -112,7 +113,7 @@ TEST(Sgns, StepOnCopiedRowsEqualsTheStepById) {
     Matrix in(12, dim), out(12, dim);
     fill_random(in, 3, 0.5f);
     fill_random(out, 4, 0.5f);
-    // Rows 0 and 5 are "hot": the by-address step uses copies of them, elsewhere.
+    // Rows 0 and 5: the by-address step uses copies of them, elsewhere.
     Matrix in_copy = in, out_copy = out;
     Matrix hot_in(1, dim), hot_out(1, dim);
     std::copy_n(in.row(0), in.stride(), hot_in.row(0));

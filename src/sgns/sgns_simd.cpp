@@ -7,8 +7,8 @@
 // the AVX-512, AVX2 and NEON kernels cannot drift apart, the code for a CPU is only ever
 // called after hwy::SupportedTargets() said the CPU (and OS) has it, and a new target
 // (SVE, RISC-V V) is a line in simd_targets.h rather than a third copy of the kernel.
-// Highway's vector ops compile to the same instructions as the hand-written AVX-512 kernel
-// it replaces (one FMA per multiply-add, aligned loads and stores, no tail loops).
+// Highway's vector ops compile to the instructions a hand-written AVX-512 kernel would use
+// (one FMA per multiply-add, aligned loads and stores, no tail loops).
 //
 // The HogBatch maths (sgns.h): S = X Uᵀ, G = η (L - σ(S)), U += Gᵀ X, X += G U, both
 // updates from the values before the step. The row loops run over the full row stride (a
