@@ -33,6 +33,7 @@
 
 #include "tokvec/bpe.h"
 #include "tokvec/checkpoint.h"
+#include "tokvec/run.h"
 
 namespace tokvec {
 
@@ -174,16 +175,7 @@ struct Run {
   bool is_bpe() const noexcept { return tokenizer_kind == "bpe"; }
 };
 
-/// The state a run folder's results are read from: state.tkv; for an unfinished run
-/// (stopped or killed: checkpoints but no state.tkv) its newest valid checkpoint, with a
-/// one-line `note` naming it and the resume command. An unfinished run with no usable
-/// checkpoint, or a folder that is no run, is an input error saying which.
-struct RunState {
-  std::string path;
-  TrainingState state;
-  std::string note;  ///< "" for a finished run
-};
-RunState load_run_state(const std::string& dir);
+// RunState and load_run_state (the state a run folder's results are read from): run.h.
 
 /// Loads RUN_DIR/state.tkv (or the state file given) and, for a BPE run, tokenizer.bpe.
 /// Errors name the path: a missing folder or state, a corrupt state, a BPE run without
@@ -191,7 +183,7 @@ RunState load_run_state(const std::string& dir);
 Run load_run(const std::string& path);
 
 /// True when `path` looks like a run (a folder, or a tokvec state file by its magic),
-/// false for anything else (taken to be a vectors file).
+/// false for anything else (taken to be a vectors file): find_run_target.
 bool is_run_path(const std::string& path);
 
 /// The words of the run's training text, as --corpus-words lists them: in a words run its

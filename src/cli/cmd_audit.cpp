@@ -10,6 +10,7 @@
 #include "tokvec/checkpoint.h"
 #include "tokvec/export.h"
 #include "tokvec/io.h"
+#include "tokvec/run.h"
 #include "tokvec/status.h"
 #include "tokvec/trainer.h"
 
@@ -20,13 +21,9 @@ namespace {
 /// A run folder means its final state (an unfinished one: its newest checkpoint, with a
 /// note on stderr); a file is taken as a state or checkpoint itself.
 TrainingState load_target(const std::string& target) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(target, ec)) {
-    RunState run = load_run_state(target);
-    if (!run.note.empty()) std::fprintf(stderr, "tokvec audit: note: %s\n", run.note.c_str());
-    return std::move(run.state);
-  }
-  return load_state(target);
+  RunState run = load_run_state(resolve_run_target(target));
+  if (!run.note.empty()) std::fprintf(stderr, "tokvec audit: note: %s\n", run.note.c_str());
+  return std::move(run.state);
 }
 
 }  // namespace

@@ -37,6 +37,7 @@
 #include "tokvec/distributed.h"
 #include "tokvec/interrupt.h"
 #include "tokvec/io.h"
+#include "tokvec/run.h"
 #include "tokvec/status.h"
 #include "tokvec/text.h"
 #include "tokvec/text_check.h"
@@ -87,91 +88,10 @@ class Log {
   std::string lines_;
 };
 
-/// A run folder being written by this process: locked for the whole command, so that two
-/// commands never write one run folder at once.
-struct RunDirHold {
-  FolderLock lock;
-  bool created = false;  ///< created here (so a failed run can remove the empty folder again)
-  bool was_empty = false;
-};
-
-/// Creates RUN_DIR if missing and locks it; refuses a non-empty one without --force.
-/// Temporaries left in it by dead processes are removed first (they are no run).
-RunDirHold prepare_run_dir(const std::string& dir, bool force) {
-  RunDirHold hold;
-  std::error_code ec;
-  fs::file_status st = fs::status(dir, ec);
-  if (fs::exists(st)) {
-    if (!fs::is_directory(st)) throw usage_error("--output " + dir + " exists and is not a folder");
-  } else {
-    hold.created = fs::create_directories(dir, ec);
-    if (ec) throw io_error(dir, "cannot create the run folder", ec.value());
-  }
-  hold.lock = FolderLock(dir);
-  remove_stale_temporaries(dir);
-  hold.was_empty = fs::is_empty(dir, ec);
-  if (!hold.was_empty && !force) {
-    throw usage_error("--output " + dir + " is not empty; pass --force to replace its run, or --resume " + dir +
-                      " to continue it (nothing was changed)");
-  }
-  return hold;
-}
-
 /// Where a run keeps a copy of text read from "-" or a pipe while it needs it (the
 /// tokenizer or word count, then the encoding, read it twice); removed once corpus.tkc is
 /// written.
 constexpr const char* kSpoolName = "input.spool";
-
-/// The files of a run in `dir` that a --force run replaces (other files in the folder are left).
-std::vector<std::string> replaced_run_files(const std::string& dir) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const char* name : {"config.json", "tokenizer.bpe", "corpus.tkc", "state.tkv", "train.log"}) {
-    const fs::path p = fs::path(dir) / name;
-    if (fs::exists(fs::symlink_status(p, ec))) files.push_back(p.string());
-  }
-  for (const auto& [sequence, path] : list_checkpoints(dir)) files.push_back(path);
-  return files;
-}
-
-/// --force: removes the run's files (replaced_run_files), then, in a folder that held a run
-/// (config.json, state.tkv, train.log or a checkpoint), everything else the old run left:
-/// exports, plots, notes, folders of them, so nothing of it sits beside the new run. Kept:
-/// the files this command reads (`inputs`, and any folder holding one) and this process's
-/// own temporary files (the corpus being written). A folder that held no run keeps its
-/// other files.
-void remove_run_files(const std::string& dir, const std::vector<std::string>& inputs) {
-  std::error_code ec;
-  const std::vector<std::string> run_files = replaced_run_files(dir);
-  bool held_a_run = false;
-  for (const std::string& f : run_files) {
-    const std::string name = fs::path(f).filename().string();
-    held_a_run = held_a_run || (name != "tokenizer.bpe" && name != "corpus.tkc");
-  }
-  for (const std::string& path : run_files) fs::remove(path, ec);
-  if (!held_a_run) return;
-  std::vector<fs::path> keep;
-  for (const std::string& in : inputs) {
-    if (!in.empty()) keep.push_back(fs::weakly_canonical(in, ec));
-  }
-  auto holds_input = [&](const fs::path& entry) {
-    const fs::path e = fs::weakly_canonical(entry, ec);
-    for (const fs::path& k : keep) {
-      // The entry is the input or a folder above it.
-      if (std::mismatch(e.begin(), e.end(), k.begin(), k.end()).first == e.end()) return true;
-    }
-    return false;
-  };
-  const std::string own_temp = ".tmp." + std::to_string(::getpid());
-  std::vector<fs::path> rest;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) rest.push_back(entry.path());
-  for (const fs::path& path : rest) {
-    const std::string name = path.filename().string();
-    if (name.size() >= own_temp.size() && name.compare(name.size() - own_temp.size(), own_temp.size(), own_temp) == 0) continue;
-    if (holds_input(path)) continue;
-    fs::remove_all(path, ec);
-  }
-}
 
 /// Whether two paths name one file (device and inode).
 bool same_file(const std::string& a, const std::string& b) {
@@ -362,9 +282,6 @@ uint64_t checkpoint_fault_bytes() {
   return v == nullptr ? UINT64_MAX : std::strtoull(v, nullptr, 10);
 }
 
-/// --checkpoint-every's default: at most ten minutes of work lost to a crash.
-constexpr const char* kDefaultCheckpointEvery = "10m";
-
 struct CheckpointOptions {
   CheckpointEvery every = CheckpointEvery::parse(kDefaultCheckpointEvery);
   size_t keep = 2;
@@ -520,10 +437,8 @@ void check_run_tokenizer(const std::string& dir, const RunPlan& plan, const RunC
 int resume_run(const std::string& dir, const CheckpointOptions& ckpt, bool quiet) {
   const std::string config_file = (fs::path(dir) / "config.json").string();
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw io_error(dir, "no such run folder to resume", ENOENT);
   // Held to the end: a second `train --resume` (or a `train --force`) of this folder is refused.
-  const FolderLock lock(dir);
-  remove_stale_temporaries(dir);
+  const RunDir run_dir = RunDir::open(dir);
   const std::string resume_hint = "resume with: tokvec train --resume " + dir;
   set_signal_note(dir + " was left as it was; " + resume_hint);
   if (!fs::exists(config_file, ec)) throw input_error(dir, "", "holds no config.json: not a tokvec run folder");
@@ -753,12 +668,18 @@ static int train_main(int argc, char** argv) {
   }
 
   const std::string dir = r["output"].as<std::string>();
-  const RunDirHold hold = prepare_run_dir(dir, r.count("force") > 0);
-  const bool created = hold.created;
+  std::optional<RunDir> run_dir;
+  try {
+    run_dir.emplace(RunDir::create(dir, r.count("force") > 0));
+  } catch (const FieldError& e) {
+    throw e.with_field_name("--" + e.field());
+  }
+  const RunDir& hold = *run_dir;
+  const bool created = hold.created();
   // --force replaces the old run's files once the new corpus is known. What this run reads
   // is read before that (the tokenizer into memory, a --corpus copied first); a text input
   // is read again after it (words mode's second pass), so it must not be one of them.
-  for (const std::string& old : replaced_run_files(dir)) {
+  for (const std::string& old : hold.run_files()) {
     if (same_file(plan.input, old)) {
       throw usage_error("--input " + plan.input + " is " + old + ", a file of the run that --force replaces in " + dir +
                         "; copy it out of the folder first (nothing was changed)");
@@ -788,7 +709,7 @@ static int train_main(int argc, char** argv) {
     const int threads = resolve_threads(cfg.threads);
     nlohmann::json cj = plan.to_json();
     const std::string config_file = (fs::path(dir) / "config.json").string();
-    if (hold.was_empty) {
+    if (hold.was_empty()) {
       // An empty folder holds no run to keep: the config goes in first, so that a run
       // stopped while its tokenizer or corpus is built can be resumed.
       write_file_atomically(config_file, cj.dump(2) + "\n");
@@ -805,7 +726,7 @@ static int train_main(int argc, char** argv) {
       cj["processes"] = distributed::size();  // MPI processes, each with threads_used threads
       // From here on the folder is this run's: config before the tokenizer and the corpus,
       // and those before any training, so a run killed at any later point can be resumed.
-      if (!hold.was_empty) remove_run_files(dir, {plan.input, plan.corpus_path, plan.tokenizer_path});  // --force: a stale checkpoint must never be resumed into this run
+      if (!hold.was_empty()) hold.clear_old_run({plan.input, plan.corpus_path, plan.tokenizer_path});  // --force: a stale checkpoint must never be resumed into this run
       replaced = true;
       write_file_atomically(config_file, cj.dump(2) + "\n");
       set_signal_note(dir + " holds config.json and no complete corpus yet; " + resume_hint);
@@ -826,7 +747,7 @@ static int train_main(int argc, char** argv) {
     const bool no_corpus = !fs::exists(fs::path(dir) / "corpus.tkc", ec);
     if (created && no_corpus) {
       fs::remove_all(dir, ec);
-    } else if (hold.was_empty && !replaced) {
+    } else if (hold.was_empty() && !replaced) {
       fs::remove(fs::path(dir) / "config.json", ec);
     }
     throw;

@@ -643,64 +643,17 @@ Embeddings read_vectors(const std::string& path) {
   return text ? read_word2vec_text(path) : read_word2vec_binary(path);
 }
 
-bool is_run_path(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return true;
-  if (!fs::is_regular_file(path, ec)) return false;
-  MappedFile f(path);
-  return f.size() >= 8 && f.view().substr(0, 8) == std::string_view(kStateMagic, 8);
-}
-
-RunState load_run_state(const std::string& dir) {
-  std::error_code ec;
-  RunState r;
-  r.path = (fs::path(dir) / "state.tkv").string();
-  if (fs::exists(r.path, ec)) {
-    r.state = load_state(r.path);
-    return r;
-  }
-  std::string warnings;
-  std::optional<LoadedCheckpoint> newest =
-      load_newest_checkpoint(dir, [&](const std::string& w) { warnings += "; skipped " + w; });
-  const std::string resume = "tokvec train --resume " + dir;
-  if (!newest) {
-    const bool has_checkpoints = !list_checkpoints(dir).empty();
-    if (has_checkpoints) {
-      throw input_error(dir, "", "is an unfinished run (no state.tkv) and none of its checkpoints is readable" + warnings +
-                                     "; continue it with: " + resume);
-    }
-    if (fs::exists(fs::path(dir) / "config.json", ec)) {
-      throw input_error(dir, "", "is an unfinished run with no checkpoint yet (no state.tkv): nothing trained to read; continue it with: " +
-                                     resume);
-    }
-    throw input_error(dir, "", "is not a tokvec run folder (no state.tkv in it)");
-  }
-  r.path = newest->path;
-  r.state = std::move(newest->state);
-  r.note = dir + " is unfinished (no state.tkv): using its newest checkpoint " + fs::path(newest->path).filename().string() + " (" +
-           std::to_string(r.state.tokens_done) + " of " + std::to_string(r.state.tokens_total) + " tokens trained)" + warnings +
-           "; finish it with: " + resume;
-  return r;
-}
+bool is_run_path(const std::string& path) { return find_run_target(path).has_value(); }
 
 Run load_run(const std::string& path) {
   std::error_code ec;
   Run run;
-  fs::path dir;
-  if (fs::is_directory(path, ec)) {
-    dir = path;
-    RunState rs = load_run_state(path);
-    run.state_path = std::move(rs.path);
-    run.state = std::move(rs.state);
-    run.note = std::move(rs.note);
-  } else if (fs::exists(path, ec)) {
-    run.state_path = path;
-    dir = fs::path(path).parent_path();
-    if (dir.empty()) dir = ".";
-    run.state = load_state(run.state_path);
-  } else {
-    throw io_error(path, "no such run folder or state file", ENOENT);
-  }
+  const RunTarget target = resolve_run_target(path);
+  const fs::path dir = target.dir;
+  RunState rs = load_run_state(target);
+  run.state_path = std::move(rs.path);
+  run.state = std::move(rs.state);
+  run.note = std::move(rs.note);
   if (fs::exists(dir / "corpus.tkc", ec)) run.corpus_path = (dir / "corpus.tkc").string();
   run.tokenizer_kind = run.state.tokenizer_kind;
   nlohmann::json config = nlohmann::json::parse(run.state.config_json, nullptr, /*allow_exceptions=*/false);

@@ -1,0 +1,95 @@
+// Internal pieces of the training session: the run's log and building its corpus.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "tokvec/bpe.h"
+#include "tokvec/corpus.h"
+#include "tokvec/run.h"
+
+namespace tokvec::detail {
+
+/// The run's log: kept in memory, echoed to stderr unless quiet, and written to
+/// RUN_DIR/train.log at every checkpoint and at the end (a resumed run appends).
+class RunLog {
+ public:
+  explicit RunLog(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  void line(const std::string& text) {
+    note(text);
+    // On a terminal the progress line may be on screen without a newline: clear it first.
+    if (!quiet_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
+  }
+  /// A warning: logged, and printed even when quiet (quiet hides progress, not warnings).
+  void warn(const std::string& text) {
+    note(text);
+    std::fprintf(stderr, "%s%s\n", tty_ && !quiet_ ? "\r\033[K" : "", text.c_str());
+  }
+  /// A line for the log file only: an error (which the front end prints itself), or detail
+  /// that would fill the screen while training.
+  void note(const std::string& text) {
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "[%8.2fs] ", seconds());
+    lines_ += stamp + text + "\n";
+  }
+  void keep_previous(const std::string& text) { lines_ = text + lines_; }
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  const std::string& text() const { return lines_; }
+
+ private:
+  bool quiet_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  std::string lines_;
+};
+
+/// Where a run keeps a copy of text read from "-" or a pipe while it needs it (the
+/// tokenizer or word count, then the encoding, read it twice); removed once corpus.tkc is
+/// written.
+inline constexpr const char* kSpoolName = "input.spool";
+
+/// A RunConfig with what this session knows of its text but does not save.
+struct CorpusPlan {
+  RunConfig config;
+  /// The file the text is read from: `config.input`, or the run's copy of a stream.
+  std::string read_path;
+  bool allow_binary = false;
+  bool text_checked = false;  ///< the text was checked already (while it was copied)
+  bool quiet = false;
+  const std::string& text_path() const { return read_path.empty() ? config.input : read_path; }
+};
+
+/// The token corpus of a run: RUN_DIR/corpus.tkc, memory-mapped. Training reads the ids
+/// through the map and releases the pages it has read (CorpusView::done_with), so memory
+/// does not grow with the corpus's length.
+struct RunCorpus {
+  std::optional<TokenCorpus> mapped;
+  std::optional<BpeModel> model;
+
+  CorpusView view() const { return mapped->view(); }
+  const std::vector<std::string>& vocab() const { return mapped->vocab(); }
+  const std::string& kind() const { return mapped->tokenizer_kind(); }
+  uint64_t checksum() const { return mapped->tokenizer_checksum(); }
+};
+
+/// Called once the corpus's size and tokenizer are known, before anything is written into
+/// the run folder: (tokens, vocabulary size, tokenizer kind, tokenizer checksum). It
+/// validates the settings against the corpus and, on a new run, writes config.json; if it
+/// throws, the folder is unchanged.
+using BeforeWrite = std::function<void(uint64_t, size_t, const std::string&, uint64_t)>;
+
+/// Builds the run's tokenizer and corpus as the plan says and writes them into `dir`
+/// (tokenizer.bpe for BPE runs, then corpus.tkc), then maps the corpus. Words mode streams
+/// the ids into corpus.tkc as they are encoded (write_word_corpus), so the text's ids are
+/// never all in memory; BPE mode streams the ids into corpus.tkc's temporary file; a corpus
+/// run copies the given file. On a resume (`resuming`) `dir` may hold the tokenizer this
+/// run trained earlier, which is used again; a new run (forced included) never reads the
+/// folder's old tokenizer.
+RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& log, const BeforeWrite& before_write, bool resuming);
+
+}  // namespace tokvec::detail
