@@ -17,16 +17,10 @@ namespace fs = std::filesystem;
 using test::run_cli;
 using test::TempDir;
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
+using test::q;
 
 /// ~3,600 words over 12 types in lines of 12 words.
-std::string text(int lines = 300) {
-  std::string t;
-  for (int i = 0; i < lines; ++i) {
-    for (int k = 0; k < 12; ++k) t += "w" + std::to_string((i * 7 + k * 5) % 12) + (k < 11 ? " " : "\n");
-  }
-  return t;
-}
+std::string text(int lines = 300) { return test::cycled_words_text(lines); }
 
 const char* kFast = " --words --min-count 1 --dim 8 --window 2 --threads 1 --quiet";
 

@@ -11,7 +11,7 @@ namespace {
 using test::run_cli;
 using test::TempDir;
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
+using test::q;
 
 class BpeCli : public ::testing::Test {
  protected:

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 using test::run_cli;
 using test::TempDir;
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
+using test::q;
 
 /// Expects exit `code` and `needle` in the output.
 void expect_error(const test::CliResult& r, int code, const std::string& needle, const std::string& what) {

@@ -19,16 +19,10 @@ using test::run_cli;
 using test::run_command;
 using test::TempDir;
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
+using test::q;
 
 /// ~3,600 words over 12 types in lines of 12 words.
-std::string text() {
-  std::string t;
-  for (int i = 0; i < 300; ++i) {
-    for (int k = 0; k < 12; ++k) t += "w" + std::to_string((i * 7 + k * 5) % 12) + (k < 11 ? " " : "\n");
-  }
-  return t;
-}
+std::string text() { return test::cycled_words_text(300); }
 
 const char* kFast = " --min-count 1 --dim 8 --window 2 --threads 1 --quiet";
 

@@ -18,16 +18,10 @@ namespace fs = std::filesystem;
 using test::run_cli;
 using test::TempDir;
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
+using test::q;
 
 /// ~2,400 words over 40 types in lines of 12 words, deterministic.
-std::string text(int lines = 200) {
-  std::string t;
-  for (int i = 0; i < lines; ++i) {
-    for (int k = 0; k < 12; ++k) t += "w" + std::to_string((i * 7 + k * 5 + i / 3) % 40) + (k < 11 ? " " : "\n");
-  }
-  return t;
-}
+std::string text(int lines = 200) { return test::cycled_words_text(lines, 40, true); }
 
 const char* kSmall = " --min-count 1 --dim 8 --window 2 --threads 1 --quiet";
 

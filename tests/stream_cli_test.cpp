@@ -19,7 +19,7 @@ using test::run_cli;
 using test::run_command;
 using test::TempDir;
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
+using test::q;
 const std::string kCli = TOKVEC_CLI_PATH;
 
 /// ~16,000 words over 240 made-up words in 1,600 lines: enough pairs for a 300-token BPE.

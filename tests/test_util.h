@@ -91,6 +91,25 @@ inline CliResult run_command(const std::string& command) {
   return result;
 }
 
+/// `s` quoted for /bin/sh (single quotes; a quote inside becomes '\'').
+inline std::string q(const std::string& s) {
+  std::string quoted = "'";
+  for (char c : s) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+/// `lines` lines of 12 words w0..w{distinct-1} in a fixed cycle (word k of line i is
+/// w((7i + 5k + (drift ? i/3 : 0)) mod distinct)): every word frequent, every run the same.
+inline std::string cycled_words_text(int lines, int distinct = 12, bool drift = false) {
+  std::string t;
+  for (int i = 0; i < lines; ++i) {
+    for (int k = 0; k < 12; ++k) {
+      t += "w" + std::to_string((i * 7 + k * 5 + (drift ? i / 3 : 0)) % distinct) + (k < 11 ? " " : "\n");
+    }
+  }
+  return t;
+}
+
 /// Runs `tokvec <args>` through the shell (args are shell-quoted by the caller).
 inline CliResult run_cli(const std::string& args) { return run_command(std::string(TOKVEC_CLI_PATH) + " " + args); }
 
