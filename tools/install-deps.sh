@@ -2,18 +2,23 @@
 # Installs the Debian packages tokvec needs, skipping those already installed.
 # usage: tools/install-deps.sh [--with-test-tools] [--with-fuzz]
 #   --with-test-tools  also python3-gensim and python3-numpy, which the tests use to check
-#                      that exported files load in the tools users hand them to, and Open
+#                      that exported files load in the tools users hand them to, Open
 #                      MPI (openmpi-bin, libopenmpi-dev), so that CMake builds distributed
-#                      training and CTest runs it under mpirun.
+#                      training and CTest runs it under mpirun, and what the Python
+#                      package's tests need: a venv to pip-install it into (python3-venv,
+#                      python3-setuptools, python3-wheel) and python3-pytest.
 #   --with-fuzz        also clang, its libFuzzer/sanitizer runtimes and its OpenMP, which
 #                      tools/fuzz.sh builds the fuzz targets with.
+# Always, besides the compiler and libraries: pybind11 and Python's headers (pybind11-dev,
+# python3-pybind11, python3-dev), so that CMake builds the Python module.
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libtbb-dev libcxxopts-dev libgtest-dev libxxhash-dev
-          libutf8proc-dev nlohmann-json3-dev libhwy-dev xz-utils)
+          libutf8proc-dev nlohmann-json3-dev libhwy-dev xz-utils python3-dev pybind11-dev python3-pybind11)
 for arg in "$@"; do
   case "$arg" in
-    --with-test-tools) packages+=(python3 python3-numpy python3-gensim openmpi-bin libopenmpi-dev) ;;
+    --with-test-tools) packages+=(python3 python3-numpy python3-gensim openmpi-bin libopenmpi-dev
+                                  python3-venv python3-setuptools python3-wheel python3-pytest) ;;
     --with-fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac

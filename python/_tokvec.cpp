@@ -1,0 +1,473 @@
+// tokvec._tokvec: the library (include/tokvec) for Python, through pybind11.
+//
+// The pure-Python package python/tokvec wraps these classes with docstrings and helpers
+// (most_similar, to_gensim, the audit as a DataFrame); this file only crosses the border.
+// Long work (training a tokenizer, encoding many lines, loading a run, the audit) runs
+// with the GIL released, so other Python threads keep going.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokvec/audit.h"
+#include "tokvec/bpe.h"
+#include "tokvec/checkpoint.h"
+#include "tokvec/config.h"
+#include "tokvec/export.h"
+#include "tokvec/io.h"
+#include "tokvec/status.h"
+#include "tokvec/trainer.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using tokvec::BpeEncoder;
+using tokvec::BpeModel;
+
+// ---- Errors -------------------------------------------------------------------------------
+
+/// The Python classes of tokvec._errors, by ErrorKind; set once at import, kept for the
+/// process's life (never destroyed, so no Python call happens after the interpreter ends).
+py::handle* g_error_classes = nullptr;
+
+void raise_error(const tokvec::Error& e) {
+  const auto kind = static_cast<size_t>(e.kind());
+  PyErr_SetString(g_error_classes[kind].ptr(), e.what());
+}
+
+/// A str from bytes that should be UTF-8; bytes that are not (a words run trained with
+/// allow_binary) become lone surrogates, as Python's os functions do, instead of failing.
+py::str to_str(std::string_view s) {
+  PyObject* o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape");
+  if (!o) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(o);
+}
+
+/// The UTF-8 bytes of a str (valid while the str lives).
+std::string_view utf8_view(py::handle s) {
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(s.ptr(), &size);
+  if (!data) throw py::error_already_set();
+  return {data, static_cast<size_t>(size)};
+}
+
+/// Calls f(line) for each line of `text` ('\n', "\r\n", '\r' end a line), as `tokvec encode`
+/// reads its input.
+template <typename F>
+void for_each_line(std::string_view text, F&& f) {
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find_first_of("\r\n", i);
+    if (j == std::string_view::npos) {
+      f(text.substr(i));
+      return;
+    }
+    f(text.substr(i, j - i));
+    i = j + ((text[j] == '\r' && j + 1 < text.size() && text[j + 1] == '\n') ? 2 : 1);
+  }
+}
+
+// ---- Tokenizer ----------------------------------------------------------------------------
+
+/// A BPE model plus a pool of encoders (each has a cache of pre-token -> ids that makes
+/// repeated words cheap). An encoder serves one thread at a time: a call takes one from the
+/// pool and gives it back, so any number of Python threads may encode at once and the
+/// caches survive between calls.
+class Tokenizer {
+ public:
+  explicit Tokenizer(std::shared_ptr<const BpeModel> model) : model_(std::move(model)) {}
+
+  static std::shared_ptr<Tokenizer> load(const std::string& path) {
+    py::gil_scoped_release release;
+    return std::make_shared<Tokenizer>(std::make_shared<const BpeModel>(BpeModel::load(path)));
+  }
+
+  static std::shared_ptr<Tokenizer> train(const std::vector<std::string>& files, int64_t vocab_size, int64_t min_frequency,
+                                          int64_t threads, bool allow_binary) {
+    // The ranges of BpeTrainConfig::validate, named as the Python arguments are.
+    if (files.empty()) throw tokvec::usage_error("files: give at least one text file");
+    tokvec::check_range("vocab_size", vocab_size, int64_t{tokvec::kBpeFixedAlphabet}, int64_t{tokvec::kBpeMaxVocab});
+    tokvec::check_range("min_frequency", min_frequency, int64_t{1}, int64_t{1} << 40);
+    tokvec::check_range("threads", threads, int64_t{0}, int64_t{tokvec::kMaxThreads});
+    tokvec::BpeTrainConfig config;
+    config.inputs = files;
+    config.vocab_size = static_cast<uint32_t>(vocab_size);
+    config.min_frequency = static_cast<uint64_t>(min_frequency);
+    config.threads = static_cast<int>(threads);
+    config.quiet = true;
+    config.allow_binary = allow_binary;
+    config.vocab_size_option = "vocab_size";
+    config.validate();
+    py::gil_scoped_release release;
+    for (const std::string& in : config.inputs) tokvec::check_readable_input(in);
+    return std::make_shared<Tokenizer>(std::make_shared<const BpeModel>(tokvec::train_bpe(config)));
+  }
+
+  const BpeModel& model() const { return *model_; }
+  const std::shared_ptr<const BpeModel>& model_ptr() const { return model_; }
+
+  std::vector<uint32_t> encode_text(std::string_view text) {
+    std::vector<uint32_t> ids;
+    Lease lease(*this);
+    for_each_line(text, [&](std::string_view line) { lease->encode_line(line, ids); });
+    return ids;
+  }
+
+  py::list encode_one(py::str text) {
+    std::string_view bytes = utf8_view(text);
+    std::vector<uint32_t> ids;
+    {
+      py::gil_scoped_release release;
+      ids = encode_text(bytes);
+    }
+    return id_list(ids);
+  }
+
+  py::list encode_many(py::sequence texts, int threads) {
+    tokvec::check_range("threads", int64_t{threads}, int64_t{0}, int64_t{tokvec::kMaxThreads});
+    const size_t n = texts.size();
+    // References to the strs, so that another thread changing the sequence meanwhile cannot
+    // free the bytes being read.
+    std::vector<py::object> keep;
+    std::vector<std::string_view> views;
+    keep.reserve(n);
+    views.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      py::object item = texts[i];
+      if (!py::isinstance<py::str>(item)) {
+        throw py::type_error("encode: item " + std::to_string(i) + " is " + std::string(py::str(item.get_type().attr("__name__"))) +
+                             ", not str");
+      }
+      views.push_back(utf8_view(item));
+      keep.push_back(std::move(item));
+    }
+    std::vector<std::vector<uint32_t>> out(n);
+    {
+      py::gil_scoped_release release;
+      auto work = [&] {
+        tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 64), [&](const tbb::blocked_range<size_t>& r) {
+          Lease lease(*this);
+          for (size_t i = r.begin(); i < r.end(); ++i) {
+            for_each_line(views[i], [&](std::string_view line) { lease->encode_line(line, out[i]); });
+          }
+        });
+      };
+      if (threads > 0) {
+        tbb::task_arena arena(threads);
+        arena.execute(work);
+      } else {
+        work();
+      }
+    }
+    py::list result(n);
+    for (size_t i = 0; i < n; ++i) result[i] = id_list(out[i]);
+    return result;
+  }
+
+  py::list pieces(py::str text) {
+    std::vector<uint32_t> ids;
+    {
+      std::string_view bytes = utf8_view(text);
+      py::gil_scoped_release release;
+      ids = encode_text(bytes);
+    }
+    py::list result(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) result[i] = to_str(model_->piece(ids[i]));
+    return result;
+  }
+
+  py::str decode(const std::vector<int64_t>& ids) const {
+    std::vector<uint32_t> u(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0 || ids[i] >= int64_t{model_->vocab_size()}) {
+        throw py::value_error("decode: id " + std::to_string(ids[i]) + " at position " + std::to_string(i) + " is not a token id below " +
+                              std::to_string(model_->vocab_size()));
+      }
+      u[i] = static_cast<uint32_t>(ids[i]);
+    }
+    std::string text;
+    {
+      py::gil_scoped_release release;
+      text = model_->decode(u);
+    }
+    return to_str(text);
+  }
+
+  py::str id_to_piece(int64_t id) const {
+    if (id < 0 || id >= int64_t{model_->vocab_size()}) {
+      throw py::index_error("id " + std::to_string(id) + " is not a token id below " + std::to_string(model_->vocab_size()));
+    }
+    return to_str(model_->piece(static_cast<uint32_t>(id)));
+  }
+
+  uint32_t piece_to_id(const std::string& piece) {
+    std::call_once(index_once_, [&] {
+      for (uint32_t id = 0; id < model_->vocab_size(); ++id) index_.emplace(std::string(model_->piece(id)), id);
+    });
+    auto it = index_.find(piece);
+    if (it == index_.end()) throw py::key_error("no token has the piece '" + piece + "'");
+    return it->second;
+  }
+
+  void save(const std::string& path) const {
+    py::gil_scoped_release release;
+    model_->save(path);
+  }
+
+ private:
+  static py::list id_list(const std::vector<uint32_t>& ids) {
+    py::list l(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      PyObject* v = PyLong_FromUnsignedLong(ids[i]);
+      if (!v) throw py::error_already_set();
+      PyList_SET_ITEM(l.ptr(), static_cast<Py_ssize_t>(i), v);
+    }
+    return l;
+  }
+
+  /// An encoder from the pool for one call (or one block of a batch).
+  class Lease {
+   public:
+    explicit Lease(Tokenizer& t) : t_(t) {
+      {
+        std::lock_guard<std::mutex> lock(t_.pool_mutex_);
+        if (!t_.pool_.empty()) {
+          enc_ = std::move(t_.pool_.back());
+          t_.pool_.pop_back();
+        }
+      }
+      if (!enc_) enc_ = std::make_unique<BpeEncoder>(*t_.model_);
+    }
+    ~Lease() {
+      std::lock_guard<std::mutex> lock(t_.pool_mutex_);
+      t_.pool_.push_back(std::move(enc_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    BpeEncoder* operator->() { return enc_.get(); }
+
+   private:
+    Tokenizer& t_;
+    std::unique_ptr<BpeEncoder> enc_;
+  };
+
+  std::shared_ptr<const BpeModel> model_;
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<BpeEncoder>> pool_;
+  std::once_flag index_once_;
+  std::unordered_map<std::string, uint32_t> index_;
+};
+
+// ---- Run ----------------------------------------------------------------------------------
+
+/// A run folder (or state file) loaded once; the numpy arrays handed out are views of its
+/// memory and keep it alive.
+struct RunHolder {
+  tokvec::Run run;
+  std::shared_ptr<Tokenizer> tokenizer;
+};
+
+std::shared_ptr<RunHolder> load_run(const std::string& path) {
+  auto h = std::make_shared<RunHolder>();
+  {
+    py::gil_scoped_release release;
+    h->run = tokvec::load_run(path);
+  }
+  if (h->run.model) h->tokenizer = std::make_shared<Tokenizer>(h->run.model);
+  return h;
+}
+
+/// A read-only view of `data` (rows x cols, `row_stride` elements apart) owned by `owner`.
+template <typename T>
+py::array view(const std::shared_ptr<RunHolder>& owner, const T* data, std::vector<py::ssize_t> shape, std::vector<py::ssize_t> strides) {
+  py::object base = py::cast(owner);
+  py::array a(py::dtype::of<T>(), std::move(shape), std::move(strides), data, base);
+  a.attr("setflags")(py::arg("write") = false);
+  return a;
+}
+
+py::array matrix_view(const std::shared_ptr<RunHolder>& h, bool output) {
+  const tokvec::Matrix& m = output ? h->run.state.output : h->run.state.input;
+  const auto f = static_cast<py::ssize_t>(sizeof(float));
+  return view<float>(h, m.row(0), {static_cast<py::ssize_t>(m.rows()), static_cast<py::ssize_t>(m.cols())},
+                     {static_cast<py::ssize_t>(m.stride()) * f, f});
+}
+
+py::array counts_view(const std::shared_ptr<RunHolder>& h, const std::vector<uint64_t>& v) {
+  return view<uint64_t>(h, v.data(), {static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(uint64_t))});
+}
+
+py::dict audit_rows(const std::shared_ptr<RunHolder>& h, uint64_t threshold) {
+  tokvec::AuditConfig config;
+  config.min_updates = threshold;
+  config.validate();
+  tokvec::AuditReport report;
+  {
+    py::gil_scoped_release release;
+    const uint64_t seed = h->run.state.seed;
+    report = tokvec::audit(h->run.state, config,
+                           [seed](uint32_t row, std::span<float> out) { tokvec::initial_input_row(seed, row, out); });
+  }
+  const size_t n = report.rows.size();
+  py::array_t<uint32_t> id(static_cast<py::ssize_t>(n));
+  py::array_t<uint64_t> freq(static_cast<py::ssize_t>(n)), in(static_cast<py::ssize_t>(n)), pos(static_cast<py::ssize_t>(n)),
+      neg(static_cast<py::ssize_t>(n));
+  py::array_t<double> norm(static_cast<py::ssize_t>(n)), drift(static_cast<py::ssize_t>(n));
+  py::array_t<bool> flagged(static_cast<py::ssize_t>(n));
+  py::list token(n);
+  for (size_t i = 0; i < n; ++i) {
+    const tokvec::AuditRow& r = report.rows[i];
+    id.mutable_at(i) = r.id;
+    token[i] = to_str(r.token);
+    freq.mutable_at(i) = r.frequency;
+    in.mutable_at(i) = r.input_updates;
+    pos.mutable_at(i) = r.output_positive_updates;
+    neg.mutable_at(i) = r.output_negative_updates;
+    norm.mutable_at(i) = r.norm;
+    drift.mutable_at(i) = r.drift;
+    flagged.mutable_at(i) = r.flagged;
+  }
+  py::dict d;
+  d["id"] = id;
+  d["token"] = token;
+  d["frequency"] = freq;
+  d["input_updates"] = in;
+  d["output_positive_updates"] = pos;
+  d["output_negative_updates"] = neg;
+  d["norm"] = norm;
+  d["drift"] = drift;
+  d["flagged"] = flagged;
+  py::dict summary;
+  summary["threshold"] = report.threshold;
+  summary["vocab_size"] = report.vocab_size;
+  summary["corpus_tokens"] = report.corpus_tokens;
+  summary["flagged_count"] = report.flagged_count;
+  summary["flagged_tokens"] = report.flagged_tokens;
+  summary["never_produced"] = report.never_produced;
+  summary["flagged_seen_count"] = report.flagged_seen_count;
+  py::dict result;
+  result["rows"] = d;
+  result["summary"] = summary;
+  return result;
+}
+
+/// Rows x dim float32 array (a copy: composed vectors are computed, not stored).
+py::array_t<float> embeddings_array(const tokvec::Embeddings& e) {
+  py::array_t<float> a({static_cast<py::ssize_t>(e.size()), static_cast<py::ssize_t>(e.dim)});
+  std::copy(e.data.begin(), e.data.end(), a.mutable_data());
+  return a;
+}
+
+py::tuple word_vectors(const std::shared_ptr<RunHolder>& h, const std::vector<std::string>& words) {
+  tokvec::Embeddings e;
+  size_t missing = 0;
+  {
+    py::gil_scoped_release release;
+    e = tokvec::run_word_vectors(h->run, words, &missing);
+  }
+  py::list found;
+  for (const std::string& w : e.words) found.append(to_str(w));
+  return py::make_tuple(found, embeddings_array(e));
+}
+
+void export_vectors(const std::shared_ptr<RunHolder>& h, const std::string& path, const std::optional<std::string>& format,
+                    const std::string& matrix, const std::optional<std::string>& order) {
+  tokvec::VectorFormat f = tokvec::VectorFormat::word2vec_text;
+  if (format) f = tokvec::parse_vector_format(*format);
+  else if (auto by_name = tokvec::vector_format_of_name(path)) f = *by_name;
+  tokvec::MatrixChoice m;
+  if (matrix == "input") m = tokvec::MatrixChoice::input;
+  else if (matrix == "output") m = tokvec::MatrixChoice::output;
+  else throw tokvec::usage_error("matrix must be 'input' or 'output', got '" + matrix + "'");
+  // As `tokvec export` orders token rows: id order for BPE runs (row i is token i),
+  // frequency order (also id order there) for words runs.
+  tokvec::TokenOrder o = order ? tokvec::parse_token_order(*order) : (h->run.is_bpe() ? tokvec::TokenOrder::id : tokvec::TokenOrder::frequency);
+  py::gil_scoped_release release;
+  std::vector<std::string> inputs{h->run.state_path};
+  tokvec::check_output_is_safe("path", path, inputs);
+  if (f == tokvec::VectorFormat::npy) tokvec::check_output_is_safe("path", tokvec::npy_vocab_path(path), inputs);
+  const tokvec::FolderLock lock = tokvec::lock_if_in_run_folder(path);
+  tokvec::write_vectors(path, f, tokvec::token_embeddings(h->run.state, m, o));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_tokvec, m) {
+  m.doc() = "tokvec's C++ library; use the tokvec package, which wraps it.";
+
+  // The exception classes live in Python (tokvec/_errors.py): one per ErrorKind.
+  py::module_ errors = py::module_::import("tokvec._errors");
+  static const char* names[] = {"UsageError", "InputError", "IOError", "CorruptError", "InterruptedError", "InternalError"};
+  static_assert(static_cast<int>(tokvec::ErrorKind::internal) == 5);
+  g_error_classes = new py::handle[6];
+  for (size_t i = 0; i < 6; ++i) {
+    py::object cls = errors.attr(names[i]);
+    g_error_classes[i] = cls.release();  // a reference kept for the process's life
+  }
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const tokvec::Error& e) {
+      raise_error(e);
+    }
+  });
+
+  py::class_<Tokenizer, std::shared_ptr<Tokenizer>>(m, "Tokenizer")
+      .def_static("load", &Tokenizer::load, py::arg("path"))
+      .def_static("train", &Tokenizer::train, py::arg("files"), py::arg("vocab_size"), py::arg("min_frequency"), py::arg("threads"),
+                  py::arg("allow_binary"))
+      .def("encode_one", &Tokenizer::encode_one, py::arg("text"))
+      .def("encode_many", &Tokenizer::encode_many, py::arg("texts"), py::arg("threads"))
+      .def("pieces", &Tokenizer::pieces, py::arg("text"))
+      .def("decode", &Tokenizer::decode, py::arg("ids"))
+      .def("id_to_piece", &Tokenizer::id_to_piece, py::arg("id"))
+      .def("piece_to_id", &Tokenizer::piece_to_id, py::arg("piece"))
+      .def("save", &Tokenizer::save, py::arg("path"))
+      .def("serialize", [](const Tokenizer& t) { return py::bytes(t.model().serialize()); })
+      .def_property_readonly("vocab_size", [](const Tokenizer& t) { return t.model().vocab_size(); })
+      .def_property_readonly("checksum", [](const Tokenizer& t) { return tokvec::hex64(t.model().checksum()); });
+
+  py::class_<RunHolder, std::shared_ptr<RunHolder>>(m, "Run")
+      .def_static("load", &load_run, py::arg("path"))
+      .def_property_readonly("state_path", [](const RunHolder& h) { return h.run.state_path; })
+      .def_property_readonly("note", [](const RunHolder& h) { return h.run.note; })
+      .def_property_readonly("tokenizer_kind", [](const RunHolder& h) { return h.run.tokenizer_kind; })
+      .def_property_readonly("config_json", [](const RunHolder& h) { return h.run.state.config_json; })
+      .def_property_readonly("tokenizer", [](const RunHolder& h) { return h.tokenizer; })
+      .def_property_readonly("dim", [](const RunHolder& h) { return h.run.state.dim(); })
+      .def_property_readonly("vocab_size", [](const RunHolder& h) { return h.run.state.vocab_size(); })
+      .def_property_readonly("finished", [](const RunHolder& h) { return h.run.state.finished(); })
+      .def_property_readonly("seed", [](const RunHolder& h) { return h.run.state.seed; })
+      .def_property_readonly("tokens", [](const RunHolder& h) {
+        py::list l(h.run.state.vocab.size());
+        for (size_t i = 0; i < h.run.state.vocab.size(); ++i) l[i] = to_str(h.run.state.vocab[i]);
+        return l;
+      })
+      .def("vectors", [](const std::shared_ptr<RunHolder>& h) { return matrix_view(h, false); })
+      .def("output_vectors", [](const std::shared_ptr<RunHolder>& h) { return matrix_view(h, true); })
+      .def("counts", [](const std::shared_ptr<RunHolder>& h) {
+        const tokvec::TrainingState& s = h->run.state;
+        py::dict d;
+        d["frequency"] = counts_view(h, s.frequencies);
+        d["input_updates"] = counts_view(h, s.input_updates);
+        d["output_positive_updates"] = counts_view(h, s.output_positive_updates);
+        d["output_negative_updates"] = counts_view(h, s.output_negative_updates);
+        return d;
+      })
+      .def("audit", &audit_rows, py::arg("threshold"))
+      .def("word_vectors", &word_vectors, py::arg("words"))
+      .def("export", &export_vectors, py::arg("path"), py::arg("format"), py::arg("matrix"), py::arg("order"));
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The Python package's tests (CTest runs this as python_package): installs the package from
+# this checkout with pip into a venv in the build folder, offline, reusing the module that
+# build made, then runs tests/python with pytest against that build's tokvec binary.
+# usage: tools/test_python.sh [PYTHON [BUILD_DIR]]   (default /usr/bin/python3 build)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+python=${1:-/usr/bin/python3}
+build=$(cd "${2:-$root/build}" && pwd)
+venv=$build/python-venv
+if [[ ! -x $venv/bin/python ]]; then
+  "$python" -m venv --system-site-packages "$venv"
+fi
+TOKVEC_PY_BUILD_DIR=$build "$venv/bin/pip" install --no-build-isolation --no-index --no-deps --quiet \
+  --disable-pip-version-check "$root"
+# From the build folder, so that `import tokvec` is the installed package, not python/.
+cd "$build"
+TOKVEC_CLI=$build/tokvec exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/tests/python"
