@@ -221,6 +221,7 @@ struct SessionResult {
   int signal = 0;          ///< stopped: SIGINT or SIGTERM
   std::string checkpoint;  ///< stopped: the checkpoint holding the progress
   std::string state_path;  ///< already_finished: the run's state.tkv
+  int processes = 1;       ///< stopped: the processes of the job (MPI), whose progress it holds
 };
 
 /// Options of one session that are not the run's settings (never in config.json).

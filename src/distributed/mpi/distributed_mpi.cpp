@@ -717,13 +717,7 @@ int run_job(Job& job) {
       });
     }
     if (agreed.signal != 0) {
-      if (lead != nullptr) {
-        std::fprintf(stderr,
-                     "\ntokvec train: stopped by %s; progress of all %d processes saved in %s.\nResume with: mpirun -np %d tokvec "
-                     "train --resume %s\n",
-                     agreed.signal == SIGTERM ? "SIGTERM" : "SIGINT", g_size, checkpoint_path(lead->dir, sequence).c_str(), g_size,
-                     lead->dir.c_str());
-      }
+      // The front end says where the progress is (TrainingSession's result).
       return 128 + agreed.signal;
     }
     if (agreed.checkpoint) {

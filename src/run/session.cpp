@@ -1,0 +1,407 @@
+// The training session: a new run or a resumed one, trained to the end with checkpoints,
+// SIGINT/SIGTERM handling and train.log (run.h).
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+
+#include "run/session_detail.h"
+#include "tokvec/audit.h"
+#include "tokvec/config.h"
+#include "tokvec/distributed.h"
+#include "tokvec/interrupt.h"
+#include "tokvec/io.h"
+#include "tokvec/text.h"
+#include "tokvec/text_check.h"
+#include "tokvec/trainer.h"
+
+namespace tokvec {
+
+namespace fs = std::filesystem;
+using detail::CorpusPlan;
+using detail::RunCorpus;
+using detail::RunLog;
+
+namespace {
+
+/// The log line on under-trained rows, with the audit's default threshold.
+std::string undertrained_summary(const TrainingState& state) {
+  const uint64_t threshold = AuditConfig{}.min_updates;
+  return update_coverage(state, threshold).describe(threshold);
+}
+
+/// Test hook for fault injection: TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES=N makes every
+/// checkpoint write fail (as on a full disk) once it has written N bytes.
+uint64_t checkpoint_fault_bytes(const CheckpointPolicy& policy) {
+  const char* v = std::getenv("TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES");
+  return std::min<uint64_t>(policy.fail_after_bytes, v == nullptr ? UINT64_MAX : std::strtoull(v, nullptr, 10));
+}
+
+/// The one place the trainer is driven: trains `state` until `pause` says or to the end;
+/// returns whether training finished.
+bool train_stretch(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state, const TrainPause& pause) {
+  return train(corpus, cfg, state, pause);
+}
+
+/// Writes the run's log to RUN_DIR/train.log.
+void save_log(const RunDir& dir, const RunLog& log) { write_file_atomically(dir.file("train.log"), log.text()); }
+
+/// Writes checkpoint number `sequence` with `write`, then prunes to the policy's `keep` and
+/// logs it; a failed write is logged and rethrown (the previous checkpoint stays).
+void write_checkpoint(const RunDir& dir, uint64_t sequence, const CheckpointPolicy& policy, RunLog& log,
+                      const std::function<void(const std::string&)>& write, const std::string& what) {
+  const std::string path = checkpoint_path(dir.path(), sequence);
+  const double w0 = log.seconds();
+  try {
+    write(path);
+  } catch (const Error& e) {
+    log.line(std::string("checkpoint failed: ") + e.what() + "; the previous checkpoint is kept, training stops");
+    save_log(dir, log);
+    throw;
+  }
+  prune_checkpoints(dir.path(), policy.keep);
+  char buf[300];
+  std::snprintf(buf, sizeof buf, "checkpoint %s at %s (written in %.3fs)", fs::path(path).filename().c_str(), what.c_str(),
+                log.seconds() - w0);
+  log.line(buf);
+  save_log(dir, log);
+}
+
+SessionResult stopped(int sig, const std::string& checkpoint, int processes) {
+  SessionResult r;
+  r.outcome = SessionResult::Outcome::stopped;
+  r.signal = sig;
+  r.checkpoint = checkpoint;
+  r.processes = processes;
+  return r;
+}
+
+/// Trains to the end, pausing to write checkpoints and to log the under-trained rows, and
+/// stopping (with a checkpoint) on SIGINT/SIGTERM.
+SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const TrainConfig& cfg, TrainingState& state, uint64_t sequence,
+                           const CheckpointPolicy& policy, RunLog& log) {
+  if (distributed::active()) {  // rank 0 of an MPI job: src/distributed/mpi trains with all ranks
+    LeaderJob job{dir.path(), corpus.view(), cfg, policy.every, policy.keep, checkpoint_fault_bytes(policy), sequence,
+                  [&](const std::string& line) { log.line(line); }, [&] { save_log(dir, log); }, undertrained_summary};
+    const int code = distributed::lead(job, state);
+    if (code == 0) return SessionResult{};
+    const auto checkpoints = list_checkpoints(dir.path());
+    return stopped(code - 128, checkpoints.empty() ? std::string() : checkpoints.back().second, distributed::size());
+  }
+  // Progress lines in the log: ten a run, so the log shows how the under-trained rows
+  // shrink as training goes.
+  const uint64_t report_every = std::max<uint64_t>(1, state.tokens_total / 10);
+  // A second Ctrl-C ends at once: what it leaves.
+  set_signal_note(dir.path() + " keeps config.json, corpus.tkc and the checkpoints written so far; resume with: tokvec train --resume " +
+                  dir.path());
+  const uint64_t fault_bytes = checkpoint_fault_bytes(policy);
+  InterruptGuard interrupt;
+  using Clock = CheckpointSchedule::Clock;
+  CheckpointSchedule schedule(policy.every, state.tokens_done, Clock::now());
+  const double t0 = log.seconds();
+  const uint64_t tokens_at_start = state.tokens_done;
+  const auto started = Clock::now();
+  for (;;) {
+    TrainPause pause;
+    pause.interrupt = &InterruptGuard::flag();
+    pause.run_started = started;
+    pause.run_started_tokens = tokens_at_start;
+    const uint64_t next_report = (state.tokens_done / report_every + 1) * report_every;
+    pause.at_tokens = std::min(next_report, schedule.next_tokens());
+    pause.after_seconds = schedule.seconds_left(Clock::now());
+    bool finished;
+    try {
+      finished = train_stretch(corpus.view(), cfg, state, pause);
+    } catch (const Error& e) {
+      // The weights in memory may be diverged: nothing of them is written, the checkpoints
+      // on disk (written before) stay as they are.
+      const std::string kept = sequence > 0 ? checkpoint_path(dir.path(), sequence) + " (the last checkpoint) is kept"
+                                            : std::string("no checkpoint was written");
+      log.note(std::string("training stopped: ") + e.what() + "; " + kept);
+      save_log(dir, log);
+      throw Error(e.kind(), std::string(e.what()) + "; " + kept);
+    }
+    if (finished) break;
+    const bool interrupted = InterruptGuard::requested();
+    const CheckpointSchedule::Due due = schedule.due(state.tokens_done, Clock::now());
+    if (state.tokens_done >= next_report) {
+      char pct[32];
+      std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(state.tokens_done) / static_cast<double>(state.tokens_total));
+      // In train.log only: on screen the progress line is enough, and "at the end" sums up.
+      log.note(std::string("at ") + pct + " of training: " + undertrained_summary(state));
+    }
+    if (interrupted || (due.any() && policy.every.enabled())) {
+      ++sequence;
+      write_checkpoint(dir, sequence, policy, log, [&](const std::string& path) { save_state(path, state, fault_bytes); },
+                       std::to_string(state.tokens_done) + " of " + std::to_string(state.tokens_total) + " tokens");
+      schedule.written(due, state.tokens_done, Clock::now());
+    }
+    if (interrupted) return stopped(InterruptGuard::signal_number(), checkpoint_path(dir.path(), sequence), 1);
+  }
+  const double train_s = log.seconds() - t0;
+  // The progress line counts the whole run's tokens: so does this line, and a resumed run
+  // says how many of them this session trained (its time and rate are this session's).
+  const uint64_t session_tokens = state.tokens_done - tokens_at_start;
+  char buf[300];
+  std::string count = std::to_string(state.tokens_done) + " tokens";
+  if (tokens_at_start > 0) count += " (" + std::to_string(session_tokens) + " of them since the resume)";
+  std::snprintf(buf, sizeof buf, "trained %s in %.2fs (%.0f tokens/s), mean loss %.4f over %llu pairs", count.c_str(), train_s,
+                static_cast<double>(session_tokens) / std::max(train_s, 1e-9),
+                state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0,
+                static_cast<unsigned long long>(state.loss_count));
+  log.line(buf);
+  log.line("at the end: " + undertrained_summary(state));
+  // The state last, so its presence means a complete run.
+  const double w0 = log.seconds();
+  save_state(dir.file("state.tkv"), state);
+  log.line("wrote " + dir.path() + "/state.tkv in " + std::to_string(log.seconds() - w0) + "s");
+  save_log(dir, log);
+  return SessionResult{};
+}
+
+/// Whether two paths name one file (device and inode).
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return !a.empty() && !b.empty() && fs::equivalent(a, b, ec) && !ec;
+}
+
+/// Makes sure a checkpoint belongs to this run's corpus.
+void check_checkpoint_corpus(const std::string& path, const TrainingState& s, const RunCorpus& corpus) {
+  if (s.tokenizer_checksum != corpus.checksum() || s.vocab_size() != corpus.view().counts.size()) {
+    throw corrupt_error(path, "section META", "belongs to another tokenizer or corpus than this run folder's corpus.tkc");
+  }
+}
+
+/// Makes sure a checkpoint belongs to this run's corpus and config before continuing it.
+void check_checkpoint_matches(const std::string& path, const TrainingState& s, const RunCorpus& corpus, const TrainConfig& cfg) {
+  const CorpusView v = corpus.view();
+  check_checkpoint_corpus(path, s, corpus);
+  if (s.dim() != cfg.dim || s.tokens_total != static_cast<uint64_t>(cfg.epochs) * v.tokens.size()) {
+    throw corrupt_error(path, "section META", "its dimension or length does not match config.json");
+  }
+  // A distributed job's cursor holds one trainer cursor per rank, for that rank's
+  // shard: decoding it checks it against the corpus; a single process's is checked here.
+  if (decode_job_cursor(s.cursor, path, v.tokens.size())) return;
+  check_cursor(s, v, cfg, path);
+}
+
+/// A BPE run's tokenizer.bpe must be the one its corpus was encoded with: without it (or
+/// with another) the trained vectors cannot be used, so resuming would train for nothing.
+void check_run_tokenizer(const std::string& dir, const RunConfig& plan, const RunCorpus& corpus, const std::string& corpus_file) {
+  const bool has_tokenizer = plan.mode == RunMode::bpe || (plan.mode == RunMode::corpus && !plan.tokenizer_path.empty());
+  if (!has_tokenizer) return;
+  const std::string tokenizer_file = (fs::path(dir) / "tokenizer.bpe").string();
+  std::error_code ec;
+  if (!fs::exists(tokenizer_file, ec)) {
+    throw input_error(tokenizer_file, "", "is missing: this BPE run's corpus was encoded with it, and its vectors cannot be used "
+                                          "without it (restore it, or train a new run)");
+  }
+  const BpeModel model = BpeModel::load(tokenizer_file);
+  if (corpus.kind() != "bpe" || model.checksum() != corpus.checksum()) {
+    throw input_error(tokenizer_file, "", "is not the tokenizer " + corpus_file + " was encoded with (checksum " + hex64(model.checksum()) +
+                                                ", the corpus records " + corpus.kind() + " " + hex64(corpus.checksum()) +
+                                                "): restore the run's own tokenizer.bpe, or train a new run");
+  }
+}
+
+}  // namespace
+
+SessionResult TrainingSession::start(const RunConfig& config, const std::string& dir, bool force, const SessionOptions& options) {
+  RunConfig run = config;
+  TrainConfig& cfg = run.train;
+  const bool have_corpus = run.mode == RunMode::corpus;
+  const RunDir hold = RunDir::create(dir, force);
+  const bool created = hold.created();
+  // A forced run replaces the old run's files once the new corpus is known. What this run
+  // reads is read before that (the tokenizer into memory, a corpus copied first); a text
+  // input is read again after it (words mode's second pass), so it must not be one of them.
+  for (const std::string& old : hold.run_files()) {
+    if (same_file(run.input, old)) {
+      throw FieldError(ErrorKind::usage, "input", run.input + " is " + old + ", a file of the run that --force replaces in " + dir +
+                                                       "; copy it out of the folder first (nothing was changed)");
+    }
+  }
+  const std::string resume_hint = "resume with: tokvec train --resume " + dir;
+  bool replaced = false;  // before_write ran: the folder is this run's
+  try {
+    RunLog log(options.quiet);
+    log.line("tokvec train: mode " + std::string(run_mode_name(run.mode)) + (run.lowercase ? " (lowercased)" : "") +
+             (!have_corpus ? ", input " + input_name(run.input) : ", corpus " + run.corpus_path));
+    CorpusPlan plan;
+    plan.allow_binary = options.allow_binary;
+    plan.quiet = options.quiet;
+    // Text from "-" or a pipe is read twice (tokenizer or word count, then encoding): it is
+    // copied into the run folder once, checked as it goes, and removed once corpus.tkc is in.
+    SpooledText spool;
+    if (!have_corpus && is_stream_input(run.input)) {
+      TextCheck check(input_name(run.input), options.allow_binary);
+      spool = SpooledText(run.input, hold.file(detail::kSpoolName), [&](std::string_view b) { check.feed(b); });
+      const std::string warning = check.finish();
+      if (!warning.empty()) log.line("warning: " + input_name(run.input) + ": " + warning);
+      if (spool.bytes() == 0) throw input_error(input_name(run.input), "", "no text to train on: the stream is empty");
+      log.line("read " + std::to_string(spool.bytes()) + " bytes from " + input_name(run.input) + " into " + spool.path());
+      plan.read_path = spool.path();
+      plan.text_checked = true;
+    }
+    // Bad input fails before the folder changes: build_corpus calls this once the corpus's
+    // size and tokenizer are known and before it writes anything (words mode: after the
+    // counting pass, before the ids are streamed into corpus.tkc).
+    const int threads = resolve_threads(cfg.threads);
+    const std::string config_file = hold.file("config.json");
+    if (hold.was_empty()) {
+      // An empty folder holds no run to keep: the config goes in first, so that a run
+      // stopped while its tokenizer or corpus is built can be resumed.
+      run.write(config_file);
+      set_signal_note(dir + " holds config.json and no corpus yet; " + resume_hint + " (or start over with --force)");
+    } else {
+      set_signal_note("the run in " + dir + " was left as it was");
+    }
+    const std::string name = have_corpus ? run.corpus_path : run.input;
+    auto before_write = [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
+      cfg.validate(tokens, vocab, name);
+      run.tokenizer_kind = kind;
+      run.tokenizer_checksum = checksum;
+      run.threads_used = threads;
+      run.processes = distributed::size();  // MPI processes, each with threads_used threads
+      // From here on the folder is this run's: config before the tokenizer and the corpus,
+      // and those before any training, so a run killed at any later point can be resumed.
+      // Forced: a stale checkpoint must never be resumed into this run.
+      if (!hold.was_empty()) hold.clear_old_run({run.input, run.corpus_path, run.tokenizer_path});
+      replaced = true;
+      run.write(config_file);
+      set_signal_note(dir + " holds config.json and no complete corpus yet; " + resume_hint);
+    };
+    plan.config = run;
+    RunCorpus corpus = detail::build_corpus(plan, dir, log, before_write, /*resuming=*/false);
+    set_signal_note(dir + " holds config.json and corpus.tkc; " + resume_hint);
+    spool = SpooledText();  // corpus.tkc holds the text now
+    log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
+             options.checkpoints.every.to_string() + ", keeping " + std::to_string(options.checkpoints.keep));
+
+    TrainingState state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+    state.config_json = run.to_json().dump();
+    return train_to_end(hold, corpus, cfg, state, 0, options.checkpoints, log);
+  } catch (...) {
+    std::error_code ec;
+    // A folder created here for a run that failed before training leaves nothing to resume;
+    // an empty folder given is left empty again.
+    const bool no_corpus = !hold.has("corpus.tkc");
+    if (created && no_corpus) {
+      fs::remove_all(dir, ec);
+    } else if (hold.was_empty() && !replaced) {
+      fs::remove(hold.file("config.json"), ec);
+    }
+    throw;
+  }
+}
+
+SessionResult TrainingSession::resume(const std::string& dir, const SessionOptions& options) {
+  // Held to the end: a second resume (or a forced new run) of this folder is refused.
+  const RunDir run_dir = RunDir::open(dir);
+  const std::string config_file = run_dir.file("config.json");
+  const std::string resume_hint = "resume with: tokvec train --resume " + dir;
+  set_signal_note(dir + " was left as it was; " + resume_hint);
+  if (!run_dir.has("config.json")) throw input_error(dir, "", "holds no config.json: not a tokvec run folder");
+  // config.json as it is on disk: a checkpoint's record of the settings is compared with
+  // it, and a run restarted from scratch records it unchanged.
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(config_file));
+  } catch (const nlohmann::json::exception& e) {
+    throw corrupt_error(config_file, "", std::string("not valid JSON: ") + e.what());
+  }
+  CorpusPlan plan;
+  plan.config = RunConfig::from_json(j, config_file);
+  plan.quiet = options.quiet;
+  TrainConfig& cfg = plan.config.train;
+  cfg.quiet = options.quiet;
+  const std::string state_file = run_dir.file("state.tkv");
+  if (run_dir.has("state.tkv")) {
+    TrainingState done = load_state(state_file);
+    if (done.finished()) {
+      SessionResult r;
+      r.outcome = SessionResult::Outcome::already_finished;
+      r.state_path = state_file;
+      return r;
+    }
+  }
+  RunLog log(options.quiet);
+  if (run_dir.has("train.log")) log.keep_previous(read_file(run_dir.file("train.log")));
+  log.line("tokvec train --resume " + dir);
+
+  RunCorpus corpus;
+  const std::string corpus_file = run_dir.file("corpus.tkc");
+  bool have_corpus = false;
+  if (run_dir.has("corpus.tkc")) {
+    try {
+      corpus.mapped = TokenCorpus::open(corpus_file);
+      have_corpus = true;
+      log.line("corpus: " + corpus_file + ", " + std::to_string(corpus.view().tokens.size()) + " tokens");
+    } catch (const Error& e) {
+      log.warn(std::string("warning: ") + e.what() + "; rebuilding the corpus");
+    }
+  }
+  // The checkpoint before any rebuild: its record of the settings the run began with wins,
+  // and an edited config.json is refused before anything uses it (a checkpoint of another
+  // run is named as such first).
+  std::optional<LoadedCheckpoint> loaded = run_dir.newest_checkpoint([&](const std::string& warning) { log.warn("warning: " + warning); });
+  if (loaded) {
+    if (have_corpus) check_checkpoint_corpus(loaded->path, loaded->state, corpus);
+    cfg = resume_settings(j, config_file, loaded->state.config_json, loaded->path);
+    cfg.quiet = options.quiet;
+  }
+  const RunConfig& run = plan.config;
+  if (!have_corpus) {
+    // The text passed the UTF-8 check when the run began (config.json is written after it).
+    plan.allow_binary = true;
+    if (run.mode != RunMode::corpus && is_stream_input(run.input)) {
+      const std::string spool = run_dir.file(detail::kSpoolName);
+      if (!run_dir.has(detail::kSpoolName)) {
+        throw input_error(dir, "", "its text was read from " + input_name(run.input) +
+                                       ", which cannot be read again, and its corpus.tkc is missing or damaged: start the run again");
+      }
+      plan.read_path = spool;
+      plan.text_checked = true;
+    }
+    const std::string name = run.mode == RunMode::corpus ? run.corpus_path : run.input;
+    corpus = detail::build_corpus(plan, dir, log, [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
+      cfg.validate(tokens, vocab, name);
+      if (!j.contains("tokenizer_checksum")) {
+        // A run stopped before its corpus was built has the config written first, without
+        // what only the corpus tells: complete it now, as a new run would have.
+        j["tokenizer_kind"] = kind;
+        j["tokenizer_checksum"] = hex64(checksum);
+        j["threads_used"] = resolve_threads(cfg.threads);
+        j["processes"] = distributed::size();
+        write_file_atomically(config_file, j.dump(2) + "\n");
+      }
+    }, /*resuming=*/true);
+  }
+  cfg.validate(corpus.view(), corpus_file);
+  check_config_matches_corpus(j, config_file, corpus_file, corpus.kind(), corpus.checksum());
+  check_run_tokenizer(dir, run, corpus, corpus_file);
+
+  TrainingState state;
+  uint64_t sequence = 0;
+  if (loaded) {
+    check_resume_ranks(loaded->path, loaded->state.cursor, distributed::size(), dir);  // same process count
+    check_checkpoint_matches(loaded->path, loaded->state, corpus, cfg);
+    state = std::move(loaded->state);
+    sequence = loaded->sequence;
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "resuming from %s: %llu of %llu tokens done", fs::path(loaded->path).filename().c_str(),
+                  static_cast<unsigned long long>(state.tokens_done), static_cast<unsigned long long>(state.tokens_total));
+    log.line(buf);
+  } else {
+    log.line("no checkpoint yet: starting over with the settings of config.json");
+    state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+    state.config_json = j.dump();
+  }
+  return train_to_end(run_dir, corpus, cfg, state, sequence, options.checkpoints, log);
+}
+
+}  // namespace tokvec
