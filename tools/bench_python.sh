@@ -9,7 +9,7 @@
 # ../shared beside this checkout; docs/benchmarks.md says what the data is).
 # Environment: VOCAB (32000), THREADS (2: tokvec's batch encode and sentencepiece's
 # num_threads), SPM_TRAIN_MB (10: sentencepiece trains on the text's first 10 MB, which takes
-# it about a minute; tokvec trains on the same bytes), PYTHON (/usr/bin/python3).
+# it about 25 s; tokvec trains on the same bytes), PYTHON (/usr/bin/python3).
 # Needs the module built (tools/build.sh builds it into build/python) and Debian's
 # python3-sentencepiece. Prints seconds, MB/s and the per-call overhead for:
 #   batch   one call with the list of every line

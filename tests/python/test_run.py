@@ -152,3 +152,17 @@ def test_gil_is_released_while_training_a_tokenizer(data, tmp_path):
         faulthandler.cancel_dump_traceback_later()
     assert "error" not in result, result.get("error")
     assert len(result["tok"]) == 400
+
+
+def test_a_words_run(cli, data, tmp_path):
+    path = tmp_path / "words"
+    cli("train", "--words", "--input", data / "train.txt", "--output", path, "--threads", 1, "--dim", 16, "--epochs", 1,
+        "--min-count", 3, "--quiet")
+    run = tokvec.Run(path / "state.tkv")
+    assert run.kind == "words" and run.tokenizer is None
+    assert run.tokens[0] == "the"  # frequency order
+    assert np.array_equal(run.word_vector("the"), run.vectors[0])
+    with pytest.raises(KeyError):
+        run.word_vector("zqxjkv")
+    best = run.most_similar("the", k=3)
+    assert len(best) == 3 and "the" not in [t for t, _ in best]
