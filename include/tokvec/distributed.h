@@ -137,6 +137,10 @@ struct LeaderJob {
   std::function<void(const std::string&)> log;          ///< a line in the run's log
   std::function<void()> save_log;                        ///< writes RUN_DIR/train.log
   std::function<std::string(const TrainingState&)> undertrained;  ///< the under-trained rows line
+  /// Writes checkpoint number `sequence` through `write(path)`, then prunes to `keep` and
+  /// logs "checkpoint NAME at WHAT (written in ...)" (the run's session: one policy for
+  /// every backend); a failed write is logged and rethrown.
+  std::function<void(uint64_t sequence, const std::function<void(const std::string&)>& write, const std::string& what)> checkpoint;
 };
 
 namespace distributed {

@@ -86,7 +86,10 @@ SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const Tra
                            const CheckpointPolicy& policy, RunLog& log) {
   if (distributed::active()) {  // rank 0 of an MPI job: src/distributed/mpi trains with all ranks
     LeaderJob job{dir.path(), corpus.view(), cfg, policy.every, policy.keep, checkpoint_fault_bytes(policy), sequence,
-                  [&](const std::string& line) { log.line(line); }, [&] { save_log(dir, log); }, undertrained_summary};
+                  [&](const std::string& line) { log.line(line); }, [&] { save_log(dir, log); }, undertrained_summary,
+                  [&](uint64_t sequence, const std::function<void(const std::string&)>& write, const std::string& what) {
+                    write_checkpoint(dir, sequence, policy, log, write, what);
+                  }};
     const int code = distributed::lead(job, state);
     if (code == 0) return SessionResult{};
     const auto checkpoints = list_checkpoints(dir.path());

@@ -697,23 +697,9 @@ int run_job(Job& job) {
     if (lead != nullptr && (agreed.checkpoint || agreed.signal != 0)) {
       or_abort([&] {
         ++sequence;
-        const std::string path = checkpoint_path(lead->dir, sequence);
-        const auto w0 = Clock::now();
-        try {
-          write_job_state(job, g, path, lead->fault_bytes);
-        } catch (const Error& e) {
-          lead->log(std::string("checkpoint failed: ") + e.what() + "; the previous checkpoint is kept, training stops");
-          lead->save_log();
-          throw;
-        }
-        prune_checkpoints(lead->dir, lead->keep);
-        char buf[200];
-        std::snprintf(buf, sizeof buf, "checkpoint %s at %llu of %llu tokens, all %d ranks (written in %.3fs)",
-                      fs::path(path).filename().c_str(), static_cast<unsigned long long>(global_done),
-                      static_cast<unsigned long long>(job.global_total), g_size,
-                      std::chrono::duration<double>(Clock::now() - w0).count());
-        lead->log(buf);
-        lead->save_log();
+        lead->checkpoint(sequence, [&](const std::string& path) { write_job_state(job, g, path, lead->fault_bytes); },
+                         std::to_string(global_done) + " of " + std::to_string(job.global_total) + " tokens, all " +
+                             std::to_string(g_size) + " ranks");
       });
     }
     if (agreed.signal != 0) {
