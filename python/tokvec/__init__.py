@@ -35,6 +35,8 @@ from . import _tokvec
 __all__ = [
     "Tokenizer",
     "Run",
+    "train",
+    "resume",
     "Error",
     "UsageError",
     "InputError",
@@ -343,3 +345,72 @@ class Run:
         ``matrix`` "input" or "output"; ``order`` "id" or "frequency" (default: id for BPE
         runs, frequency for words runs). Written atomically."""
         self._r.export(_path(path), format, matrix, order)
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+def _finish(result: Dict[str, Any], output: str) -> "Run":
+    if result["outcome"] == "stopped":
+        raise KeyboardInterrupt(
+            f"training stopped by {result['signal']}; progress saved in {result['checkpoint']}; "
+            f"resume with tokvec.resume({output!r})"
+        )
+    return Run(output)
+
+
+def train(
+    input: Optional[PathLike],  # noqa: A002
+    output: PathLike,
+    *,
+    words: bool = False,
+    bpe_vocab_size: Optional[int] = None,
+    tokenizer: Optional[PathLike] = None,
+    corpus: Optional[PathLike] = None,
+    lowercase: bool = False,
+    dim: int = 100,
+    window: int = 5,
+    negative: int = 5,
+    sample: float = 1e-4,
+    min_count: int = 5,
+    epochs: int = 1,
+    threads: int = 0,
+    lr: float = 0.05,
+    seed: int = 1,
+    kernel: str = "hogbatch",
+    checkpoint_every: str = "10m",
+    keep: int = 2,
+    progress: bool = True,
+    force: bool = False,
+    allow_binary: bool = False,
+) -> "Run":
+    """Trains a run into the folder ``output``, as ``tokvec train`` does with the same
+    settings (the same files; with ``threads=1`` the same bytes), and returns it.
+
+    From raw text ``input``: a BPE tokenizer of ``bpe_vocab_size`` tokens (default 32000)
+    is trained, or ``tokenizer`` (a model file) is used, or ``words=True`` takes
+    whitespace-separated words (``lowercase=True`` lowercases them). ``corpus`` (with
+    ``input=None``) trains on a corpus made by ``tokvec encode``. The other settings are
+    the command's options of the same name. ``checkpoint_every``: "30s", "10m", "2h", a
+    number of tokens, or "off"; the ``keep`` newest checkpoints are kept. ``progress``:
+    progress lines on stderr. ``force``: replace the run in a non-empty folder.
+
+    Ctrl-C (SIGINT) or SIGTERM while it trains writes a checkpoint and raises
+    KeyboardInterrupt naming it; :func:`resume` continues the run. The GIL is released
+    while it works.
+    """
+    result = _tokvec.train(
+        "" if input is None else _path(input), _path(output), words, bpe_vocab_size,
+        None if tokenizer is None else _path(tokenizer), None if corpus is None else _path(corpus), lowercase,
+        dim, window, negative, float(sample), min_count, epochs, threads, float(lr), seed, kernel,
+        str(checkpoint_every), keep, progress, force, allow_binary,
+    )
+    return _finish(result, _path(output))
+
+
+def resume(path: PathLike, *, checkpoint_every: str = "10m", keep: int = 2, progress: bool = True) -> "Run":
+    """Continues the run in ``path`` from its newest valid checkpoint with the settings in its
+    config.json, as ``tokvec train --resume`` does, and returns it (a finished run is
+    returned as it is)."""
+    result = _tokvec.resume(_path(path), str(checkpoint_every), keep, progress)
+    return _finish(result, _path(path))

@@ -1,0 +1,89 @@
+"""tokvec.train and tokvec.resume against the CLI."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import tokvec
+
+SETTINGS = dict(bpe_vocab_size=500, threads=1, dim=20, epochs=1, seed=7, min_count=2, window=3, negative=3)
+
+
+def test_train_gives_the_clis_run(data, run_dir, tmp_path):
+    run = tokvec.train(data / "train.txt", tmp_path / "run", progress=False, **SETTINGS)
+    cli_run = tokvec.Run(run_dir)  # the same settings through `tokvec train`
+    assert (tmp_path / "run" / "tokenizer.bpe").read_bytes() == (run_dir / "tokenizer.bpe").read_bytes()
+    assert (tmp_path / "run" / "corpus.tkc").read_bytes() == (run_dir / "corpus.tkc").read_bytes()
+    assert (tmp_path / "run" / "state.tkv").read_bytes() == (run_dir / "state.tkv").read_bytes()
+    assert np.array_equal(run.vectors, cli_run.vectors)
+    assert run.config == cli_run.config
+
+
+def test_bad_settings_raise_usage_errors_naming_the_argument(data, tmp_path):
+    with pytest.raises(tokvec.UsageError, match="dim must be in"):
+        tokvec.train(data / "train.txt", tmp_path / "a", dim=0, progress=False)
+    with pytest.raises(tokvec.UsageError, match="words=True cannot be combined"):
+        tokvec.train(data / "train.txt", tmp_path / "a", words=True, bpe_vocab_size=300, progress=False)
+    with pytest.raises(tokvec.IOError, match=str(tmp_path / "missing.txt")):
+        tokvec.train(tmp_path / "missing.txt", tmp_path / "b", progress=False)
+    assert not (tmp_path / "b").exists()
+
+
+def test_gil_is_released_while_training(data, tmp_path):
+    """train reads a FIFO that this thread writes only after the call began: with the GIL
+    held the writer could never run (faulthandler ends a hung test)."""
+    import faulthandler
+
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    result = {}
+
+    def work():
+        try:
+            result["run"] = tokvec.train(fifo, tmp_path / "run", words=True, threads=1, dim=8, progress=False)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            result["error"] = e
+
+    faulthandler.dump_traceback_later(300, exit=True)
+    try:
+        t = threading.Thread(target=work)
+        t.start()
+        with open(fifo, "wb") as f:
+            f.write((data / "train.txt").read_bytes())
+        t.join()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert "error" not in result, result.get("error")
+    assert result["run"].kind == "words" and result["run"].finished
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(data, tmp_path):
+    text = tmp_path / "small.txt"
+    text.write_bytes((data / "train.txt").read_bytes()[:60_000])
+    out = tmp_path / "run"
+    script = (
+        "import tokvec\n"
+        f"tokvec.train({str(text)!r}, {str(out)!r}, words=True, min_count=1, dim=8, epochs=400, threads=1,\n"
+        "             checkpoint_every='1000', progress=False)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    # Training (and its signal guard) has begun once the first checkpoint is there.
+    deadline = time.monotonic() + 300
+    while not list(out.glob("checkpoint-*.tkv")):
+        assert p.poll() is None, p.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=300)
+    err = err.decode()
+    assert p.returncode != 0
+    assert "KeyboardInterrupt: training stopped by SIGINT; progress saved in " + str(out / "checkpoint-") in err, err
+    assert not (out / "state.tkv").exists()
+    run = tokvec.resume(out, checkpoint_every="off", progress=False)
+    assert run.finished and (out / "state.tkv").exists()
