@@ -23,8 +23,10 @@
 //                               window-shrinking noise) the pairs x had as a centre token.
 //   output_positive_updates[y]  pairs in which output row y was the positive target
 //   output_negative_updates[y]  pairs in which output row y was a negative sample
-// Each thread counts into its own arrays; they are summed after the parallel region (and
-// at checkpoints), so the hot loop takes no atomic.
+// Each thread counts the first 65,536 rows (the most frequent ones in words mode) in its own
+// arrays, added to the state's when run() returns, and the rarer rows straight into the
+// state's arrays with an atomic add: exact counts, no atomic on the frequent rows, and
+// per-thread memory that does not grow with the vocabulary.
 //
 // Reproducibility: all randomness comes from Rng(seed, thread) per thread and Rng(seed,
 // row) for the initial input rows; with one thread, the same seed gives bit-identical
@@ -35,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -138,7 +141,7 @@ class JobProgress {
 /// checkpoint it picked. (Found by fuzzing: the error used to name no file.)
 void check_cursor(const TrainingState& state, const CorpusView& corpus, const TrainConfig& config, const std::string& path);
 
-/// When train() should pause (for a checkpoint, or because the user asked to stop). Each
+/// When Trainer::run() (or train()) should pause (for a checkpoint, or because the user asked to stop). Each
 /// thread checks at its next segment boundary (at most kSegmentTokens tokens away), so a
 /// pause is quick and lands where the cursor can describe it exactly.
 struct TrainPause {
@@ -155,12 +158,44 @@ struct TrainPause {
   uint64_t run_started_tokens = 0;
 };
 
-/// Like train(), but pauses as `pause` says: then the state holds the merged counts, the
-/// progress and, in state.cursor, every thread's position and RNG, so that calling train()
-/// again with the same corpus and config continues exactly where it stopped (with one
-/// thread, bit-identically to a run that never paused). Returns state.finished(). A paused
-/// state continues with the thread count it started with (the cursor holds one position per
-/// thread), whatever config.threads says.
+/// Trains one run in stretches: built once per run (samplers, tables, each thread's scratch
+/// space and counters), then run() trains until every epoch is done or until the stop
+/// condition says to pause, and returns; calling run() again continues exactly where it
+/// stopped (with one thread, bit-identically to a run that never paused).
+///
+/// `state` (from initial_state, or a paused state / checkpoint whose cursor is not empty)
+/// is trained in place and must outlive the Trainer, as must `corpus`. When run() returns,
+/// `state` holds the merged counts, the progress and, in state.cursor, every thread's
+/// position and RNG: a checkpoint written from it resumes exactly. Between runs the caller
+/// may read the state and change the weights (a distributed job averages them), nothing
+/// else. A paused state continues with the thread count it started with (the cursor holds
+/// one position per thread), whatever config.threads says.
+class Trainer {
+ public:
+  /// Throws usage/input errors from config.validate() and an internal error when `state`
+  /// does not belong to `corpus` and `config`.
+  Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingState& state);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  /// Trains until the run is done (returns true; state.cursor is then empty) or `stop`
+  /// says to pause (returns false). Progress goes to stderr unless config.quiet. Throws any
+  /// error raised inside the threads (re-thrown after they have all stopped); the Trainer
+  /// cannot continue after that.
+  bool run(const TrainPause& stop = {});
+  bool finished() const noexcept;
+  /// Training threads (those of the cursor the state was paused with, else config.threads
+  /// resolved); 0 once finished.
+  int threads() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Trainer(corpus, config, state).run(pause): one stretch of a run, with the Trainer built
+/// for it. Returns state.finished().
 bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state, const TrainPause& pause);
 
 }  // namespace tokvec

@@ -33,7 +33,7 @@ inline void axpy(float g, const float* __restrict x, float* __restrict y, size_t
   for (size_t j = 0; j < n; ++j) y[j] += g * x[j];
 }
 
-double hogbatch_kernel(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, float lr,
+double hogbatch_kernel(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, size_t /*cols*/, float lr,
                        const SigmoidTable& table, float* __restrict S, float* __restrict delta) {
   // S = X Uᵀ
   for (size_t b = 0; b < B; ++b) {
@@ -61,7 +61,7 @@ double hogbatch_kernel(float* const* xs, size_t B, float* const* us, size_t T, s
 }
 
 
-double pair_kernel(float* __restrict in_base, float* __restrict out_base, size_t stride, uint32_t input_row,
+double pair_kernel(float* __restrict in_base, float* __restrict out_base, size_t stride, size_t /*cols*/, uint32_t input_row,
                    const uint32_t* targets, size_t T, float lr, const SigmoidTable& table, float* __restrict neu1e) {
   float* x = in_base + input_row * stride;
   for (size_t j = 0; j < stride; ++j) neu1e[j] = 0.0f;
@@ -77,6 +77,15 @@ double pair_kernel(float* __restrict in_base, float* __restrict out_base, size_t
 }
 
 }  // namespace
+
+detail::SgnsKernels detail::sgns_kernels(simd::Path path, size_t stride) noexcept {
+  SgnsKernels k;
+  // The SIMD kernels need whole 16-float chunks (Matrix rows always are).
+  if (stride % 16 == 0) k = sgns_simd_kernels(path);
+  if (k.hogbatch == nullptr) k.hogbatch = hogbatch_kernel;
+  if (k.pair == nullptr) k.pair = pair_kernel;
+  return k;
+}
 
 SigmoidTable::SigmoidTable() : sigmoid_(kSize + 1), neg_log_sigmoid_(kSize + 1) {
   for (int i = 0; i <= kSize; ++i) {
@@ -100,15 +109,9 @@ double hogbatch_step_rows(std::span<float* const> inputs, std::span<float* const
   if (inputs.size() > scratch.max_inputs_ || targets.size() > scratch.max_targets_ || stride != scratch.delta_.stride()) {
     throw internal_error("hogbatch step larger than its scratch space");
   }
-  // The SIMD kernels need whole 16-float chunks (Matrix rows always are).
-  if (stride % 16 == 0) {
-    if (detail::HogBatchKernel k = detail::sgns_simd_kernels(simd::active()).hogbatch) {
-      return k(inputs.data(), inputs.size(), targets.data(), targets.size(), stride, scratch.delta_.cols(), lr, table,
-               scratch.scores_.data(), scratch.delta_.row(0));
-    }
-  }
-  return hogbatch_kernel(inputs.data(), inputs.size(), targets.data(), targets.size(), stride, lr, table,
-                         scratch.scores_.data(), scratch.delta_.row(0));
+  return detail::sgns_kernels(simd::active(), stride)
+      .hogbatch(inputs.data(), inputs.size(), targets.data(), targets.size(), stride, scratch.delta_.cols(), lr, table,
+                scratch.scores_.data(), scratch.delta_.row(0));
 }
 
 double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> inputs, std::span<const uint32_t> targets,
@@ -124,12 +127,9 @@ double hogbatch_step(Matrix& input, Matrix& output, std::span<const uint32_t> in
 
 double pair_step(Matrix& input, Matrix& output, uint32_t input_row, std::span<const uint32_t> targets, float lr,
                  const SigmoidTable& table, SgnsScratch& scratch) {
-  if (detail::PairKernel k = detail::sgns_simd_kernels(simd::active()).pair) {
-    return k(input.row(0), output.row(0), input.stride(), input.cols(), input_row, targets.data(), targets.size(), lr,
-             table, scratch.delta_.row(0));
-  }
-  return pair_kernel(input.row(0), output.row(0), input.stride(), input_row, targets.data(), targets.size(), lr, table,
-                     scratch.delta_.row(0));
+  return detail::sgns_kernels(simd::active(), input.stride())
+      .pair(input.row(0), output.row(0), input.stride(), input.cols(), input_row, targets.data(), targets.size(), lr, table,
+            scratch.delta_.row(0));
 }
 
 double sgns_loss(const Matrix& input, const Matrix& output, std::span<const uint32_t> inputs,

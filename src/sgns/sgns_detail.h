@@ -55,4 +55,9 @@ struct SgnsKernels {
 /// this build has no kernels for.
 SgnsKernels sgns_simd_kernels(simd::Path path) noexcept;
 
+/// The kernels to run on `path` for rows of `stride` floats: the Highway ones where this
+/// build has them (and the stride is whole 16-float chunks), else the portable ones; never
+/// null. Resolving costs a dispatch lookup, so a loop resolves once, outside its steps.
+SgnsKernels sgns_kernels(simd::Path path, size_t stride) noexcept;
+
 }  // namespace tokvec::detail

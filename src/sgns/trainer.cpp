@@ -13,11 +13,13 @@
 #include <mutex>
 #include <type_traits>
 
+#include "sgns/sgns_detail.h"
 #include "tokvec/config.h"
 #include "tokvec/io.h"
 #include "tokvec/progress.h"
 #include "tokvec/sampler.h"
 #include "tokvec/sgns.h"
+#include "tokvec/simd.h"
 #include "tokvec/status.h"
 
 namespace tokvec {
@@ -118,9 +120,8 @@ struct alignas(64) RangeSlot {
 /// Work sharing: the smallest rest of a range worth splitting. Below it the owner finishes
 /// alone (under 2 ms of training here), which bounds the time one thread idles at the end.
 constexpr uint64_t kMinShareTokens = 4 * kSegmentTokens;
-
-/// Everything the threads share: read-only inputs, the range slots and a few atomics
-/// touched once per segment (never per token).
+/// Everything the threads share: read-only inputs built once per Trainer (samplers,
+/// tables), the range slots and a few atomics touched once per segment (never per token).
 struct Shared {
   const CorpusView& corpus;
   const TrainConfig& config;
@@ -222,177 +223,286 @@ constexpr double kDivergenceFactor = 20.0;
   throw Error(ErrorKind::input, buf);
 }
 
-/// A thread's own counters, merged after the parallel region.
-struct ThreadCounts {
-  std::vector<uint64_t> input, positive, negative;
-  explicit ThreadCounts(size_t v) : input(v, 0), positive(v, 0), negative(v, 0) {}
+/// Rows counted in a thread's own arrays; the rest of the vocabulary is counted straight
+/// into the shared arrays with an atomic add. Ids are in decreasing frequency order in
+/// words mode (and mostly so in BPE's merge order), so the local rows take nearly every
+/// count (the frequent rows, where atomics would also contend) while the per-thread memory
+/// stays bounded whatever the vocabulary: 3 x 8 bytes x 65,536 = 1.5 MB a thread.
+constexpr uint32_t kLocalCountRows = 1u << 16;
+
+/// One of the per-row count arrays, as one thread adds to it: rows below `local_rows_`
+/// into this thread's array (merged into the shared one by flush(), after the threads
+/// have stopped), the others into the shared array directly. Counts are integers, so the
+/// totals are exact whatever the order of the adds.
+class RowCounter {
+ public:
+  explicit RowCounter(size_t vocab) : local_(std::min<size_t>(vocab, kLocalCountRows), 0), local_rows_(static_cast<uint32_t>(local_.size())) {}
+  /// The shared array this run() counts into (the state's, re-read at every run()).
+  void bind(std::vector<uint64_t>& shared) noexcept { shared_ = shared.data(); }
+  void add(uint32_t id, uint64_t n) noexcept {
+    if (id < local_rows_) {
+      local_[id] += n;
+    } else {
+      std::atomic_ref<uint64_t>(shared_[id]).fetch_add(n, std::memory_order_relaxed);
+    }
+  }
+  const uint64_t* address(uint32_t id) const noexcept { return id < local_rows_ ? &local_[id] : &shared_[id]; }
+  /// Adds the local counts into the shared array and zeroes them. Only while no thread trains.
+  void flush() noexcept {
+    for (uint32_t i = 0; i < local_rows_; ++i) {
+      shared_[i] += local_[i];
+      local_[i] = 0;
+    }
+  }
+
+ private:
+  std::vector<uint64_t> local_;
+  uint32_t local_rows_;
+  uint64_t* shared_ = nullptr;
 };
 
-void train_thread(Shared& sh, int self, ThreadCursor& cur, ThreadCounts& counts, ProgressReporter* progress) {
-  const TrainConfig& cfg = sh.config;
+/// One thread's own state, allocated once per Trainer and kept across run() calls: its
+/// cursor, its scratch space (the loops allocate nothing), its counters and the watches
+/// that span segments (divergence, progress line).
+struct Worker {
+  Worker(const TrainConfig& cfg, size_t vocab)
+      : kept(kSegmentTokens),
+        context(2 * cfg.window),
+        targets(cfg.negative + 1),
+        next_targets(cfg.negative + 1),
+        input_rows(2 * cfg.window),
+        target_rows(cfg.negative + 1),
+        scores(static_cast<size_t>(2 * cfg.window) * (cfg.negative + 1)),
+        delta(cfg.negative + 1, cfg.dim),
+        input_counts(vocab),
+        positive_counts(vocab),
+        negative_counts(vocab) {}
+
+  ThreadCursor cur;
+  Rng rng;
+  detail::SgnsKernels kernels;  ///< resolved once per run(), not per step
+  std::vector<uint32_t> kept, context, targets, next_targets;
+  std::vector<float*> input_rows, target_rows;
+  std::vector<float> scores;  ///< the HogBatch step's B x T scores
+  Matrix delta;               ///< ΔU (HogBatch) or the input's Δ (pair)
+  RowCounter input_counts, positive_counts, negative_counts;
+  double recent_loss = 0.0;  ///< divergence watch: this thread's segments since the last check
+  uint64_t recent_pairs = 0;
+  std::chrono::steady_clock::time_point last_report{};
+  double reported_loss = 0.0;
+  uint64_t reported_pairs = 0;
+};
+
+/// The segment a thread trains next: [begin, end) inside one line of its range.
+struct Segment {
+  uint64_t begin = 0, end = 0;
+};
+
+/// Claiming work, part 1: the next segment of the thread's range, claimed under its slot's
+/// mutex (another thread may have cut the range short). False when the range has run out.
+/// `line` is a line index at or before the line holding cur.pos (lines only move forward
+/// within a range).
+bool claim_segment(Shared& sh, int self, Worker& wk, size_t& line, Segment& seg) {
+  const auto& line_ends = sh.corpus.line_ends;
+  ThreadCursor& cur = wk.cur;
+  RangeSlot& slot = sh.slots[self];
+  std::lock_guard lock(slot.mutex);
+  cur.range_end = slot.range_end;
+  if (cur.pos >= cur.range_end) return false;
+  while (line_ends[line] <= cur.pos) ++line;
+  seg.begin = cur.pos;
+  seg.end = std::min({cur.range_end, line_ends[line], cur.pos + kSegmentTokens});
+  slot.claimed = seg.end;
+  return true;
+}
+
+/// The first line of a range starting at `pos`.
+size_t line_of(const CorpusView& corpus, uint64_t pos) {
+  return static_cast<size_t>(std::upper_bound(corpus.line_ends.begin(), corpus.line_ends.end(), pos) -
+                             corpus.line_ends.begin());
+}
+
+/// Deciding to stop, checked at every segment start (where the cursor says exactly where to
+/// continue): `stop` when another thread failed or a pause condition holds (then every
+/// thread stops at its next segment start), `again` when a distributed job made the thread
+/// wait for a sync (a pause may have been decided meanwhile: claim and check again).
+enum class StopCheck { train, stop, again };
+
+StopCheck check_stop(Shared& sh) {
+  if (sh.stop.load(std::memory_order_relaxed) || sh.pause.load(std::memory_order_relaxed)) return StopCheck::stop;
+  const TrainPause& when = *sh.pause_when;
+  if (sh.tokens_done.load(std::memory_order_relaxed) >= when.at_tokens ||
+      (when.interrupt != nullptr && when.interrupt->load(std::memory_order_relaxed)) ||
+      (sh.has_deadline && std::chrono::steady_clock::now() >= sh.deadline)) {
+    sh.pause.store(true, std::memory_order_relaxed);
+    return StopCheck::stop;
+  }
+  if (when.job != nullptr && when.job->wait_for_sync(sh.tokens_done.load(std::memory_order_relaxed))) return StopCheck::again;
+  return StopCheck::train;
+}
+
+inline void prefetch_row(const float* row, size_t row_bytes) {
+  for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(reinterpret_cast<const char*>(row) + off, 1, 3);
+}
+
+/// The centre `centre` as positive target and K negatives from the unigram^0.75 table,
+/// their output rows (and counters) prefetched.
+inline void draw_negatives(const Shared& sh, Worker& wk, std::vector<uint32_t>& out, uint32_t centre, size_t row_bytes) {
+  const uint32_t K = sh.config.negative;
+  out[0] = centre;
+  prefetch_row(sh.output.row(centre), row_bytes);
+  for (uint32_t k = 1; k <= K; ++k) {
+    uint32_t id = sh.negatives.draw(wk.rng);
+    // The positive drawn as a negative would push u_w both ways: redraw (a few times at
+    // most, so a one-token vocabulary cannot loop).
+    for (int tries = 0; id == centre && tries < 4; ++tries) id = sh.negatives.draw(wk.rng);
+    out[k] = id;
+    prefetch_row(sh.output.row(id), row_bytes);
+    __builtin_prefetch(wk.negative_counts.address(id), 1, 3);  // its counter: the same miss, hidden too
+  }
+}
+
+struct SegmentResult {
+  double loss = 0.0;
+  uint64_t pairs = 0;
+};
+
+/// Training a segment: subsampling, then every kept token's window with the kernel at
+/// learning rate `lr`, counting each pair's row updates.
+SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr) {
   const CorpusView& corpus = sh.corpus;
+  const TrainConfig& cfg = sh.config;
   const bool hogbatch = cfg.kernel == "hogbatch";
   const uint32_t window = cfg.window;
   const uint32_t K = cfg.negative;
-  const double lr0 = cfg.lr;
-  const double total = static_cast<double>(sh.tokens_total);
-  // All scratch space is allocated here, once; the loops below allocate nothing.
-  std::vector<uint32_t> kept(kSegmentTokens);
-  std::vector<uint32_t> context(2 * window);
-  std::vector<uint32_t> targets(K + 1);
-  SgnsScratch scratch(2 * window, K + 1, cfg.dim);
-  std::vector<float*> input_rows(2 * window), target_rows(K + 1);
-  Rng rng;
-  rng.set_state(cur.rng);
-  auto last_report = std::chrono::steady_clock::now();
-  double reported_loss = 0.0;
-  uint64_t reported_pairs = 0;
-  double recent_loss = 0.0;  // divergence watch: this thread's segments since the last check
-  uint64_t recent_pairs = 0;
-  const double divergence_limit = kDivergenceFactor * (1.0 + K) * std::log(2.0);
-
+  const size_t stride = sh.output.stride();
+  const size_t cols = sh.output.cols();
+  const size_t row_bytes = stride * sizeof(float);
+  uint32_t* kept = wk.kept.data();
+  uint32_t* context = wk.context.data();
+  // Subsampling first, as word2vec does: dropped tokens leave the window, so the remaining
+  // ones see farther.
+  size_t n = 0;
+  for (uint64_t p = seg.begin; p < seg.end; ++p) {
+    uint32_t id = corpus.tokens[p];
+    if (sh.subsampler.keep(id, wk.rng)) kept[n++] = id;
+  }
+  SegmentResult r;
   // Negatives for the next centre are drawn one step ahead and their rows prefetched, so
   // the (mostly cache-missing) random output rows arrive while the current step computes.
-  std::vector<uint32_t> next_targets(K + 1);
-  const size_t row_bytes = sh.output.stride() * sizeof(float);
-  auto prefetch_row = [&](const float* row) {
-    for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(reinterpret_cast<const char*>(row) + off, 1, 3);
-  };
-  auto draw_negatives = [&](std::vector<uint32_t>& out, uint32_t centre) {
-    out[0] = centre;
-    prefetch_row(sh.output.row(centre));
-    for (uint32_t k = 1; k <= K; ++k) {
-      uint32_t id = sh.negatives.draw(rng);
-      // The positive drawn as a negative would push u_w both ways: redraw (a few times at
-      // most, so a one-token vocabulary cannot loop).
-      for (int tries = 0; id == centre && tries < 4; ++tries) id = sh.negatives.draw(rng);
-      out[k] = id;
-      prefetch_row(sh.output.row(id));
-      __builtin_prefetch(&counts.negative[id], 1, 3);  // its counter: the same miss, hidden too
+  if (hogbatch && n > 0) draw_negatives(sh, wk, wk.next_targets, kept[0], row_bytes);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t w = 1 + static_cast<uint32_t>(wk.rng.below(window));  // random window shrinking
+    const size_t lo = i >= w ? i - w : 0;
+    const size_t hi = std::min(n, i + w + 1);
+    uint32_t B = 0;
+    for (size_t j = lo; j < hi; ++j) {
+      if (j != i) context[B++] = kept[j];
     }
-  };
-
-  RangeSlot& slot = sh.slots[self];
-  auto first_line = [&] {
-    return static_cast<size_t>(std::upper_bound(corpus.line_ends.begin(), corpus.line_ends.end(), cur.pos) -
-                               corpus.line_ends.begin());
-  };
-  while (cur.epoch < cfg.epochs) {
-    size_t line = first_line();
-    uint64_t released = cur.pos;  // tokens before this were handed to corpus.done_with
-    for (;;) {
-      // Claim the next segment of the range (another thread may have cut the range short).
-      uint64_t seg_end = cur.pos;
-      {
-        std::lock_guard lock(slot.mutex);
-        cur.range_end = slot.range_end;
-        if (cur.pos < cur.range_end) {
-          while (corpus.line_ends[line] <= cur.pos) ++line;
-          seg_end = std::min({cur.range_end, corpus.line_ends[line], cur.pos + kSegmentTokens});
-          slot.claimed = seg_end;
+    const uint32_t centre = kept[i];
+    if (hogbatch) {
+      std::swap(wk.targets, wk.next_targets);
+      if (i + 1 < n) {
+        draw_negatives(sh, wk, wk.next_targets, kept[i + 1], row_bytes);
+        if (i + window + 1 < n) {
+          prefetch_row(sh.input.row(kept[i + window + 1]), row_bytes);
+          __builtin_prefetch(wk.input_counts.address(kept[i + window + 1]), 1, 3);
         }
       }
-      if (seg_end == cur.pos) {  // the range has run out
-        if (!take_work(sh, self, cur)) break;
-        line = first_line();
+      if (B == 0) continue;
+      for (uint32_t b = 0; b < B; ++b) wk.input_rows[b] = sh.input.row(context[b]);
+      for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(wk.targets[t]);
+      r.loss += wk.kernels.hogbatch(wk.input_rows.data(), B, wk.target_rows.data(), K + 1, stride, cols, lr, sh.sigmoid,
+                                    wk.scores.data(), wk.delta.row(0));
+      for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(wk.targets[k], B);
+    } else {
+      for (uint32_t b = 0; b < B; ++b) {
+        draw_negatives(sh, wk, wk.targets, centre, row_bytes);  // word2vec: fresh negatives for every pair
+        r.loss += wk.kernels.pair(sh.input.row(0), sh.output.row(0), stride, cols, context[b], wk.targets.data(), K + 1, lr,
+                                  sh.sigmoid, wk.delta.row(0));
+        for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(wk.targets[k], 1);
+      }
+    }
+    for (uint32_t b = 0; b < B; ++b) wk.input_counts.add(context[b], 1);
+    wk.positive_counts.add(centre, B);
+    r.pairs += B;
+  }
+  return r;
+}
+
+/// After a segment: the divergence watch, the shared totals, the cursor (pos and RNG: the
+/// next segment start is a place to pause at) and, on the reporting thread, the progress line.
+void finish_segment(Shared& sh, Worker& wk, const Segment& seg, const SegmentResult& r, float lr, ProgressReporter* progress) {
+  const TrainConfig& cfg = sh.config;
+  wk.recent_loss += r.loss;
+  wk.recent_pairs += r.pairs;
+  const double divergence_limit = kDivergenceFactor * (1.0 + cfg.negative) * std::log(2.0);
+  if (!std::isfinite(r.loss) ||
+      (wk.recent_pairs >= kDivergencePairs && wk.recent_loss > divergence_limit * static_cast<double>(wk.recent_pairs))) {
+    sh.stop.store(true, std::memory_order_relaxed);
+    throw_diverged(cfg, sh.tokens_done.load(std::memory_order_relaxed) + (seg.end - seg.begin), sh.tokens_total,
+                   std::isfinite(r.loss) ? wk.recent_loss / static_cast<double>(wk.recent_pairs) : r.loss);
+  }
+  if (wk.recent_pairs >= kDivergencePairs) wk.recent_loss = 0.0, wk.recent_pairs = 0;
+  sh.tokens_done.fetch_add(seg.end - seg.begin, std::memory_order_relaxed);
+  sh.loss_sum.fetch_add(r.loss, std::memory_order_relaxed);
+  sh.pairs.fetch_add(r.pairs, std::memory_order_relaxed);
+  wk.cur.pos = seg.end;
+  wk.cur.rng = wk.rng.state();
+  if (progress == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - wk.last_report < std::chrono::milliseconds(200)) return;
+  wk.last_report = now;
+  const double ls = sh.loss_sum.load(std::memory_order_relaxed);
+  const uint64_t pc = sh.pairs.load(std::memory_order_relaxed);
+  char detail[96];
+  std::snprintf(detail, sizeof detail, "loss %.4f  lr %.5f",
+                pc > wk.reported_pairs ? (ls - wk.reported_loss) / static_cast<double>(pc - wk.reported_pairs) : 0.0,
+                static_cast<double>(lr));
+  wk.reported_loss = ls;
+  wk.reported_pairs = pc;
+  progress->update(sh.tokens_done.load(std::memory_order_relaxed), detail);
+}
+
+/// The learning rate for the next segment: linear decay over the run's tokens (or, in a
+/// distributed job, over the whole job's).
+float learning_rate(Shared& sh) {
+  const uint64_t done_now = sh.tokens_done.load(std::memory_order_relaxed);
+  const double frac = sh.pause_when->job != nullptr ? sh.pause_when->job->fraction_done(done_now)
+                                                    : static_cast<double>(done_now) / static_cast<double>(sh.tokens_total);
+  return static_cast<float>(sh.config.lr * std::max(1e-4, 1.0 - frac));
+}
+
+/// One thread's loop, until its epochs are done or a stop: claim a segment (from its own
+/// range, else by taking work over), check whether to stop, train it, finish it; at the end
+/// of its epoch's ranges, the next epoch starts from its own shard.
+void work(Shared& sh, int self, Worker& wk, ProgressReporter* progress) {
+  ThreadCursor& cur = wk.cur;
+  RangeSlot& slot = sh.slots[self];
+  wk.rng.set_state(cur.rng);
+  wk.kernels = detail::sgns_kernels(simd::active(), sh.output.stride());
+  while (cur.epoch < sh.config.epochs) {
+    size_t line = line_of(sh.corpus, cur.pos);
+    uint64_t released = cur.pos;  // tokens before this were handed to corpus.done_with
+    for (;;) {
+      Segment seg;
+      if (!claim_segment(sh, self, wk, line, seg)) {
+        if (!take_work(sh, self, cur)) break;  // the epoch's work has all been claimed
+        line = line_of(sh.corpus, cur.pos);
         released = cur.pos;
         continue;
       }
-      if (sh.stop.load(std::memory_order_relaxed)) return;
-      // Pause only at a segment start: the cursor (pos, epoch, rng) then says exactly
-      // where to continue.
-      if (sh.pause.load(std::memory_order_relaxed)) return;
-      if (sh.tokens_done.load(std::memory_order_relaxed) >= sh.pause_when->at_tokens ||
-          (sh.pause_when->interrupt != nullptr && sh.pause_when->interrupt->load(std::memory_order_relaxed)) ||
-          (sh.has_deadline && std::chrono::steady_clock::now() >= sh.deadline)) {
-        sh.pause.store(true, std::memory_order_relaxed);
-        return;
-      }
-      if (sh.pause_when->job != nullptr && sh.pause_when->job->wait_for_sync(sh.tokens_done.load(std::memory_order_relaxed))) {
-        continue;  // it waited: a pause may have been decided meanwhile
-      }
-      // Subsampling first, as word2vec does: dropped tokens leave the window, so the
-      // remaining ones see farther.
-      size_t n = 0;
-      for (uint64_t p = cur.pos; p < seg_end; ++p) {
-        uint32_t id = corpus.tokens[p];
-        if (sh.subsampler.keep(id, rng)) kept[n++] = id;
-      }
-      const uint64_t done_now = sh.tokens_done.load(std::memory_order_relaxed);
-      // Distributed training: the learning rate follows the whole job's progress.
-      const double progress_frac = sh.pause_when->job != nullptr ? sh.pause_when->job->fraction_done(done_now)
-                                                                 : static_cast<double>(done_now) / total;
-      const float lr = static_cast<float>(lr0 * std::max(1e-4, 1.0 - progress_frac));
-      double loss = 0.0;
-      uint64_t pairs = 0;
-      if (hogbatch && n > 0) draw_negatives(next_targets, kept[0]);
-      for (size_t i = 0; i < n; ++i) {
-        const uint32_t w = 1 + static_cast<uint32_t>(rng.below(window));  // random window shrinking
-        const size_t lo = i >= w ? i - w : 0;
-        const size_t hi = std::min(n, i + w + 1);
-        uint32_t B = 0;
-        for (size_t j = lo; j < hi; ++j) {
-          if (j != i) context[B++] = kept[j];
-        }
-        const uint32_t centre = kept[i];
-        if (hogbatch) {
-          std::swap(targets, next_targets);
-          if (i + 1 < n) {
-            draw_negatives(next_targets, kept[i + 1]);
-            if (i + window + 1 < n) {
-              prefetch_row(sh.input.row(kept[i + window + 1]));
-              __builtin_prefetch(&counts.input[kept[i + window + 1]], 1, 3);
-            }
-          }
-          if (B == 0) continue;
-          for (uint32_t b = 0; b < B; ++b) input_rows[b] = sh.input.row(context[b]);
-          for (uint32_t t = 0; t <= K; ++t) target_rows[t] = sh.output.row(targets[t]);
-          loss += hogbatch_step_rows({input_rows.data(), B}, target_rows, sh.output.stride(), lr, sh.sigmoid, scratch);
-          for (uint32_t k = 1; k <= K; ++k) counts.negative[targets[k]] += B;
-        } else {
-          for (uint32_t b = 0; b < B; ++b) {
-            draw_negatives(targets, centre);  // word2vec: fresh negatives for every pair
-            loss += pair_step(sh.input, sh.output, context[b], targets, lr, sh.sigmoid, scratch);
-            for (uint32_t k = 1; k <= K; ++k) ++counts.negative[targets[k]];
-          }
-        }
-        for (uint32_t b = 0; b < B; ++b) ++counts.input[context[b]];
-        counts.positive[centre] += B;
-        pairs += B;
-      }
-      recent_loss += loss;
-      recent_pairs += pairs;
-      if (!std::isfinite(loss) || (recent_pairs >= kDivergencePairs && recent_loss > divergence_limit * static_cast<double>(recent_pairs))) {
-        sh.stop.store(true, std::memory_order_relaxed);
-        throw_diverged(cfg, sh.tokens_done.load(std::memory_order_relaxed) + (seg_end - cur.pos), sh.tokens_total,
-                       std::isfinite(loss) ? recent_loss / static_cast<double>(recent_pairs) : loss);
-      }
-      if (recent_pairs >= kDivergencePairs) recent_loss = 0.0, recent_pairs = 0;
-      sh.tokens_done.fetch_add(seg_end - cur.pos, std::memory_order_relaxed);
-      sh.loss_sum.fetch_add(loss, std::memory_order_relaxed);
-      sh.pairs.fetch_add(pairs, std::memory_order_relaxed);
-      cur.pos = seg_end;
-      released = corpus.done_with(released, cur.pos);  // a mapped corpus drops the pages read (bounded memory)
-      cur.rng = rng.state();
-      if (progress != nullptr) {
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_report >= std::chrono::milliseconds(200)) {
-          last_report = now;
-          double ls = sh.loss_sum.load(std::memory_order_relaxed);
-          uint64_t pc = sh.pairs.load(std::memory_order_relaxed);
-          char detail[96];
-          std::snprintf(detail, sizeof detail, "loss %.4f  lr %.5f",
-                        pc > reported_pairs ? (ls - reported_loss) / static_cast<double>(pc - reported_pairs) : 0.0,
-                        static_cast<double>(lr));
-          reported_loss = ls;
-          reported_pairs = pc;
-          progress->update(sh.tokens_done.load(std::memory_order_relaxed), detail);
-        }
-      }
+      const StopCheck check = check_stop(sh);
+      if (check == StopCheck::stop) return;
+      if (check == StopCheck::again) continue;
+      const float lr = learning_rate(sh);
+      const SegmentResult r = train_segment(sh, wk, seg, lr);
+      finish_segment(sh, wk, seg, r, lr, progress);
+      released = sh.corpus.done_with(released, cur.pos);  // a mapped corpus drops the pages read (bounded memory)
     }
     std::lock_guard lock(slot.mutex);
     slot.epoch = ++cur.epoch;
-    if (cur.epoch < cfg.epochs) {
+    if (cur.epoch < sh.config.epochs) {
       slot.claimed = cur.pos = cur.begin;
       slot.range_end = cur.range_end = cur.end;
     }
@@ -600,6 +710,146 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
   return s;
 }
 
+/// The Trainer's state between run() calls.
+struct Trainer::Impl {
+  Impl(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& s)
+      : config(cfg),
+        state(s),
+        sh{corpus, config, s.input, s.output, NegativeSampler(corpus.counts), Subsampler(corpus.counts, cfg.sample),
+           SigmoidTable(), s.tokens_total},
+        progress("train", s.tokens_total, "tokens", cfg.quiet, 15.0, s.tokens_done) {}
+
+  TrainConfig config;  ///< a copy: the caller's may change or go away between runs
+  TrainingState& state;
+  Shared sh;
+  ProgressReporter progress;
+  std::vector<std::unique_ptr<Worker>> workers;  ///< one per thread (none once finished)
+  bool finished = false;
+  bool failed = false;
+};
+
+Trainer::Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingState& state) {
+  config.validate(corpus, "corpus");
+  const size_t v = corpus.counts.size();
+  if (state.vocab_size() != v || state.input.rows() != v || state.output.rows() != v || state.dim() != config.dim ||
+      state.input_updates.size() != v || state.output_positive_updates.size() != v ||
+      state.output_negative_updates.size() != v ||
+      state.tokens_total != static_cast<uint64_t>(config.epochs) * corpus.tokens.size()) {
+    throw internal_error("training state does not match the corpus or the configuration");
+  }
+  std::vector<ThreadCursor> cursors;
+  bool finished = false;
+  if (state.cursor.empty()) {
+    finished = state.finished();
+    if (!finished) cursors = make_shards(corpus, resolve_threads(config.threads), config.seed);
+  } else {
+    cursors = decode_cursor(state.cursor, corpus.tokens.size(), config.epochs);
+  }
+  impl_ = std::make_unique<Impl>(corpus, config, state);
+  Impl& m = *impl_;
+  m.finished = finished;
+  const int threads = static_cast<int>(cursors.size());
+  m.sh.threads = threads;
+  m.sh.slots = std::make_unique<RangeSlot[]>(threads);
+  m.workers.reserve(threads);
+  for (const ThreadCursor& c : cursors) {
+    m.workers.push_back(std::make_unique<Worker>(m.config, v));
+    m.workers.back()->cur = c;
+  }
+}
+
+Trainer::~Trainer() = default;
+
+bool Trainer::finished() const noexcept { return impl_->finished; }
+
+int Trainer::threads() const noexcept { return static_cast<int>(impl_->workers.size()); }
+
+bool Trainer::run(const TrainPause& pause) {
+  Impl& m = *impl_;
+  if (m.failed) throw internal_error("the trainer stopped on an error and cannot continue");
+  if (m.finished) return true;
+  TrainingState& state = m.state;
+  Shared& sh = m.sh;
+  const int threads = sh.threads;
+  sh.pause_when = &pause;
+  sh.has_deadline = pause.after_seconds > 0;
+  if (sh.has_deadline) {
+    sh.deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(pause.after_seconds));
+  }
+  sh.stop = false;
+  sh.pause = false;
+  sh.tokens_done = state.tokens_done;
+  sh.loss_sum = state.loss_sum;
+  sh.pairs = state.loss_count;
+  if (pause.run_started) m.progress.count_from(*pause.run_started, pause.run_started_tokens);
+  for (int t = 0; t < threads; ++t) {
+    Worker& wk = *m.workers[t];
+    sh.slots[t].claimed = wk.cur.pos;
+    sh.slots[t].range_end = wk.cur.range_end;
+    sh.slots[t].epoch = wk.cur.epoch;
+    wk.input_counts.bind(state.input_updates);
+    wk.positive_counts.bind(state.output_positive_updates);
+    wk.negative_counts.bind(state.output_negative_updates);
+  }
+
+  // One long parallel region; nothing escapes it: a thread's exception is kept and
+  // re-thrown after the join, and the other threads stop at their next segment.
+  std::vector<std::exception_ptr> errors(threads);
+#pragma omp parallel num_threads(threads)
+  {
+    const int tid = omp_get_thread_num();
+    if (omp_get_num_threads() != threads) {
+      if (tid == 0) errors[0] = std::make_exception_ptr(internal_error("OpenMP gave fewer threads than requested"));
+    } else {
+      try {
+        work(sh, tid, *m.workers[tid], tid == 0 ? &m.progress : nullptr);
+      } catch (...) {
+        errors[tid] = std::current_exception();
+        sh.stop = true;
+      }
+    }
+  }
+  for (const std::exception_ptr& e : errors) {
+    if (e) {
+      m.failed = true;
+      std::rethrow_exception(e);
+    }
+  }
+  // A thread that paused may have had its range cut afterwards by one still running.
+  std::vector<ThreadCursor> cursors;
+  for (int t = 0; t < threads; ++t) {
+    Worker& wk = *m.workers[t];
+    wk.cur.range_end = sh.slots[t].range_end;
+    wk.input_counts.flush();
+    wk.positive_counts.flush();
+    wk.negative_counts.flush();
+    cursors.push_back(wk.cur);
+  }
+  state.tokens_done = sh.tokens_done;
+  state.loss_sum = sh.loss_sum;
+  state.loss_count = sh.pairs;
+  bool all_done = true;
+  uint32_t epochs_done = m.config.epochs;
+  for (const ThreadCursor& c : cursors) {
+    all_done = all_done && c.epoch >= m.config.epochs;
+    epochs_done = std::min(epochs_done, c.epoch);
+  }
+  state.epochs_done = epochs_done;
+  if (all_done) {
+    char detail[64];
+    std::snprintf(detail, sizeof detail, "mean loss %.4f",
+                  state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0);
+    state.cursor.clear();
+    m.progress.finish(state.tokens_done, detail);
+    m.finished = true;
+    m.workers.clear();  // their memory goes back at once
+  } else {
+    state.cursor = encode_cursor(cursors);
+  }
+  return all_done;
+}
+
 void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state) {
   train(corpus, config, state, TrainPause{});
 }
@@ -609,94 +859,8 @@ void check_cursor(const TrainingState& state, const CorpusView& corpus, const Tr
 }
 
 bool train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state, const TrainPause& pause) {
-  config.validate(corpus, "corpus");
-  const size_t v = corpus.counts.size();
-  if (state.vocab_size() != v || state.input.rows() != v || state.dim() != config.dim ||
-      state.tokens_total != static_cast<uint64_t>(config.epochs) * corpus.tokens.size()) {
-    throw internal_error("training state does not match the corpus or the configuration");
-  }
-  std::vector<ThreadCursor> cursors;
-  if (state.cursor.empty()) {
-    if (state.finished()) return true;
-    cursors = make_shards(corpus, resolve_threads(config.threads), config.seed);
-  } else {
-    cursors = decode_cursor(state.cursor, corpus.tokens.size(), config.epochs);
-  }
-  const int threads = static_cast<int>(cursors.size());
-
-  Shared sh{corpus, config, state.input, state.output, NegativeSampler(corpus.counts), Subsampler(corpus.counts, config.sample),
-            SigmoidTable(), state.tokens_total};
-  sh.pause_when = &pause;
-  if (pause.after_seconds > 0) {
-    sh.has_deadline = true;
-    sh.deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(pause.after_seconds));
-  }
-  sh.tokens_done = state.tokens_done;
-  sh.loss_sum = state.loss_sum;
-  sh.pairs = state.loss_count;
-  ProgressReporter progress("train", state.tokens_total, "tokens", config.quiet, 15.0, state.tokens_done);
-  if (pause.run_started) progress.count_from(*pause.run_started, pause.run_started_tokens);
-  std::vector<std::exception_ptr> errors(threads);
-  std::vector<ThreadCounts> counts;
-  counts.reserve(threads);
-  for (int t = 0; t < threads; ++t) counts.emplace_back(v);
-  sh.threads = threads;
-  sh.slots = std::make_unique<RangeSlot[]>(threads);
-  for (int t = 0; t < threads; ++t) {
-    sh.slots[t].claimed = cursors[t].pos;
-    sh.slots[t].range_end = cursors[t].range_end;
-    sh.slots[t].epoch = cursors[t].epoch;
-  }
-
-  // One long parallel region; nothing escapes it: a thread's exception is kept and
-  // re-thrown after the join, and the other threads stop at their next segment.
-#pragma omp parallel num_threads(threads)
-  {
-    const int tid = omp_get_thread_num();
-    if (omp_get_num_threads() != threads) {
-      if (tid == 0) errors[0] = std::make_exception_ptr(internal_error("OpenMP gave fewer threads than requested"));
-    } else {
-      try {
-        train_thread(sh, tid, cursors[tid], counts[tid], tid == 0 ? &progress : nullptr);
-      } catch (...) {
-        errors[tid] = std::current_exception();
-        sh.stop = true;
-      }
-    }
-  }
-  for (const std::exception_ptr& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-  // A thread that paused may have had its range cut afterwards by one still running.
-  for (int t = 0; t < threads; ++t) cursors[t].range_end = sh.slots[t].range_end;
-  for (const ThreadCounts& c : counts) {
-    for (size_t i = 0; i < v; ++i) {
-      state.input_updates[i] += c.input[i];
-      state.output_positive_updates[i] += c.positive[i];
-      state.output_negative_updates[i] += c.negative[i];
-    }
-  }
-  state.tokens_done = sh.tokens_done;
-  state.loss_sum = sh.loss_sum;
-  state.loss_count = sh.pairs;
-  bool all_done = true;
-  uint32_t epochs_done = config.epochs;
-  for (const ThreadCursor& c : cursors) {
-    all_done = all_done && c.epoch >= config.epochs;
-    epochs_done = std::min(epochs_done, c.epoch);
-  }
-  state.epochs_done = epochs_done;
-  char detail[64];
-  std::snprintf(detail, sizeof detail, "mean loss %.4f",
-                state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0);
-  if (all_done) {
-    state.cursor.clear();
-    progress.finish(state.tokens_done, detail);
-  } else {
-    state.cursor = encode_cursor(cursors);
-  }
-  return all_done;
+  Trainer trainer(corpus, config, state);
+  return trainer.run(pause);
 }
 
 }  // namespace tokvec
