@@ -409,6 +409,116 @@ TEST(Trainer, InitialRowsAreReproducibleFromSeedAndRow) {
   EXPECT_NE(row[0], s.input.row(0)[0]);
 }
 
+TEST(Trainer, RunReturnsAtEachPauseAndContinuesToTheBytesOfAnUninterruptedRun) {
+  CorpusData c = planted_corpus(500);
+  for (std::string kernel : {"hogbatch", "pair"}) {
+    SCOPED_TRACE(kernel);
+    TrainConfig cfg = small_config();
+    cfg.sample = 1e-2;
+    cfg.kernel = kernel;
+    const TrainingState reference = run(c, cfg);
+    const uint64_t n = c.tokens.size();
+    test::TempDir dir;
+    TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+    Trainer trainer(c.view(), cfg, s);  // the view is a temporary: the trainer keeps its own copy
+    EXPECT_EQ(trainer.threads(), 1);
+    int pauses = 0;
+    for (uint64_t at : {uint64_t{1}, uint64_t{777}, n, n, 2 * n + 5, 3 * n - 9}) {
+      TrainPause pause;
+      pause.at_tokens = at;
+      ASSERT_FALSE(trainer.run(pause)) << at;
+      ++pauses;
+      EXPECT_FALSE(trainer.finished());
+      EXPECT_FALSE(s.cursor.empty());
+      EXPECT_GE(s.tokens_done, at);
+      EXPECT_LT(s.tokens_done, at + 8);  // stops at the next segment (line) start
+      // At a pause the state holds every count so far: one input and one positive update
+      // per pair, K negative ones.
+      uint64_t inputs = 0, positives = 0, negatives = 0;
+      for (size_t i = 0; i < c.vocab.size(); ++i) {
+        inputs += s.input_updates[i];
+        positives += s.output_positive_updates[i];
+        negatives += s.output_negative_updates[i];
+      }
+      EXPECT_EQ(inputs, s.loss_count);
+      EXPECT_EQ(positives, s.loss_count);
+      EXPECT_EQ(negatives, cfg.negative * s.loss_count);
+      if (at == 777) {
+        // A checkpoint written at a pause resumes to the same bytes too.
+        save_state(dir.file("paused.tkv"), s);
+        TrainingState resumed = load_state(dir.file("paused.tkv"));
+        EXPECT_TRUE(train(c.view(), cfg, resumed, TrainPause{}));
+        expect_same_state(resumed, reference);
+      }
+    }
+    EXPECT_EQ(pauses, 6);
+    EXPECT_TRUE(trainer.run());
+    EXPECT_TRUE(trainer.finished());
+    EXPECT_TRUE(s.cursor.empty());
+    expect_same_state(s, reference);
+    EXPECT_TRUE(trainer.run());  // nothing left to do
+    expect_same_state(s, reference);
+  }
+}
+
+TEST(Trainer, CountsAreExactWithSeveralThreadsAndRowsBeyondTheThreadLocalOnes) {
+  // 70,000 ids, so rows above the first 65,536 (counted with atomics, not in each thread's
+  // own arrays) are trained too: every line mixes frequent low ids with rare high ones.
+  const uint32_t vocab = 70000;
+  Rng rng(9, 0);
+  std::vector<std::vector<uint32_t>> lines;
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<uint32_t> line;
+    for (int k = 0; k < 12; ++k) {
+      line.push_back(k % 2 ? static_cast<uint32_t>(rng.below(50)) : 65536 - 40 + static_cast<uint32_t>(rng.below(vocab - 65536 + 40)));
+    }
+    lines.push_back(line);
+  }
+  CorpusData c = make_corpus(lines, vocab);
+  for (int threads : {2, 4}) {
+    for (std::string kernel : {"hogbatch", "pair"}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads, kernel " + kernel);
+      TrainConfig cfg = small_config();
+      cfg.dim = 8;
+      cfg.window = 1;  // never shrinks: the pairs are symmetric, so each row is as often input as positive target
+      cfg.sample = 0;
+      cfg.epochs = 2;
+      cfg.threads = threads;
+      cfg.kernel = kernel;
+      TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+      Trainer trainer(c.view(), cfg, s);
+      ASSERT_EQ(trainer.threads(), threads);
+      uint64_t at = 0;
+      bool done = false;
+      while (!done) {
+        TrainPause pause;
+        pause.at_tokens = at += c.tokens.size() / 3;
+        done = trainer.run(pause);
+        uint64_t inputs = 0, positives = 0, negatives = 0, high = 0;
+        for (uint32_t i = 0; i < vocab; ++i) {
+          inputs += s.input_updates[i];
+          positives += s.output_positive_updates[i];
+          negatives += s.output_negative_updates[i];
+          if (i >= 65536) high += s.input_updates[i];
+        }
+        EXPECT_EQ(inputs, s.loss_count);
+        EXPECT_EQ(positives, s.loss_count);
+        EXPECT_EQ(negatives, cfg.negative * s.loss_count);
+        EXPECT_EQ(s.input_updates, s.output_positive_updates);
+        if (s.tokens_done > 0) {
+          EXPECT_GT(high, 0u);
+        }
+      }
+      EXPECT_EQ(s.tokens_done, s.tokens_total);
+      // Segments end at line ends and shares cut a line at most once per take-over, so
+      // nearly every neighbour pair of the 2 x 2,000 lines of 12 tokens (22 pairs each,
+      // counted in both directions) is trained.
+      EXPECT_LE(s.loss_count, uint64_t{2} * 2000 * 22);
+      EXPECT_GE(s.loss_count, uint64_t{2} * 2000 * 22 - 200);
+    }
+  }
+}
+
 TEST(TrainConfig, RangesAreChecked) {
   CorpusData c = planted_corpus(10);
   auto refuses = [&](auto change, ErrorKind kind, const std::string& words) {

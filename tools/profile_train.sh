@@ -75,8 +75,8 @@ callgrind_annotate --inclusive=yes "$OUT/callgrind.out" >"$OUT/annotate-inclusiv
 pairs=$(grep -o 'over [0-9]* pairs' "$OUT/run/train.log" | tr -dc '0-9')
 tokens=$(grep -o 'trained [0-9]* tokens' "$OUT/run/train.log" | tr -dc '0-9')
 total=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$OUT/annotate.txt")
-# The parallel region (OpenMP outlines it as train(...)._omp_fn.N): everything training does.
-region=$(awk '/tokvec::train\(.*_omp_fn/ { gsub(",", "", $1); print $1; exit }' "$OUT/annotate-inclusive.txt")
+# The parallel region (OpenMP outlines it as Trainer::run(...)._omp_fn.N): everything training does.
+region=$(awk '/tokvec::(Trainer::run|train)\(.*_omp_fn/ { gsub(",", "", $1); print $1; exit }' "$OUT/annotate-inclusive.txt")
 {
     echo "| function (self instructions) | Ir | % of total |"
     echo "| --- | --- | --- |"

@@ -164,7 +164,8 @@ struct TrainPause {
 /// stopped (with one thread, bit-identically to a run that never paused).
 ///
 /// `state` (from initial_state, or a paused state / checkpoint whose cursor is not empty)
-/// is trained in place and must outlive the Trainer, as must `corpus`. When run() returns,
+/// is trained in place and must outlive the Trainer, as must the data `corpus` views (the
+/// view itself is copied). When run() returns,
 /// `state` holds the merged counts, the progress and, in state.cursor, every thread's
 /// position and RNG: a checkpoint written from it resumes exactly. Between runs the caller
 /// may read the state and change the weights (a distributed job averages them), nothing

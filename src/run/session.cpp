@@ -42,9 +42,12 @@ uint64_t checkpoint_fault_bytes(const CheckpointPolicy& policy) {
 }
 
 /// The one place the trainer is driven: trains `state` until `pause` says or to the end;
-/// returns whether training finished.
-bool train_stretch(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state, const TrainPause& pause) {
-  return train(corpus, cfg, state, pause);
+/// returns whether training finished. `trainer` is built at the first stretch and kept, so
+/// a pause is a return from run(), not a rebuild of the samplers, tables and thread state.
+bool train_stretch(std::optional<Trainer>& trainer, const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state,
+                   const TrainPause& pause) {
+  if (!trainer) trainer.emplace(corpus, cfg, state);
+  return trainer->run(pause);
 }
 
 /// Writes the run's log to RUN_DIR/train.log.
@@ -108,6 +111,7 @@ SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const Tra
   const double t0 = log.seconds();
   const uint64_t tokens_at_start = state.tokens_done;
   const auto started = Clock::now();
+  std::optional<Trainer> trainer;
   for (;;) {
     TrainPause pause;
     pause.interrupt = &InterruptGuard::flag();
@@ -118,7 +122,7 @@ SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const Tra
     pause.after_seconds = schedule.seconds_left(Clock::now());
     bool finished;
     try {
-      finished = train_stretch(corpus.view(), cfg, state, pause);
+      finished = train_stretch(trainer, corpus.view(), cfg, state, pause);
     } catch (const Error& e) {
       // The weights in memory may be diverged: nothing of them is written, the checkpoints
       // on disk (written before) stay as they are.

@@ -123,7 +123,7 @@ constexpr uint64_t kMinShareTokens = 4 * kSegmentTokens;
 /// Everything the threads share: read-only inputs built once per Trainer (samplers,
 /// tables), the range slots and a few atomics touched once per segment (never per token).
 struct Shared {
-  const CorpusView& corpus;
+  CorpusView corpus;  ///< a copy of the view (spans): the caller's may be a temporary
   const TrainConfig& config;
   Matrix& input;
   Matrix& output;
