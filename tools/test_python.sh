@@ -8,6 +8,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 python=${1:-/usr/bin/python3}
 build=$(cd "${2:-$root/build}" && pwd)
 venv=$build/python-venv
+# Without the test tools (tools/install-deps.sh --with-test-tools) CTest reports a skip (77).
+for module in pytest venv ensurepip numpy; do
+  if ! "$python" -c "import $module" 2>/dev/null; then
+    echo "test_python: skipped: $python cannot import $module (tools/install-deps.sh --with-test-tools installs it)"
+    exit 77
+  fi
+done
 if [[ ! -x $venv/bin/python ]]; then
   "$python" -m venv --system-site-packages "$venv"
 fi
