@@ -6,7 +6,7 @@
 #                      MPI (openmpi-bin, libopenmpi-dev), so that CMake builds distributed
 #                      training and CTest runs it under mpirun, and what the Python
 #                      package's tests need: a venv to pip-install it into (python3-venv,
-#                      python3-setuptools, python3-wheel) and python3-pytest.
+#                      python3-setuptools, python3-wheel), python3-pytest and python3-pandas.
 #   --with-fuzz        also clang, its libFuzzer/sanitizer runtimes and its OpenMP, which
 #                      tools/fuzz.sh builds the fuzz targets with.
 # Always, besides the compiler and libraries: pybind11 and Python's headers (pybind11-dev,
@@ -18,7 +18,7 @@ packages=(g++ cmake make pkg-config libtbb-dev libcxxopts-dev libgtest-dev libxx
 for arg in "$@"; do
   case "$arg" in
     --with-test-tools) packages+=(python3 python3-numpy python3-gensim openmpi-bin libopenmpi-dev
-                                  python3-venv python3-setuptools python3-wheel python3-pytest) ;;
+                                  python3-venv python3-setuptools python3-wheel python3-pytest python3-pandas) ;;
     --with-fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac

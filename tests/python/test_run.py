@@ -166,3 +166,20 @@ def test_a_words_run(cli, data, tmp_path):
         run.word_vector("zqxjkv")
     best = run.most_similar("the", k=3)
     assert len(best) == 3 and "the" not in [t for t, _ in best]
+
+
+def test_audit_without_pandas_is_a_structured_array(run_dir, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` fails
+    table = tokvec.Run(run_dir).audit(threshold=50)
+    assert isinstance(table, np.ndarray) and table.dtype.names[:3] == ("id", "token", "frequency")
+    assert table["flagged"].dtype == bool and len(table) == 500
+
+
+def test_audit_with_pandas_is_a_dataframe(run_dir):
+    pd = pytest.importorskip("pandas")
+    table = tokvec.Run(run_dir).audit(threshold=50)
+    assert isinstance(table, pd.DataFrame)
+    assert table.attrs["threshold"] == 50 and table.attrs["vocab_size"] == 500
+    assert int(table.flagged.sum()) == table.attrs["flagged_count"]
