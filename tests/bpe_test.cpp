@@ -10,7 +10,7 @@
 #include "test_util.h"
 #include "tokvec/bpe.h"
 #include "tokvec/status.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 namespace {

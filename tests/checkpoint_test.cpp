@@ -5,7 +5,7 @@
 
 #include "test_util.h"
 #include "tokvec/checkpoint.h"
-#include "tokvec/interrupt.h"
+#include "base/interrupt.h"
 #include "tokvec/status.h"
 
 namespace tokvec {

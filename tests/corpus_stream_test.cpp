@@ -8,9 +8,9 @@
 
 #include "test_util.h"
 #include "tokvec/corpus.h"
-#include "tokvec/io.h"
-#include "tokvec/sampler.h"
-#include "tokvec/sections.h"
+#include "base/io.h"
+#include "sgns/sampler.h"
+#include "run/sections.h"
 #include "tokvec/status.h"
 #include "tokvec/trainer.h"
 #include "tokvec/vocab.h"

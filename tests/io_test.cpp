@@ -9,8 +9,8 @@
 #include "test_util.h"
 #include "tokvec/checkpoint.h"
 #include "tokvec/corpus.h"
-#include "tokvec/io.h"
-#include "tokvec/sections.h"
+#include "base/io.h"
+#include "run/sections.h"
 #include "tokvec/status.h"
 
 namespace tokvec {

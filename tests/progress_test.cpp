@@ -1,6 +1,6 @@
 // The progress line: human units, and a rate and closing time that cover work done in
 // stretches (training pauses for checkpoints and resumes in a new reporter).
-#include "tokvec/progress.h"
+#include "base/progress.h"
 
 #include <gtest/gtest.h>
 

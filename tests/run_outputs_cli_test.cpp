@@ -13,7 +13,7 @@
 #include "tokvec/bpe.h"
 #include "tokvec/checkpoint.h"
 #include "tokvec/export.h"
-#include "tokvec/io.h"
+#include "base/io.h"
 
 namespace tokvec {
 namespace {

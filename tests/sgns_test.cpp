@@ -1,4 +1,4 @@
-#include "tokvec/sgns.h"
+#include "sgns/sgns.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tokvec/sampler.h"
+#include "sgns/sampler.h"
 #include "tokvec/simd.h"
 
 namespace tokvec {

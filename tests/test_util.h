@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tokvec/io.h"
+#include "base/io.h"
 
 namespace tokvec::test {
 

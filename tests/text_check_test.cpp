@@ -1,6 +1,6 @@
 // The UTF-8 check of training text (text_check.h): tallies, thresholds, and feeding in
 // pieces cut anywhere.
-#include "tokvec/text_check.h"
+#include "text/text_check.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 namespace {

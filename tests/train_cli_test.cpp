@@ -8,7 +8,7 @@
 #include "test_util.h"
 #include "tokvec/checkpoint.h"
 #include "tokvec/corpus.h"
-#include "tokvec/sampler.h"
+#include "sgns/sampler.h"
 
 namespace tokvec {
 namespace {

@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "test_util.h"
-#include "tokvec/io.h"
-#include "tokvec/sampler.h"
+#include "base/io.h"
+#include "sgns/sampler.h"
 #include "tokvec/simd.h"
 #include "tokvec/status.h"
 

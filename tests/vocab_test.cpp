@@ -1,9 +1,9 @@
 #include "tokvec/vocab.h"
 
 #include "test_util.h"
-#include "tokvec/io.h"
+#include "base/io.h"
 #include "tokvec/status.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 namespace {

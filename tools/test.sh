@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite (what .ci/run calls):
-#   1. the Release build (build/ or $TOKVEC_BUILD_DIR) and its suite;
+#   1. the Release build (build/ or $TOKVEC_BUILD_DIR) and its suite, then
+#      tools/check_install.sh: the installed package builds and runs docs/examples;
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 #      (-DTOKVEC_SANITIZE=ON, into build-asan/ or $TOKVEC_ASAN_BUILD_DIR). It fails on any
 #      sanitizer report, also one from a tokvec process that a test runs and expects to
@@ -21,6 +22,7 @@ done
 tools/install-deps.sh --with-test-tools
 tools/build.sh
 (cd "${TOKVEC_BUILD_DIR:-build}" && ctest --output-on-failure -j"$(nproc)")
+tools/check_install.sh
 
 [[ "$sanitizers" == 1 ]] || exit 0
 

@@ -12,7 +12,7 @@
 // of its own (not the bytes of U+2581, so a literal "▁" in the text round-trips); then the
 // multi-byte characters frequent enough in the training text, one symbol each (code-point
 // order); then one id per merge, in merge order. A token is (marker?, bytes): the marker
-// can only lead a token, since it only ever leads a pre-token (see text.h).
+// can only lead a token, since it only ever leads a pre-token (see src/text/text.h).
 //
 // Model file (text, UTF-8, one record a line):
 //     tokvec-bpe 1                          magic and format version

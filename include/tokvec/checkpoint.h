@@ -1,7 +1,7 @@
 // The training state: everything a run needs to be exported, audited or continued.
 //
 // The final state of a run (RUN_DIR/state.tkv) and its checkpoints share this format.
-// File: a sectioned file (see sections.h), magic "TKVSTATE", version 1, sections:
+// File: a sectioned file (docs/formats.md), magic "TKVSTATE", version 1, sections:
 //   META  str config_json, str tokenizer_kind, u64 tokenizer_checksum, u32 vocab_size,
 //         u32 dim, u64 stride, u64 seed, u64 tokens_done, u64 tokens_total,
 //         u32 epochs_done, f64 loss_sum, u64 loss_count

@@ -1,7 +1,7 @@
 // The token corpus: a text encoded into token ids, in a binary file the trainer maps into
 // memory.
 //
-// File: a sectioned file (see sections.h), magic "TKVCORPS", version 1, sections:
+// File: a sectioned file (docs/formats.md), magic "TKVCORPS", version 1, sections:
 //   META  u32 vocab_size, u64 token_count, u64 line_count, u64 tokenizer_checksum,
 //         str tokenizer_kind ("bpe" or "words"), str source (the input path)
 //   VOCB  vocab_size strings (u64 length + bytes): each token's display form
@@ -20,9 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "tokvec/sections.h"
-
 namespace tokvec {
+
+class SectionReader;        // src/run/sections.h
+class SectionStreamWriter;  // src/run/sections.h
 
 inline constexpr char kCorpusMagic[] = "TKVCORPS";
 inline constexpr uint32_t kCorpusVersion = 1;
@@ -146,13 +147,17 @@ void append_block_lines(Sink& sink, std::span<const uint32_t> ids, std::span<con
 class TokenCorpus {
  public:
   static TokenCorpus open(const std::string& path);
+  TokenCorpus();
+  ~TokenCorpus();
+  TokenCorpus(TokenCorpus&&) noexcept;
+  TokenCorpus& operator=(TokenCorpus&&) noexcept;
 
   CorpusView view() const noexcept { return {tokens_, line_ends_, counts_, true}; }
   const std::vector<std::string>& vocab() const noexcept { return vocab_; }
   uint64_t tokenizer_checksum() const noexcept { return tokenizer_checksum_; }
   const std::string& tokenizer_kind() const noexcept { return tokenizer_kind_; }
   const std::string& source() const noexcept { return source_; }
-  const std::string& path() const noexcept { return reader_->path(); }
+  const std::string& path() const noexcept;
   /// Lines for `tokvec inspect`.
   std::vector<std::string> describe() const;
 

@@ -105,7 +105,7 @@ struct WordCount {
 };
 
 /// Every distinct word of the text file seen at least `min_count` times, by count
-/// descending, ties by bytes ascending. A word is a pre-token of the BPE tokenizer (text.h)
+/// descending, ties by bytes ascending. A word is a pre-token of the BPE tokenizer (src/text/text.h)
 /// that is a run of letters or of digits: punctuation is split off as the tokenizer splits
 /// it ("sea." counts as "sea"), and runs of punctuation or symbols are not words. oneTBB
 /// counts blocks of the file in parallel.

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,11 +31,12 @@
 #include <nlohmann/json.hpp>
 
 #include "tokvec/checkpoint.h"
-#include "tokvec/io.h"
 #include "tokvec/status.h"
 #include "tokvec/trainer.h"
 
 namespace tokvec {
+
+class FolderLock;  // src/base/io.h
 
 // ---- Errors that name a setting ----------------------------------------------------------
 
@@ -134,7 +136,7 @@ class RunDir {
 
  private:
   std::string path_;
-  FolderLock lock_;
+  std::shared_ptr<FolderLock> lock_;  // held while the RunDir (or a copy) lives
   bool created_ = false;
   bool was_empty_ = false;
 };

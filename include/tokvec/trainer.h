@@ -121,7 +121,7 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
 /// stopped).
 void train(const CorpusView& corpus, const TrainConfig& config, TrainingState& state);
 
-/// The progress of a whole distributed job (distributed.h), for the learning-rate decay of
+/// The progress of a whole distributed job (src/distributed/distributed.h), for the learning-rate decay of
 /// one of its processes. Called by each thread once per segment with this process's
 /// tokens_done; returns the fraction of the job's tokens done, in [0, 1], which replaces
 /// tokens_done / tokens_total. Must be thread-safe and cheap.
@@ -129,7 +129,7 @@ class JobProgress {
  public:
   virtual ~JobProgress() = default;
   virtual double fraction_done(uint64_t local_tokens_done) noexcept = 0;
-  /// Bounded staleness (distributed.h, --sync-tokens): called by each thread at a segment
+  /// Bounded staleness (src/distributed/distributed.h, --sync-tokens): called by each thread at a segment
   /// start with this process's tokens_done; blocks while the process is too far ahead of
   /// its last completed sync and returns whether it blocked (the thread then checks the
   /// pause conditions again before it trains on). The default never blocks.

@@ -8,9 +8,9 @@
 #include <set>
 #include <utility>
 
-#include "tokvec/config.h"
+#include "base/config.h"
 #include "tokvec/status.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 

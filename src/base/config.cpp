@@ -1,4 +1,4 @@
-#include "tokvec/config.h"
+#include "base/config.h"
 
 #include <sstream>
 #include <thread>

@@ -1,4 +1,4 @@
-#include "tokvec/interrupt.h"
+#include "base/interrupt.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "tokvec/io.h"
+#include "base/io.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,8 +17,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "tokvec/interrupt.h"
-#include "tokvec/sniff.h"
+#include "base/interrupt.h"
+#include "base/sniff.h"
 #include "tokvec/status.h"
 
 namespace tokvec {

@@ -1,4 +1,4 @@
-#include "tokvec/progress.h"
+#include "base/progress.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "tokvec/sniff.h"
+#include "base/sniff.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 #include "tokvec/checkpoint.h"
 #include "tokvec/corpus.h"
 #include "tokvec/status.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 

@@ -9,7 +9,7 @@
 #include "tokvec/audit.h"
 #include "tokvec/checkpoint.h"
 #include "tokvec/export.h"
-#include "tokvec/io.h"
+#include "base/io.h"
 #include "tokvec/run.h"
 #include "tokvec/status.h"
 #include "tokvec/trainer.h"

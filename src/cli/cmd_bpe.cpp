@@ -16,9 +16,9 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "tokvec/bpe.h"
-#include "tokvec/config.h"
+#include "base/config.h"
 #include "tokvec/corpus.h"
-#include "tokvec/io.h"
+#include "base/io.h"
 #include "tokvec/status.h"
 
 namespace tokvec::cli {

@@ -20,12 +20,12 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "tokvec/audit.h"
-#include "tokvec/config.h"
+#include "base/config.h"
 #include "tokvec/eval.h"
 #include "tokvec/export.h"
-#include "tokvec/io.h"
+#include "base/io.h"
 #include "tokvec/status.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec::cli {
 

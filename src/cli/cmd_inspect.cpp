@@ -8,8 +8,8 @@
 #include "tokvec/bpe.h"
 #include "tokvec/checkpoint.h"
 #include "tokvec/corpus.h"
-#include "tokvec/io.h"
-#include "tokvec/sniff.h"
+#include "base/io.h"
+#include "base/sniff.h"
 #include "tokvec/status.h"
 
 namespace tokvec::cli {

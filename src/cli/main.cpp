@@ -6,7 +6,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "tokvec/interrupt.h"
+#include "base/interrupt.h"
 #include "tokvec/simd.h"
 #include "tokvec/status.h"
 

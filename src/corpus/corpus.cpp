@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "run/sections.h"
 #include "tokvec/status.h"
 
 namespace tokvec {
@@ -244,6 +245,12 @@ void write_corpus(const std::string& path, const CorpusData& corpus) {
   writer.add_view("CNTS", as_bytes_span(corpus.counts));
   writer.commit();
 }
+
+TokenCorpus::TokenCorpus() = default;
+TokenCorpus::~TokenCorpus() = default;
+TokenCorpus::TokenCorpus(TokenCorpus&&) noexcept = default;
+TokenCorpus& TokenCorpus::operator=(TokenCorpus&&) noexcept = default;
+const std::string& TokenCorpus::path() const noexcept { return reader_->path(); }
 
 TokenCorpus TokenCorpus::open(const std::string& path) {
   TokenCorpus c;

@@ -1,14 +1,14 @@
 // The parts of distributed training every build has (with or without MPI): the job cursor
 // stored in checkpoints, the rank-count check on --resume, the sync options and the launcher
 // detection. The MPI code itself is in src/distributed/mpi/.
-#include "tokvec/distributed.h"
+#include "distributed/distributed.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
-#include "tokvec/config.h"
-#include "tokvec/io.h"
+#include "base/config.h"
+#include "base/io.h"
 #include "tokvec/status.h"
 
 namespace tokvec {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <cstring>
 
-#include "tokvec/sections.h"
+#include "run/sections.h"
 #include "tokvec/status.h"
 
 namespace tokvec {

@@ -4,9 +4,9 @@
 #include "run/session_detail.h"
 #include "tokvec/bpe.h"
 #include "tokvec/corpus.h"
-#include "tokvec/interrupt.h"
-#include "tokvec/io.h"
-#include "tokvec/text.h"
+#include "base/interrupt.h"
+#include "base/io.h"
+#include "text/text.h"
 #include "tokvec/vocab.h"
 
 namespace tokvec::detail {

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "tokvec/io.h"
+#include "base/io.h"
 #include "tokvec/run.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 
@@ -145,7 +145,7 @@ RunDir RunDir::create(const std::string& dir, bool force) {
     run.created_ = fs::create_directories(dir, ec);
     if (ec) throw io_error(dir, "cannot create the run folder", ec.value());
   }
-  run.lock_ = FolderLock(dir);
+  run.lock_ = std::make_shared<FolderLock>(dir);
   remove_stale_temporaries(dir);
   run.was_empty_ = fs::is_empty(dir, ec);
   if (!run.was_empty_ && !force) {
@@ -160,7 +160,7 @@ RunDir RunDir::open(const std::string& dir) {
   if (!fs::is_directory(dir, ec)) throw io_error(dir, "no such run folder to resume", ENOENT);
   RunDir run;
   run.path_ = dir;
-  run.lock_ = FolderLock(dir);
+  run.lock_ = std::make_shared<FolderLock>(dir);
   remove_stale_temporaries(dir);
   return run;
 }

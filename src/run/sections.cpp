@@ -1,8 +1,8 @@
-#include "tokvec/sections.h"
+#include "run/sections.h"
 
 #include <algorithm>
 
-#include "tokvec/sniff.h"
+#include "base/sniff.h"
 #include "tokvec/status.h"
 
 namespace tokvec {

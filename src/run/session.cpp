@@ -11,12 +11,12 @@
 
 #include "run/session_detail.h"
 #include "tokvec/audit.h"
-#include "tokvec/config.h"
-#include "tokvec/distributed.h"
-#include "tokvec/interrupt.h"
-#include "tokvec/io.h"
-#include "tokvec/text.h"
-#include "tokvec/text_check.h"
+#include "base/config.h"
+#include "distributed/distributed.h"
+#include "base/interrupt.h"
+#include "base/io.h"
+#include "text/text.h"
+#include "text/text_check.h"
 #include "tokvec/trainer.h"
 
 namespace tokvec {

@@ -1,4 +1,4 @@
-#include "tokvec/sampler.h"
+#include "sgns/sampler.h"
 
 #include <cmath>
 

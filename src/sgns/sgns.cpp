@@ -1,4 +1,4 @@
-#include "tokvec/sgns.h"
+#include "sgns/sgns.h"
 
 #include <cmath>
 

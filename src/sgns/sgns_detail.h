@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tokvec/sgns.h"
+#include "sgns/sgns.h"
 #include "tokvec/simd.h"
 
 namespace tokvec::detail {

@@ -14,11 +14,11 @@
 #include <type_traits>
 
 #include "sgns/sgns_detail.h"
-#include "tokvec/config.h"
-#include "tokvec/io.h"
-#include "tokvec/progress.h"
-#include "tokvec/sampler.h"
-#include "tokvec/sgns.h"
+#include "base/config.h"
+#include "base/io.h"
+#include "base/progress.h"
+#include "sgns/sampler.h"
+#include "sgns/sgns.h"
 #include "tokvec/simd.h"
 #include "tokvec/status.h"
 

@@ -22,13 +22,13 @@
 
 #include "bpe_detail.h"
 #include "base/pipeline_slots.h"
-#include "tokvec/config.h"
-#include "tokvec/io.h"
-#include "tokvec/progress.h"
-#include "tokvec/sniff.h"
+#include "base/config.h"
+#include "base/io.h"
+#include "base/progress.h"
+#include "base/sniff.h"
 #include "tokvec/status.h"
 #include "base/thread_arena.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 

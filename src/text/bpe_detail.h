@@ -12,7 +12,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "tokvec/text_check.h"
+#include "text/text_check.h"
 
 namespace tokvec::bpe_detail {
 

@@ -46,12 +46,12 @@
 #include "bpe_detail.h"
 #include "base/pipeline_slots.h"
 #include "tokvec/bpe.h"
-#include "tokvec/config.h"
-#include "tokvec/io.h"
-#include "tokvec/progress.h"
+#include "base/config.h"
+#include "base/io.h"
+#include "base/progress.h"
 #include "tokvec/status.h"
 #include "base/thread_arena.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 

@@ -1,4 +1,4 @@
-#include "tokvec/text.h"
+#include "text/text.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,10 +1,10 @@
-#include "tokvec/text_check.h"
+#include "text/text_check.h"
 
 #include <cstdio>
 #include <cstring>
 
 #include "tokvec/status.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 

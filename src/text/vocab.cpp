@@ -21,11 +21,11 @@
 #include <tbb/task_arena.h>
 
 #include "base/pipeline_slots.h"
-#include "tokvec/config.h"
-#include "tokvec/io.h"
+#include "base/config.h"
+#include "base/io.h"
 #include "tokvec/status.h"
-#include "tokvec/text.h"
-#include "tokvec/text_check.h"
+#include "text/text.h"
+#include "text/text_check.h"
 #include "base/thread_arena.h"
 
 namespace tokvec {

@@ -15,8 +15,8 @@
 #include <unordered_set>
 
 #include "eval_detail.h"
-#include "tokvec/config.h"
-#include "tokvec/io.h"
+#include "base/config.h"
+#include "base/io.h"
 #include "tokvec/status.h"
 
 namespace tokvec {

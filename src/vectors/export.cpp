@@ -15,10 +15,10 @@
 
 #include "tokvec/bpe.h"
 #include "tokvec/corpus.h"
-#include "tokvec/io.h"
-#include "tokvec/sniff.h"
+#include "base/io.h"
+#include "base/sniff.h"
 #include "tokvec/status.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 
 namespace tokvec {
 

@@ -42,9 +42,9 @@
 #include "tokvec/corpus.h"
 #include "tokvec/eval.h"
 #include "tokvec/export.h"
-#include "tokvec/io.h"
+#include "base/io.h"
 #include "tokvec/status.h"
-#include "tokvec/text.h"
+#include "text/text.h"
 #include "tokvec/trainer.h"
 
 namespace tokvec::fuzz {

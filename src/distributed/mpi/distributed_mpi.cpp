@@ -23,11 +23,11 @@
 #include <thread>
 #include <tuple>
 
-#include "tokvec/config.h"
-#include "tokvec/distributed.h"
-#include "tokvec/interrupt.h"
-#include "tokvec/io.h"
-#include "tokvec/sampler.h"
+#include "base/config.h"
+#include "distributed/distributed.h"
+#include "base/interrupt.h"
+#include "base/io.h"
+#include "sgns/sampler.h"
 #include "tokvec/status.h"
 
 namespace tokvec::distributed {

@@ -1,7 +1,7 @@
 // Distributed training in a build without MPI (CMake did not find it, or TOKVEC_MPI=OFF):
 // every command runs as one process, and a launch by mpirun with several processes is
 // refused rather than letting each process train the whole corpus on its own.
-#include "tokvec/distributed.h"
+#include "distributed/distributed.h"
 #include "tokvec/status.h"
 
 namespace tokvec::distributed {

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tokvec/io.h"
+#include "base/io.h"
 
 namespace tokvec {
 
