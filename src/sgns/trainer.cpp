@@ -263,8 +263,9 @@ class RowCounter {
 
 /// One thread's own state, allocated once per Trainer and kept across run() calls: its
 /// cursor, its scratch space (the loops allocate nothing), its counters and the watches
-/// that span segments (divergence, progress line).
-struct Worker {
+/// that span segments (divergence, progress line). Aligned so that two threads' workers
+/// never share a cache line (the RNG state is written at every draw).
+struct alignas(128) Worker {
   Worker(const TrainConfig& cfg, size_t vocab)
       : kept(kSegmentTokens),
         context(2 * cfg.window),
