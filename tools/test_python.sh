@@ -20,6 +20,6 @@ if [[ ! -x $venv/bin/python ]]; then
 fi
 TOKVEC_PY_BUILD_DIR=$build "$venv/bin/pip" install --no-build-isolation --no-index --no-deps --quiet \
   --disable-pip-version-check "$root"
-# From the build folder, so that `import tokvec` is the installed package, not python/.
+# From the build folder, so that `import tokvec` is the installed package, not src/python/.
 cd "$build"
 TOKVEC_CLI=$build/tokvec exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/tests/python"

@@ -1,6 +1,6 @@
 // tokvec._tokvec: the library (include/tokvec) for Python, through pybind11.
 //
-// The pure-Python package python/tokvec wraps these classes with docstrings and helpers
+// The pure-Python package src/python/tokvec wraps these classes with docstrings and helpers
 // (most_similar, to_gensim, the audit as a DataFrame); this file only crosses the border.
 // Long work (training a tokenizer, encoding many lines, loading a run, the audit) runs
 // with the GIL released, so other Python threads keep going.
