@@ -33,6 +33,7 @@
 
 #include "tokvec/bpe.h"
 #include "tokvec/checkpoint.h"
+#include "tokvec/vocab.h"  // WordCount
 #include "tokvec/run.h"
 
 namespace tokvec {
@@ -98,17 +99,11 @@ using PieceEncoder = std::function<std::vector<uint32_t>(std::string_view word)>
 Embeddings compose_word_vectors(const TrainingState& state, const std::vector<std::string>& words,
                                 const PieceEncoder& encode);
 
-/// A distinct word of a text and how often it occurs.
-struct WordCount {
-  std::string word;
-  uint64_t count = 0;
-};
-
 /// Every distinct word of the text file seen at least `min_count` times, by count
-/// descending, ties by bytes ascending. A word is a pre-token of the BPE tokenizer (src/text/text.h)
-/// that is a run of letters or of digits: punctuation is split off as the tokenizer splits
-/// it ("sea." counts as "sea"), and runs of punctuation or symbols are not words. oneTBB
-/// counts blocks of the file in parallel.
+/// descending, ties by bytes ascending, counted by the word counter's pre-token rule
+/// (src/text/words.h): a word is a pre-token of the BPE tokenizer that is a run of letters
+/// or of digits, so punctuation is split off as the tokenizer splits it ("sea." counts as
+/// "sea"), and runs of punctuation or symbols are not words.
 std::vector<WordCount> count_text_words(const std::string& path, uint64_t min_count);
 /// The same for a text in memory.
 std::vector<WordCount> count_words_in_text(std::string_view text, uint64_t min_count);

@@ -32,6 +32,12 @@ struct WordVocabConfig {
   std::function<void(const std::string&)> on_warning;
 };
 
+/// A distinct word of a text and how often it occurs.
+struct WordCount {
+  std::string word;
+  uint64_t count = 0;
+};
+
 /// Checksum identifying a word vocabulary (XXH3-64 over each word's length and bytes, in id
 /// order). Stored as the corpus's tokenizer_checksum.
 uint64_t word_vocab_checksum(const std::vector<std::string>& vocab);

@@ -3,9 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 
-#include "base/simd_targets.h"
-// After simd_targets.h: HWY_TARGETS then names the targets the kernels were compiled for.
-#include <hwy/targets.h>
+#include "base/simd_dispatch.h"
 
 #include "tokvec/status.h"
 
@@ -23,17 +21,6 @@ namespace tokvec::simd {
 namespace {
 
 constexpr Path kAll[] = {Path::avx512, Path::avx2, Path::neon, Path::scalar};  // fastest first
-
-/// Highway's target bit for a path (0 for scalar, which is not a Highway target).
-constexpr int64_t target_bit(Path p) {
-  switch (p) {
-    case Path::avx512: return HWY_AVX3;
-    case Path::avx2: return HWY_AVX2;
-    case Path::neon: return HWY_NEON;
-    case Path::scalar: return 0;
-  }
-  return 0;
-}
 
 std::string list(bool (*keep)(Path)) {
   std::string out;
@@ -77,12 +64,12 @@ const char* name(Path p) noexcept {
 }
 
 bool compiled(Path p) noexcept {
-  return p == Path::scalar || (HWY_TARGETS & target_bit(p)) != 0;
+  return p == Path::scalar || (HWY_TARGETS & hwy_target(p)) != 0;
 }
 
 bool runnable(Path p) noexcept {
   if (p == Path::scalar) return true;
-  return compiled(p) && (hwy::SupportedTargets() & target_bit(p)) != 0;
+  return compiled(p) && (hwy::SupportedTargets() & hwy_target(p)) != 0;
 }
 
 std::vector<Path> runnable_paths() {

@@ -301,25 +301,13 @@ double Pair(float* in_base, float* out_base, size_t stride, size_t cols, uint32_
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "base/simd_dispatch.h"
+
 namespace tokvec::detail {
 
-// Highway's own HWY_DYNAMIC_DISPATCH always takes the best target the CPU has; TOKVEC_SIMD
-// must be able to force a lesser one, so the table is indexed by simd::Path instead. It is
-// as safe: simd::active() only returns a path that hwy::SupportedTargets() reports.
-SgnsKernels sgns_simd_kernels(simd::Path path) noexcept {
-  switch (path) {
-#if HWY_TARGETS & HWY_AVX3
-    case simd::Path::avx512: return {&N_AVX3::HogBatch, &N_AVX3::Pair};
-#endif
-#if HWY_TARGETS & HWY_AVX2
-    case simd::Path::avx2: return {&N_AVX2::HogBatch, &N_AVX2::Pair};
-#endif
-#if HWY_TARGETS & HWY_NEON
-    case simd::Path::neon: return {&N_NEON::HogBatch, &N_NEON::Pair};
-#endif
-    default: return {};
-  }
-}
+#define TOKVEC_SGNS_KERNELS(ns) SgnsKernels{&ns::HogBatch, &ns::Pair}
+SgnsKernels sgns_simd_kernels(simd::Path path) noexcept { TOKVEC_SIMD_DISPATCH(path, TOKVEC_SGNS_KERNELS, SgnsKernels{}) }
+#undef TOKVEC_SGNS_KERNELS
 
 }  // namespace tokvec::detail
 #endif

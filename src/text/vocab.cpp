@@ -1,4 +1,5 @@
 #include "tokvec/vocab.h"
+#include "text/words.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -32,7 +33,7 @@ namespace tokvec {
 
 namespace {
 
-constexpr bool is_space(unsigned char c) noexcept { return c == ' ' || (c >= '\t' && c <= '\r'); }
+constexpr bool is_space(unsigned char c) noexcept { return is_word_space(c); }
 constexpr bool is_line_end(unsigned char c) noexcept { return c == '\n' || c == '\r'; }
 
 /// Open-addressing map from a word to a dense id. Linear probing on a power-of-two table of
@@ -149,9 +150,44 @@ size_t read_at(int fd, const std::string& path, uint64_t offset, size_t n, std::
   return got;
 }
 
-/// Reads block `i` (streamed: only this block's bytes are in memory) and counts its words.
-void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t block_bytes, size_t i, Block& block,
-                 std::string& buf, bool lowercase) {
+/// Where the text comes from: a file read block by block (pread), or a text in memory.
+struct TextSource {
+  int fd = -1;
+  std::string_view memory;  // when fd < 0
+  std::string path;         // for messages
+
+  size_t read_at(uint64_t offset, size_t n, std::string& out) const {
+    if (fd >= 0) return tokvec::read_at(fd, path, offset, n, out);
+    const size_t got = offset < memory.size() ? std::min<size_t>(n, memory.size() - offset) : 0;
+    out.append(memory.substr(static_cast<size_t>(std::min<uint64_t>(offset, memory.size())), got));
+    return got;
+  }
+};
+
+/// Counts the words of `stretch` by the pre-token rule (words.h); the stretch starts
+/// and ends at ASCII whitespace or the text's ends, as pre-tokens never cross it.
+void count_pretoken_words(std::string_view stretch, WordMap& map, Block& block, bool lowercase, std::string& lowered) {
+  pretokenize(stretch, true, [&](std::string_view piece, bool, size_t) {
+    uint32_t len;
+    const CharClass cls = detail::char_at(piece, 0, len);
+    if (cls != CharClass::letter && cls != CharClass::mark && cls != CharClass::digit) return;
+    if (lowercase && needs_lowercase(piece)) {
+      lowercase_utf8(piece, lowered);
+      piece = lowered;
+    }
+    uint32_t id = map.find_or_insert(piece);
+    if (id == block.counts.size()) block.counts.push_back(0);
+    ++block.counts[id];
+  });
+}
+
+/// Reads block `i` (streamed: only this block's bytes are in memory) and counts its words
+/// by `rule`. The whitespace rule also keeps the block's tokens (local ids) and line ends,
+/// for encoding.
+void count_block(const TextSource& src, uint64_t file_size, uint64_t block_bytes, size_t i, Block& block,
+                 std::string& buf, bool lowercase, WordRule rule = WordRule::whitespace) {
+  const std::string& path = src.path;
+  const int fd = src.fd;
   const uint64_t begin = i * block_bytes;
   const uint64_t end = std::min(file_size, begin + block_bytes);
   // One byte before the block tells whether its first word started in the previous block.
@@ -164,12 +200,12 @@ void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t b
     if (::fstat(fd, &st) == 0) return changed_size_error(path, file_size, std::to_string(st.st_size) + " bytes now");
     return changed_size_error(path, file_size, "a read at byte " + std::to_string(at) + " came up short");
   };
-  const size_t got = read_at(fd, path, read_from, end - read_from, buf);
+  const size_t got = src.read_at(read_from, end - read_from, buf);
   if (got != end - read_from) throw short_read(read_from + got);
   // A word crossing the end is ours: read on until whitespace or the end of the file.
   for (uint64_t pos = end; pos < file_size && !is_space(static_cast<unsigned char>(buf.back()));) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(4096, file_size - pos));
-    const size_t more = read_at(fd, path, pos, want, buf);
+    const size_t more = src.read_at(pos, want, buf);
     if (more != want) throw short_read(pos + more);
     pos += want;
   }
@@ -189,7 +225,18 @@ void count_block(int fd, const std::string& path, uint64_t file_size, uint64_t b
   std::string lowered;
   block.ids.reserve(own_end / 5);
   const size_t first_own = k;
-  while (k < own_end) {
+  if (rule == WordRule::pretokens) {
+    // To the end of the word that crosses the block's end, if one does.
+    size_t stretch_end = own_end;
+    if (own_end > first_own && !is_space(p[own_end - 1])) {
+      while (stretch_end < n && !is_space(p[stretch_end])) ++stretch_end;
+    }
+    if (stretch_end > first_own) {
+      count_pretoken_words(std::string_view(buf.data() + first_own, stretch_end - first_own), map, block, lowercase, lowered);
+    }
+    k = std::max(k, stretch_end);
+  }
+  while (rule == WordRule::whitespace && k < own_end) {
     unsigned char c = p[k];
     if (is_space(c)) {
       if (is_line_end(c) && (block.line_breaks.empty() || block.line_breaks.back() != block.ids.size())) {
@@ -252,14 +299,24 @@ struct WordInput {
   std::string path;
   SpooledText spool;
   Fd file{-1};
+  std::string_view memory;  // a text in memory instead of a file (file.fd < 0)
   uint64_t size = 0;
   struct timespec mtime {};
   uint64_t block_bytes = 0;
   size_t blocks = 0;
   int threads = 1;
   bool lowercase = false;
+  WordRule rule = WordRule::whitespace;
 
-  WordInput(const std::string& p, const WordVocabConfig& config) : path(input_name(p)), lowercase(config.lowercase) {
+  WordInput(const std::string& p, const WordVocabConfig& config)
+      : WordInput(p, config.threads, config.block_bytes, config.lowercase, WordRule::whitespace) {}
+  /// A text in memory.
+  WordInput(std::string_view text, int requested_threads, size_t requested_block_bytes, bool lower, WordRule word_rule)
+      : path("the text"), memory(text), size(text.size()), lowercase(lower), rule(word_rule) {
+    set_blocks(requested_threads, requested_block_bytes);
+  }
+  WordInput(const std::string& p, int requested_threads, size_t requested_block_bytes, bool lower, WordRule word_rule)
+      : path(input_name(p)), lowercase(lower), rule(word_rule) {
     check_readable_input(p);
     spool = SpooledText(p);
     file.fd = ::open(spool.path().c_str(), O_RDONLY | O_CLOEXEC);
@@ -269,13 +326,18 @@ struct WordInput {
     size = static_cast<uint64_t>(st.st_size);
     mtime = st.st_mtim;
     if (after_size_taken_for_test != nullptr) after_size_taken_for_test(path);
-    threads = resolve_threads(config.threads);
-    block_bytes = std::max<uint64_t>(config.block_bytes, 64);
+    set_blocks(requested_threads, requested_block_bytes);
+  }
+  void set_blocks(int requested_threads, size_t requested_block_bytes) {
+    threads = resolve_threads(requested_threads);
+    block_bytes = std::max<uint64_t>(requested_block_bytes, 64);
     blocks = static_cast<size_t>((size + block_bytes - 1) / block_bytes);
   }
+  TextSource source() const { return {file.fd, memory, path}; }
   /// After a pass: the blocks read only the bytes below `size`, so a file that grew (or was
   /// rewritten) meanwhile must be caught here.
   void check_unchanged() const {
+    if (file.fd < 0) return;
     struct stat st {};
     if (::fstat(file.fd, &st) != 0) throw io_error(path, "cannot stat", errno);
     if (static_cast<uint64_t>(st.st_size) != size) {
@@ -322,8 +384,8 @@ void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepar
                                                              [&](size_t i) {
                                                                Block* b = slots.take();
                                                                *b = Block{};
-                                                               count_block(in.file.fd, in.path, in.size, in.block_bytes, i, *b,
-                                                                           buffers.local(), in.lowercase);
+                                                               count_block(in.source(), in.size, in.block_bytes, i, *b,
+                                                                           buffers.local(), in.lowercase, in.rule);
                                                                prepare(*b);
                                                                return b;
                                                              }) &
@@ -333,6 +395,28 @@ void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepar
             }));
   });
   in.check_unchanged();
+}
+
+/// Adds a counted block's words to the text's map.
+void merge_block(CountedWords& cw, const Block& b) {
+  for (size_t l = 0; l < b.words.size(); ++l) {
+    uint32_t g = cw.words.find_or_insert(b.words[l]);
+    if (g == cw.counts.size()) cw.counts.push_back(0);
+    cw.counts[g] += b.counts[l];
+  }
+}
+
+/// The distinct words' indices, count descending, then bytes ascending (deterministic).
+std::vector<uint32_t> by_count_then_bytes(const CountedWords& cw) {
+  const std::vector<uint64_t>& counts = cw.counts;
+  const std::vector<std::string_view>& gwords = cw.words.words();
+  std::vector<uint32_t> order(counts.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (counts[a] != counts[b]) return counts[a] > counts[b];
+    return gwords[a] < gwords[b];
+  });
+  return order;
 }
 
 /// Pass 1 (an ordered oneTBB pipeline): read and count blocks in parallel, each with a
@@ -355,11 +439,7 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
       },
       [&](const Block& b) {
         check.add(b.tally);
-        for (size_t l = 0; l < b.words.size(); ++l) {
-          uint32_t g = cw.words.find_or_insert(b.words[l]);
-          if (g == cw.counts.size()) cw.counts.push_back(0);
-          cw.counts[g] += b.counts[l];
-        }
+        merge_block(cw, b);
       });
   if (config.check_text) {
     const std::string warning = check.finish();
@@ -370,12 +450,7 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
 
   // Order: count descending, then bytes ascending (deterministic); drop count < min_count.
   const std::vector<std::string_view>& gwords = cw.words.words();
-  std::vector<uint32_t> order(counts.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    if (counts[a] != counts[b]) return counts[a] > counts[b];
-    return gwords[a] < gwords[b];
-  });
+  const std::vector<uint32_t> order = by_count_then_bytes(cw);
   cw.final_id.assign(counts.size(), kDropped);
   for (uint32_t g : order) {
     if (counts[g] < config.min_count) break;
@@ -463,6 +538,36 @@ CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& con
   encode_words(in, cw, arena, sink);
   sink.end_line();
   return corpus;
+}
+
+namespace {
+
+std::vector<WordCount> count_all_words(const WordInput& in, uint64_t min_count) {
+  ThreadArena arena_threads(in.threads);
+  CountedWords cw;
+  for_each_block_in_order(
+      in, arena_threads.arena(),
+      [](Block& b) {
+        b.ids = {};
+        b.line_breaks = {};
+      },
+      [&](const Block& b) { merge_block(cw, b); });
+  std::vector<WordCount> out;
+  for (uint32_t g : by_count_then_bytes(cw)) {
+    if (cw.counts[g] < min_count) break;
+    out.push_back({std::string(cw.words.words()[g]), cw.counts[g]});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<WordCount> count_words(const std::string& path, const WordCountConfig& config) {
+  return count_all_words(WordInput(path, config.threads, config.block_bytes, config.lowercase, config.rule), config.min_count);
+}
+
+std::vector<WordCount> count_words_in_memory(std::string_view text, const WordCountConfig& config) {
+  return count_all_words(WordInput(text, config.threads, config.block_bytes, config.lowercase, config.rule), config.min_count);
 }
 
 WordCorpusInfo write_word_corpus(const std::string& path, const WordVocabConfig& config, const std::string& out_path,

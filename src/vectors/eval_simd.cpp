@@ -62,22 +62,13 @@ void ScoreBlock(const float* Q, size_t nq, const float* CT, size_t cols, size_t 
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "base/simd_dispatch.h"
+
 namespace tokvec::detail {
 
-ScoreBlockKernel score_simd_kernel(simd::Path path) noexcept {
-  switch (path) {
-#if HWY_TARGETS & HWY_AVX3
-    case simd::Path::avx512: return &N_AVX3::ScoreBlock;
-#endif
-#if HWY_TARGETS & HWY_AVX2
-    case simd::Path::avx2: return &N_AVX2::ScoreBlock;
-#endif
-#if HWY_TARGETS & HWY_NEON
-    case simd::Path::neon: return &N_NEON::ScoreBlock;
-#endif
-    default: return nullptr;
-  }
-}
+#define TOKVEC_SCORE_KERNEL(ns) &ns::ScoreBlock
+ScoreBlockKernel score_simd_kernel(simd::Path path) noexcept { TOKVEC_SIMD_DISPATCH(path, TOKVEC_SCORE_KERNEL, nullptr) }
+#undef TOKVEC_SCORE_KERNEL
 
 }  // namespace tokvec::detail
 #endif

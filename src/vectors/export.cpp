@@ -19,6 +19,7 @@
 #include "base/sniff.h"
 #include "tokvec/status.h"
 #include "text/text.h"
+#include "text/words.h"
 
 namespace tokvec {
 
@@ -31,7 +32,7 @@ namespace {
 constexpr uint64_t kMaxRows = 1ull << 31;
 constexpr uint64_t kMaxDim = 1ull << 16;
 
-bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+bool is_ascii_space(char c) { return is_word_space(static_cast<unsigned char>(c)); }
 
 std::string at_line(size_t line) { return "line " + std::to_string(line); }
 std::string at_byte(size_t offset) { return "byte " + std::to_string(offset); }
@@ -198,42 +199,17 @@ Embeddings compose_word_vectors(const TrainingState& state, const std::vector<st
 }
 
 std::vector<WordCount> count_text_words(const std::string& path, uint64_t min_count) {
-  check_readable_file(path);
-  MappedFile file(path);
-  return count_words_in_text(file.view(), min_count);
+  WordCountConfig config;
+  config.rule = WordRule::pretokens;
+  config.min_count = min_count;
+  return count_words(path, config);
 }
 
 std::vector<WordCount> count_words_in_text(std::string_view text, uint64_t min_count) {
-  // Blocks of ~8 MiB, each cut at an ASCII whitespace byte so no word is split between two.
-  constexpr size_t kBlock = size_t{8} << 20;
-  std::vector<size_t> cuts{0};
-  while (cuts.back() < text.size()) {
-    size_t end = std::min(text.size(), cuts.back() + kBlock);
-    while (end < text.size() && !is_ascii_space(text[end])) ++end;
-    cuts.push_back(end);
-  }
-  using Map = std::unordered_map<std::string_view, uint64_t>;
-  std::vector<Map> maps(cuts.size() - 1);
-  tbb::parallel_for(size_t{0}, maps.size(), [&](size_t b) {
-    Map& m = maps[b];
-    // The tokenizer's own pre-tokens, so "sea." gives the word "sea" (and the piece "."),
-    // as the BPE model sees it; runs of punctuation and symbols are not words.
-    pretokenize(text.substr(cuts[b], cuts[b + 1] - cuts[b]), true, [&](std::string_view piece, bool, size_t) {
-      uint32_t len;
-      const CharClass cls = detail::char_at(piece, 0, len);
-      if (cls == CharClass::letter || cls == CharClass::mark || cls == CharClass::digit) ++m[piece];
-    });
-  });
-  Map total = maps.empty() ? Map{} : std::move(maps[0]);
-  for (size_t b = 1; b < maps.size(); ++b)
-    for (const auto& [w, c] : maps[b]) total[w] += c;
-  std::vector<WordCount> out;
-  for (const auto& [w, c] : total)
-    if (c >= min_count) out.push_back({std::string(w), c});
-  std::sort(out.begin(), out.end(), [](const WordCount& a, const WordCount& b) {
-    return a.count != b.count ? a.count > b.count : a.word < b.word;
-  });
-  return out;
+  WordCountConfig config;
+  config.rule = WordRule::pretokens;
+  config.min_count = min_count;
+  return count_words_in_memory(text, config);
 }
 
 std::vector<std::string> read_word_list(const std::string& path) {
