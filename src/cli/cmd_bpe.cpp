@@ -19,6 +19,7 @@
 #include "base/config.h"
 #include "tokvec/corpus.h"
 #include "base/io.h"
+#include "text/text.h"
 #include "tokvec/status.h"
 
 namespace tokvec::cli {
@@ -49,21 +50,6 @@ std::string read_input_or_stdin(const cxxopts::ParseResult& r) {
   if (r.count("input") > 0) return read_file(r["input"].as<std::string>());
   std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   return text;
-}
-
-/// Calls f(line) for each line of `text` ('\n', "\r\n", '\r'; a last line without an end).
-template <typename F>
-void for_each_line(std::string_view text, F&& f) {
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find_first_of("\r\n", i);
-    if (j == std::string_view::npos) {
-      f(text.substr(i));
-      return;
-    }
-    f(text.substr(i, j - i));
-    i = j + ((text[j] == '\r' && j + 1 < text.size() && text[j + 1] == '\n') ? 2 : 1);
-  }
 }
 
 /// Prints a library warning as "tokvec CMD: warning: ..." (warnings are not progress:

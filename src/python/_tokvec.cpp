@@ -29,6 +29,7 @@
 #include "base/config.h"
 #include "tokvec/export.h"
 #include "base/io.h"
+#include "text/text.h"
 #include "tokvec/run.h"
 #include "tokvec/status.h"
 #include "tokvec/trainer.h"
@@ -65,22 +66,6 @@ std::string_view utf8_view(py::handle s) {
   const char* data = PyUnicode_AsUTF8AndSize(s.ptr(), &size);
   if (!data) throw py::error_already_set();
   return {data, static_cast<size_t>(size)};
-}
-
-/// Calls f(line) for each line of `text` ('\n', "\r\n", '\r' end a line), as `tokvec encode`
-/// reads its input.
-template <typename F>
-void for_each_line(std::string_view text, F&& f) {
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find_first_of("\r\n", i);
-    if (j == std::string_view::npos) {
-      f(text.substr(i));
-      return;
-    }
-    f(text.substr(i, j - i));
-    i = j + ((text[j] == '\r' && j + 1 < text.size() && text[j + 1] == '\n') ? 2 : 1);
-  }
 }
 
 // ---- Tokenizer ----------------------------------------------------------------------------
@@ -125,7 +110,7 @@ class Tokenizer {
   std::vector<uint32_t> encode_text(std::string_view text) {
     std::vector<uint32_t> ids;
     Lease lease(*this);
-    for_each_line(text, [&](std::string_view line) { lease->encode_line(line, ids); });
+    tokvec::for_each_line(text, [&](std::string_view line) { lease->encode_line(line, ids); });
     return ids;
   }
 
@@ -164,7 +149,7 @@ class Tokenizer {
         tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 64), [&](const tbb::blocked_range<size_t>& r) {
           Lease lease(*this);
           for (size_t i = r.begin(); i < r.end(); ++i) {
-            for_each_line(views[i], [&](std::string_view line) { lease->encode_line(line, out[i]); });
+            tokvec::for_each_line(views[i], [&](std::string_view line) { lease->encode_line(line, out[i]); });
           }
         });
       };

@@ -183,4 +183,20 @@ bool needs_lowercase(std::string_view s) noexcept;
 /// Whether `c` is Unicode White_Space (the separators of normalise() and pretokenize()).
 bool is_white_space(uint32_t code_point) noexcept;
 
+/// Calls f(line) for each line of `text` ('\n', "\r\n", '\r' end a line; a last line
+/// without an end counts), as `tokvec encode` reads its input.
+template <typename F>
+void for_each_line(std::string_view text, F&& f) {
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find_first_of("\r\n", i);
+    if (j == std::string_view::npos) {
+      f(text.substr(i));
+      return;
+    }
+    f(text.substr(i, j - i));
+    i = j + ((text[j] == '\r' && j + 1 < text.size() && text[j + 1] == '\n') ? 2 : 1);
+  }
+}
+
 }  // namespace tokvec
