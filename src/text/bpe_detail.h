@@ -1,5 +1,6 @@
-// Internals shared by src/text/bpe.cpp (model, encoder) and src/text/bpe_train.cpp (trainer):
-// flat hash tables and the block reader. Not a public header.
+// Internals shared by the BPE model and encoder (bpe.cpp, bpe_encode_file.cpp) and the
+// trainer (bpe_train.cpp, bpe_count.cpp): flat hash tables and the block reader
+// (block_reader.cpp). Not a public header.
 #pragma once
 
 #include <cstdint>

@@ -25,7 +25,7 @@
 // At scale. Text with no spaces (Chinese, Thai) has nearly as many distinct
 // pre-tokens as pre-tokens (32-character chunks rarely repeat), and a corpus can hold
 // millions of distinct words; memory then goes to per-pre-token and per-pair state, not
-// to the text. What keeps it bounded (see MergeLearner and CountTable):
+// to the text. What keeps it bounded (see MergeLearner, and CountTable in bpe_count.h):
 //   - a pair whose count is below min_frequency when it appears can never be merged
 //     (counts only fall after that), so it gets no state at all;
 //   - pre-tokens are flat records, pair lists are slices of one array, compacted (stale
@@ -44,6 +44,7 @@
 #include <tbb/task_arena.h>
 
 #include "bpe_detail.h"
+#include "text/bpe_count.h"
 #include "base/pipeline_slots.h"
 #include "tokvec/bpe.h"
 #include "base/config.h"
@@ -56,6 +57,8 @@
 namespace tokvec {
 
 using bpe_detail::PairMap;
+using bpe_detail::CountTable;
+using bpe_detail::count_pretokens;
 
 void BpeTrainConfig::validate() const {
   if (inputs.empty()) throw usage_error("--input is required (one or more text files)");
@@ -71,190 +74,6 @@ std::string describe_inputs(const std::vector<std::string>& inputs) {
   std::string s = input_name(inputs.front());
   if (inputs.size() > 1) s += " (and " + std::to_string(inputs.size() - 1) + " more)";
   return s;
-}
-
-/// Pre-token -> count, in about a quarter of StringTable's memory (which counting
-/// millions of distinct words needs: one table per thread, then their sum). Each key is a
-/// record in an arena of 4 MiB chunks (no copy when it grows): count (8 bytes), length * 2
-/// + word-start flag (4 bytes), the bytes. A slot is 8 bytes: the record's offset + 1
-/// (40 bits; 0 marks a free slot) and the top 24 bits of the hash, which rule out nearly
-/// every non-matching slot without reading the record. Linear probing, load <= 3/4. About
-/// 11-21 + 12 + length bytes a key, against 80-160 + length for StringTable.
-class CountTable {
- public:
-  static constexpr size_t kChunk = size_t{4} << 20;  ///< a record never straddles chunks
-
-  explicit CountTable(size_t capacity = 1024) { reset(capacity); }
-
-  void add(std::string_view key, bool flag, uint64_t hash, uint64_t count) {
-    if (4 * (size_ + 1) > 3 * slots_.size()) grow();
-    const uint64_t tag = hash >> 40;
-    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const uint64_t slot = slots_[i];
-      if (slot == 0) {
-        slots_[i] = (append(key, flag, count) + 1) | (tag << 40);
-        ++size_;
-        return;
-      }
-      if ((slot >> 40) == tag) {
-        char* r = record(slot);
-        uint32_t lf;
-        std::memcpy(&lf, r + 8, 4);
-        if (lf == key.size() * 2 + (flag ? 1 : 0) && std::memcmp(r + 12, key.data(), key.size()) == 0) {
-          uint64_t c;
-          std::memcpy(&c, r, 8);
-          c += count;
-          std::memcpy(r, &c, 8);
-          return;
-        }
-      }
-    }
-  }
-
-  /// f(std::string_view key, bool flag, uint64_t count) for every entry (arena order).
-  template <typename F>
-  void for_each(F&& f) const {
-    for (size_t c = 0; c < chunks_.size(); ++c) {
-      const char* r = chunks_[c].get();
-      const char* end = r + (c + 1 == chunks_.size() ? used_ : chunk_used_[c]);
-      while (r < end) {
-        uint64_t count;
-        uint32_t lf;
-        std::memcpy(&count, r, 8);
-        std::memcpy(&lf, r + 8, 4);
-        f(std::string_view(r + 12, lf / 2), (lf & 1) != 0, count);
-        r += 12 + lf / 2;
-      }
-    }
-  }
-
-  size_t size() const noexcept { return size_; }
-  void clear() {
-    chunks_.clear();
-    chunk_used_.clear();
-    reset(1024);
-  }
-
- private:
-  char* record(uint64_t slot) const noexcept {
-    const uint64_t offset = (slot & ((uint64_t{1} << 40) - 1)) - 1;
-    return chunks_[offset / kChunk].get() + offset % kChunk;
-  }
-  uint64_t append(std::string_view key, bool flag, uint64_t count) {
-    const size_t need = 12 + key.size();  // key.size() <= 4 * 32 bytes: far below a chunk
-    if (chunks_.empty() || used_ + need > kChunk) {
-      if (!chunks_.empty()) chunk_used_.push_back(used_);
-      chunks_.push_back(std::make_unique_for_overwrite<char[]>(kChunk));
-      used_ = 0;
-    }
-    char* r = chunks_.back().get() + used_;
-    const uint32_t lf = static_cast<uint32_t>(key.size() * 2 + (flag ? 1 : 0));
-    std::memcpy(r, &count, 8);
-    std::memcpy(r + 8, &lf, 4);
-    std::memcpy(r + 12, key.data(), key.size());
-    const uint64_t offset = (chunks_.size() - 1) * kChunk + used_;
-    used_ += need;
-    return offset;
-  }
-  void reset(size_t capacity) {
-    size_t c = 16;
-    while (c < capacity) c *= 2;
-    slots_.assign(c, 0);
-    mask_ = c - 1;
-    size_ = 0;
-    used_ = 0;
-  }
-  void grow() {
-    std::vector<uint64_t> old;
-    old.swap(slots_);
-    slots_.assign(old.size() * 2, 0);
-    mask_ = slots_.size() - 1;
-    for (uint64_t slot : old) {
-      if (slot == 0) continue;
-      const char* r = record(slot);
-      uint32_t lf;
-      std::memcpy(&lf, r + 8, 4);
-      const uint64_t hash = bpe_detail::hash_pretoken(std::string_view(r + 12, lf / 2), (lf & 1) != 0);
-      size_t i = hash & mask_;
-      while (slots_[i] != 0) i = (i + 1) & mask_;
-      slots_[i] = slot;
-    }
-  }
-  std::vector<uint64_t> slots_;
-  std::vector<std::unique_ptr<char[]>> chunks_;
-  std::vector<size_t> chunk_used_;  ///< bytes used in each full chunk
-  size_t used_ = 0;                 ///< bytes used in the last chunk
-  size_t mask_ = 0;
-  size_t size_ = 0;
-};
-
-/// Step 1: distinct pre-tokens and their counts over all inputs.
-CountTable count_pretokens(const BpeTrainConfig& config, int threads) {
-  uint64_t total_bytes = 0;  // regular files' sizes (a stream's is unknown): for the progress line
-  for (const std::string& path : config.inputs) {
-    check_readable_input(path);
-    std::error_code ec;
-    if (!is_stream_input(path)) total_bytes += std::filesystem::file_size(path, ec);
-  }
-  ProgressReporter progress("count", total_bytes, "B", config.quiet);
-  uint64_t done_before = 0;
-  tbb::enumerable_thread_specific<CountTable> tables([] { return CountTable(1 << 16); });
-  ThreadArena arena_threads(threads);  // exactly that many threads, with no oneTBB warning above the core count
-  tbb::task_arena& arena = arena_threads.arena();
-  for (const std::string& path : config.inputs) {
-    TextCheck check(input_name(path), config.allow_binary);
-    bpe_detail::BlockReader reader(path, config.block_bytes, config.check_text ? &check : nullptr);
-    PipelineSlots<bpe_detail::TextBlock> slots;
-    arena.execute([&] {
-      tbb::parallel_pipeline(
-          static_cast<size_t>(2 * threads),
-          tbb::make_filter<void, bpe_detail::TextBlock*>(
-              tbb::filter_mode::serial_in_order,
-              [&](tbb::flow_control& fc) -> bpe_detail::TextBlock* {
-                bpe_detail::TextBlock* b = slots.take();
-                if (!reader.next(*b)) {
-                  slots.give_back(b);
-                  fc.stop();
-                  return nullptr;
-                }
-                progress.update(done_before + reader.bytes_read());
-                return b;
-              }) &
-              tbb::make_filter<bpe_detail::TextBlock*, void>(
-                  tbb::filter_mode::parallel, [&](bpe_detail::TextBlock* b) {
-                    CountTable& table = tables.local();
-                    // Line ends are spaces to the pre-tokenizer, which is all counting
-                    // needs of them.
-                    pretokenize(b->text, b->at_word_start, [&](std::string_view bytes, bool ws, size_t) {
-                      table.add(bytes, ws, bpe_detail::hash_pretoken(bytes, ws), 1);
-                    });
-                    reader.recycle(std::move(b->text));
-                    slots.give_back(b);
-                  }));
-    });
-    done_before += reader.bytes_read();
-    if (config.check_text) {
-      const std::string warning = check.finish();
-      if (!warning.empty() && config.on_warning) config.on_warning(input_name(path) + ": " + warning);
-    }
-  }
-  // Sum the per-thread tables into the largest one.
-  CountTable* base = nullptr;
-  for (CountTable& t : tables) {
-    if (base == nullptr || t.size() > base->size()) base = &t;
-  }
-  CountTable result;
-  if (base == nullptr) return result;
-  for (CountTable& t : tables) {
-    if (&t == base) continue;
-    t.for_each([&](std::string_view key, bool flag, uint64_t value) {
-      base->add(key, flag, bpe_detail::hash_pretoken(key, flag), value);
-    });
-    t.clear();
-  }
-  if (base->size() > 0) progress.finish(done_before, human_count(static_cast<double>(base->size())) + " distinct pre-tokens");
-  std::swap(result, *base);
-  return result;
 }
 
 __extension__ typedef unsigned __int128 U128;  // GCC and Clang; the extension marker keeps -Wpedantic quiet
