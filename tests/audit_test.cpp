@@ -1,8 +1,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "analysis/knn.h"
 #include "test_util.h"
 #include "tokvec/audit.h"
+#include "tokvec/simd.h"
 
 namespace tokvec {
 namespace {
@@ -168,6 +174,70 @@ TEST(Audit, TextListsFlaggedRowsThatOccurMostFrequentFirstAndCountsTheUnseen) {
   EXPECT_EQ(j["flagged_seen_count"], 2);
   EXPECT_EQ(j["never_produced"], 1);
   EXPECT_NE(audit_csv(r).find("\\x01z\\xFF"), std::string::npos);
+}
+
+
+// The blocked search against a plain loop: the same lists on every SIMD path and thread
+// count (random vectors, so no ties), zero rows neither neighbours nor queries.
+TEST(Audit, ExactKnnMatchesABruteForceSearch) {
+  const size_t n = 150, dim = 13, k = 7;
+  Matrix m(n + 3, dim);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal;
+  for (size_t i = 0; i < n + 3; ++i) {
+    for (size_t d = 0; d < dim; ++d) m.row(i)[d] = (i == 20 || i == 77) ? 0.0f : normal(rng);
+  }
+  std::vector<uint32_t> rows;  // every row but the last three, out of id order
+  for (uint32_t i = 0; i < n; ++i) rows.push_back((i * 37) % n);
+  std::vector<uint32_t> expected(n * k, detail::kNoNeighbor);
+  auto cosine = [&](uint32_t a, uint32_t b) {
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t d = 0; d < dim; ++d) ab += double(m.row(a)[d]) * m.row(b)[d], aa += double(m.row(a)[d]) * m.row(a)[d],
+                                     bb += double(m.row(b)[d]) * m.row(b)[d];
+    return ab / std::sqrt(aa * bb);
+  };
+  for (uint32_t i = 0; i < n; ++i) {
+    if (rows[i] == 20 || rows[i] == 77) continue;
+    std::vector<std::pair<double, uint32_t>> all;
+    for (uint32_t j = 0; j < n; ++j) {
+      if (j != i && rows[j] != 20 && rows[j] != 77) all.push_back({-cosine(rows[i], rows[j]), j});
+    }
+    std::sort(all.begin(), all.end());
+    for (size_t r = 0; r < k; ++r) expected[i * k + r] = all[r].second;
+  }
+  for (simd::Path path : simd::runnable_paths()) {
+    simd::ScopedPath forced(path);
+    for (int threads : {1, 2}) {
+      EXPECT_EQ(detail::exact_knn(m, rows, k, threads), expected) << simd::name(path) << " threads " << threads;
+    }
+  }
+  // Fewer candidates than k: the lists are cut short.
+  std::vector<uint32_t> three = {0, 1, 2};
+  std::vector<uint32_t> short_lists = detail::exact_knn(m, three, 5, 1);
+  EXPECT_EQ(short_lists[2], detail::kNoNeighbor);
+  EXPECT_NE(short_lists[1], detail::kNoNeighbor);
+}
+
+TEST(Audit, GeometryOfACone) {
+  // Every trained row the same direction plus a little noise: anisotropy near 1.
+  TrainingState s;
+  const size_t n = 200, dim = 8;
+  s.input = Matrix(n, dim);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 0.01f);
+  for (size_t i = 0; i < n; ++i) {
+    s.vocab.push_back("t" + std::to_string(i));
+    s.frequencies.push_back(i == 0 ? 0 : 5);  // row 0 never trained: left out
+    for (size_t d = 0; d < dim; ++d) s.input.row(i)[d] = 1.0f + normal(rng);
+  }
+  Geometry g = measure_geometry(s, 10, 1);
+  EXPECT_EQ(g.rows, n - 1);
+  EXPECT_EQ(g.hubness_rows, n - 1);
+  EXPECT_EQ(g.pairs, kGeometryPairs);
+  EXPECT_GT(g.anisotropy, 0.99);
+  EXPECT_LE(g.anisotropy, 1.0 + 1e-9);
+  EXPECT_TRUE(std::isfinite(g.hubness));
+  EXPECT_EQ(measure_geometry(s, 10, 2).hubness, g.hubness);  // the same sample, any thread count
 }
 
 }  // namespace

@@ -10,19 +10,122 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tokvec/checkpoint.h"
+#include "tokvec/vocab.h"  // WordCount
 
 namespace tokvec {
 
 struct AuditConfig {
   uint64_t min_updates = 100;  ///< input rows with fewer updates are flagged, [0, 2^63]
   uint64_t top = 20;           ///< rows listed in the text report (0 = none)
+  uint32_t k = 10;             ///< neighbours for hubness and stability, [1, 1000]
+  int threads = 0;             ///< for the neighbour searches, 0 = all cores
   void validate() const;
+};
+
+// ---- Geometry ----------------------------------------------------------------------------
+//
+// Measured on the trained rows (frequency > 0, nonzero vector): anisotropy is the mean
+// cosine of kGeometryPairs random pairs of distinct rows (a fixed seeded sample: the same
+// figure on every call); hubness is the skewness of the k-occurrence distribution (how
+// often each row is among the k nearest neighbours of the others) over a fixed seeded
+// sample of at most kHubnessRows rows, neighbours searched within the sample.
+inline constexpr uint64_t kGeometryPairs = 100'000;
+inline constexpr uint64_t kHubnessRows = 10'000;
+
+struct Geometry {
+  uint64_t rows = 0;           ///< trained rows with a nonzero vector
+  uint64_t pairs = 0;          ///< random pairs averaged (0 with fewer than 2 rows)
+  double anisotropy = 0.0;     ///< mean cosine of those pairs
+  uint32_t k = 10;
+  uint64_t hubness_rows = 0;   ///< rows in the hubness sample
+  double hubness = 0.0;        ///< skewness of the k-occurrence counts (0 when undefined)
+  uint64_t max_occurrence = 0; ///< the largest k-occurrence in the sample
+  std::string top_hub;         ///< the row with it (printable form)
+};
+Geometry measure_geometry(const TrainingState& state, uint32_t k, int threads);
+
+// ---- Stability ---------------------------------------------------------------------------
+//
+// Two runs with the same settings and another seed: for each trained row, the share of its
+// k nearest neighbours (cosine, among all trained rows) that both runs agree on. Rows are
+// binned by the updates their input row received in the audited run (powers of two, as
+// Histogram); the derived threshold is the lower edge of the first bin (of at least
+// kStabilityMinBinRows rows) whose median overlap reaches `level`.
+inline constexpr double kStabilityLevel = 0.5;
+inline constexpr uint64_t kStabilityMinBinRows = 10;
+
+struct StabilityBin {
+  uint64_t lo = 0, hi = 0;  ///< updates in [lo, hi]
+  uint64_t rows = 0;
+  double median = 0.0;
+  double mean = 0.0;
+};
+
+struct Stability {
+  std::string other;            ///< how the other run was named
+  uint32_t k = 10;
+  double level = kStabilityLevel;
+  std::optional<uint64_t> threshold;  ///< nullopt when no bin reaches the level
+  uint64_t rows_compared = 0;
+  std::vector<double> per_row;  ///< by id; NaN for a row not compared
+  std::vector<StabilityBin> bins;
+};
+/// Throws an input error naming `other_name` when the runs do not share a vocabulary
+/// (same tokens in the same order).
+Stability measure_stability(const TrainingState& state, const TrainingState& other, const std::string& other_name,
+                            uint32_t k, double level, int threads);
+
+// ---- A target text -----------------------------------------------------------------------
+
+/// A word of the target text whose vector rests on an under-trained row: in a words run a
+/// flagged row (piece = the word itself), in a BPE run the weakest of its pieces.
+struct TargetWord {
+  std::string word;     ///< printable form
+  uint64_t count = 0;   ///< occurrences in the target
+  std::string piece;    ///< the weakest piece (printable form)
+  uint32_t piece_id = 0;
+  uint64_t piece_updates = 0;
+  uint64_t pieces = 1;
+};
+
+/// A text tokenised as the run trains: BPE runs encode it with the run's tokenizer, words
+/// runs split it into words (the --words rule, lowercased in a --lowercase run).
+struct TargetCounts {
+  std::string path;
+  std::vector<uint64_t> frequency;  ///< per row: occurrences in the target
+  uint64_t tokens = 0;              ///< all tokens of the target, unknown words included
+  uint64_t unknown_tokens = 0;      ///< words runs: words with no row
+  std::vector<WordCount> unknown;   ///< those words, most frequent first
+  std::vector<WordCount> words;     ///< BPE runs: the target's words (pre-token rule), most frequent first
+  std::string warning;              ///< the UTF-8 check's warning ("" when clean)
+};
+
+struct Run;  // tokvec/export.h
+
+/// Reads and tokenises the target text at `path` for `run`. The text must be UTF-8 (the
+/// check training runs: an input error naming the file otherwise), hold a token (input
+/// error when empty) and fit read_file's limit (256 MiB).
+TargetCounts count_target(const Run& run, const std::string& path);
+
+struct TargetSummary {
+  std::string path;
+  uint64_t tokens = 0;
+  uint64_t flagged_tokens = 0;      ///< on flagged rows or with no row
+  uint64_t flagged_row_tokens = 0;  ///< on flagged rows
+  uint64_t unknown_tokens = 0;      ///< with no row (words runs)
+  uint64_t unknown_words = 0;       ///< distinct words with no row
+  uint64_t rows_used = 0;           ///< rows that occur in the target
+  uint64_t flagged_rows_used = 0;
+  double flagged_share = 0.0;       ///< flagged_tokens / tokens
+  std::vector<WordCount> top_unknown;  ///< the most frequent words with no row (top)
+  std::vector<TargetWord> top_words;   ///< the most frequent under-trained words (top)
 };
 
 struct AuditRow {
@@ -35,6 +138,8 @@ struct AuditRow {
   double norm = 0.0;   ///< ||input row||
   double drift = 0.0;  ///< ||input row - its initial value||
   bool flagged = false;
+  uint64_t target_frequency = 0;  ///< occurrences in the target text (with a target)
+  double stability = 0.0;         ///< neighbour overlap with the other run (with --stability; NaN: not compared)
 };
 
 /// Counts of values in power-of-two buckets: bucket 0 holds 0, bucket b >= 1 holds
@@ -57,6 +162,9 @@ struct AuditReport {
   Histogram frequency_histogram;
   Histogram update_histogram;   ///< of input_updates
   std::vector<AuditRow> rows;   ///< by id
+  Geometry geometry;
+  std::optional<TargetSummary> target;
+  std::optional<Stability> stability;  ///< per_row moved into the rows
 };
 
 /// How much of the model is under-trained: what the audit summarises and what training logs
@@ -75,7 +183,16 @@ UpdateCoverage update_coverage(const TrainingState& state, uint64_t min_updates)
 /// initialisation, recomputed from the seed so nothing extra has to be stored.
 using InitialRowFn = std::function<void(uint32_t row, std::span<float> out)>;
 
-AuditReport audit(const TrainingState& state, const AuditConfig& config, const InitialRowFn& initial_row);
+/// The audit; `stability`, when given, is reported beside it (its threshold is not applied:
+/// set config.min_updates to it for that). The geometry is always measured.
+AuditReport audit(const TrainingState& state, const AuditConfig& config, const InitialRowFn& initial_row,
+                  std::optional<Stability> stability = std::nullopt);
+
+/// Adds a target text to a report: per-row target frequencies, the shares, the most
+/// frequent under-trained tokens and words (`top` of each). `encode_word` gives a BPE run's
+/// pieces of a word (empty for words runs).
+void add_target(AuditReport& report, const TargetCounts& counts, uint64_t top,
+                const std::function<std::vector<uint32_t>(std::string_view)>& encode_word);
 
 /// A token as printable UTF-8: control characters, backslash, DEL and invalid UTF-8 bytes
 /// become \xNN (backslash as \\); everything else is kept.

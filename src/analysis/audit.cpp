@@ -17,6 +17,8 @@ namespace tokvec {
 void AuditConfig::validate() const {
   check_range("--min-updates", static_cast<int64_t>(std::min<uint64_t>(min_updates, INT64_MAX)), 0, INT64_MAX);
   check_range("--top", static_cast<int64_t>(std::min<uint64_t>(top, INT64_MAX)), 0, 100'000'000);
+  check_range("--k", static_cast<int64_t>(k), 1, 1000);
+  check_range("--threads", static_cast<int64_t>(threads), 0, kMaxThreads);
 }
 
 void Histogram::add(uint64_t value) {
@@ -103,7 +105,8 @@ std::string UpdateCoverage::describe(uint64_t threshold) const {
   return buf;
 }
 
-AuditReport audit(const TrainingState& state, const AuditConfig& config, const InitialRowFn& initial_row) {
+AuditReport audit(const TrainingState& state, const AuditConfig& config, const InitialRowFn& initial_row,
+                  std::optional<Stability> stability) {
   config.validate();
   AuditReport report;
   report.threshold = config.min_updates;
@@ -140,7 +143,56 @@ AuditReport audit(const TrainingState& state, const AuditConfig& config, const I
   report.corpus_tokens = coverage.tokens;
   report.flagged_count = coverage.flagged_rows;
   report.flagged_tokens = coverage.flagged_tokens;
+  report.geometry = measure_geometry(state, config.k, config.threads);
+  if (stability) {
+    for (AuditRow& row : report.rows) {
+      row.stability = row.id < stability->per_row.size() ? stability->per_row[row.id] : std::nan("");
+    }
+    stability->per_row.clear();
+    report.stability = std::move(stability);
+  }
   return report;
+}
+
+void add_target(AuditReport& report, const TargetCounts& counts, uint64_t top,
+                const std::function<std::vector<uint32_t>(std::string_view)>& encode_word) {
+  if (counts.frequency.size() != report.rows.size()) throw internal_error("target counts of another vocabulary");
+  TargetSummary t;
+  t.path = counts.path;
+  t.tokens = counts.tokens;
+  t.unknown_tokens = counts.unknown_tokens;
+  t.unknown_words = counts.unknown.size();
+  for (AuditRow& row : report.rows) {
+    row.target_frequency = counts.frequency[row.id];
+    if (row.target_frequency == 0) continue;
+    ++t.rows_used;
+    if (row.flagged) {
+      ++t.flagged_rows_used;
+      t.flagged_row_tokens += row.target_frequency;
+    }
+  }
+  t.flagged_tokens = t.flagged_row_tokens + t.unknown_tokens;
+  t.flagged_share = t.tokens == 0 ? 0.0 : static_cast<double>(t.flagged_tokens) / static_cast<double>(t.tokens);
+  for (size_t i = 0; i < counts.unknown.size() && t.top_unknown.size() < top; ++i) {
+    t.top_unknown.push_back({printable_token(counts.unknown[i].word), counts.unknown[i].count});
+  }
+  // A BPE run's words, most frequent first, each judged by its weakest piece: the word's
+  // composed vector is no better than that piece.
+  if (encode_word) {
+    for (const WordCount& w : counts.words) {
+      if (t.top_words.size() >= top) break;
+      const std::vector<uint32_t> ids = encode_word(w.word);
+      if (ids.empty()) continue;
+      uint32_t weakest = ids[0];
+      for (uint32_t id : ids) {
+        if (id < report.rows.size() && report.rows[id].input_updates < report.rows[weakest].input_updates) weakest = id;
+      }
+      if (weakest >= report.rows.size() || !report.rows[weakest].flagged) continue;
+      t.top_words.push_back({printable_token(w.word), w.count, report.rows[weakest].token, weakest,
+                             report.rows[weakest].input_updates, ids.size()});
+    }
+  }
+  report.target = std::move(t);
 }
 
 namespace {
@@ -190,6 +242,102 @@ std::string histogram_text(const char* title, const Histogram& h) {
   return out;
 }
 
+std::string geometry_text(const Geometry& g) {
+  char buf[640];
+  std::snprintf(buf, sizeof buf,
+                "geometry of the %llu trained rows: anisotropy %.3f (mean cosine of %llu random pairs), hubness %.2f "
+                "(skewness of the %u-occurrence counts over %llu rows; the top hub, %s, is in %llu lists)\n",
+                static_cast<unsigned long long>(g.rows), g.anisotropy, static_cast<unsigned long long>(g.pairs), g.hubness, g.k,
+                static_cast<unsigned long long>(g.hubness_rows), g.top_hub.empty() ? "-" : g.top_hub.c_str(),
+                static_cast<unsigned long long>(g.max_occurrence));
+  return buf;
+}
+
+std::string target_text(const AuditReport& r, uint64_t top) {
+  const TargetSummary& t = *r.target;
+  char buf[640];
+  std::string out;
+  std::snprintf(buf, sizeof buf,
+                "target %s: %llu tokens, %llu (%.2f%%) cannot be trusted: %llu on flagged rows, %llu with no row (%llu "
+                "distinct words); %llu rows used, %llu of them flagged\n",
+                t.path.c_str(), static_cast<unsigned long long>(t.tokens), static_cast<unsigned long long>(t.flagged_tokens),
+                100.0 * t.flagged_share, static_cast<unsigned long long>(t.flagged_row_tokens),
+                static_cast<unsigned long long>(t.unknown_tokens), static_cast<unsigned long long>(t.unknown_words),
+                static_cast<unsigned long long>(t.rows_used), static_cast<unsigned long long>(t.flagged_rows_used));
+  out += buf;
+  std::vector<const AuditRow*> rows;
+  for (const AuditRow& row : r.rows) {
+    if (row.flagged && row.target_frequency > 0) rows.push_back(&row);
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const AuditRow* a, const AuditRow* b) {
+    if (a->target_frequency != b->target_frequency) return a->target_frequency > b->target_frequency;
+    return a->input_updates != b->input_updates ? a->input_updates < b->input_updates : a->id < b->id;
+  });
+  const size_t flagged_used = rows.size();
+  if (rows.size() > top) rows.resize(top);
+  if (!rows.empty()) {
+    std::snprintf(buf, sizeof buf, "flagged rows the target uses, most frequent in the target first (%zu of %zu):\n", rows.size(),
+                  flagged_used);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "  %8s  %-24s %10s %10s %10s\n", "id", "token", "target", "frequency", "in_upd");
+    out += buf;
+    for (const AuditRow* row : rows) {
+      std::snprintf(buf, sizeof buf, "  %8u  %-24s %10llu %10llu %10llu\n", row->id, row->token.c_str(),
+                    static_cast<unsigned long long>(row->target_frequency), static_cast<unsigned long long>(row->frequency),
+                    static_cast<unsigned long long>(row->input_updates));
+      out += buf;
+    }
+  }
+  if (!t.top_unknown.empty()) {
+    std::snprintf(buf, sizeof buf, "target words with no row, most frequent first (%zu of %llu):\n", t.top_unknown.size(),
+                  static_cast<unsigned long long>(t.unknown_words));
+    out += buf;
+    for (const WordCount& w : t.top_unknown) {
+      std::snprintf(buf, sizeof buf, "  %-24s %10llu\n", w.word.c_str(), static_cast<unsigned long long>(w.count));
+      out += buf;
+    }
+  }
+  if (!t.top_words.empty()) {
+    out += "target words whose weakest piece is flagged, most frequent first:\n";
+    std::snprintf(buf, sizeof buf, "  %-24s %10s  %-16s %10s %7s\n", "word", "target", "weakest piece", "in_upd", "pieces");
+    out += buf;
+    for (const TargetWord& w : t.top_words) {
+      std::snprintf(buf, sizeof buf, "  %-24s %10llu  %-16s %10llu %7llu\n", w.word.c_str(), static_cast<unsigned long long>(w.count),
+                    w.piece.c_str(), static_cast<unsigned long long>(w.piece_updates), static_cast<unsigned long long>(w.pieces));
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string bin_label(const StabilityBin& b) {
+  return b.lo == b.hi ? std::to_string(b.lo) : std::to_string(b.lo) + "-" + std::to_string(b.hi);
+}
+
+std::string stability_text(const Stability& st) {
+  char buf[640];
+  std::string out;
+  std::snprintf(buf, sizeof buf, "stability against %s: overlap of the %u nearest neighbours, %llu rows compared\n",
+                st.other.c_str(), st.k, static_cast<unsigned long long>(st.rows_compared));
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  %-22s %10s %8s %8s\n", "input-row updates", "rows", "median", "mean");
+  out += buf;
+  for (const StabilityBin& b : st.bins) {
+    std::snprintf(buf, sizeof buf, "  %-22s %10llu %8.3f %8.3f  %s\n", bin_label(b).c_str(), static_cast<unsigned long long>(b.rows),
+                  b.median, b.mean, std::string(static_cast<size_t>(std::lround(30 * b.median)), '#').c_str());
+    out += buf;
+  }
+  if (st.threshold) {
+    std::snprintf(buf, sizeof buf, "derived threshold: %llu updates (the first bucket whose median overlap reaches %.2f)\n",
+                  static_cast<unsigned long long>(*st.threshold), st.level);
+  } else {
+    std::snprintf(buf, sizeof buf, "derived threshold: none (no bucket of %llu or more rows reaches a median overlap of %.2f)\n",
+                  static_cast<unsigned long long>(kStabilityMinBinRows), st.level);
+  }
+  out += buf;
+  return out;
+}
+
 }  // namespace
 
 std::string audit_text(const AuditReport& r, uint64_t top) {
@@ -229,16 +377,25 @@ std::string audit_text(const AuditReport& r, uint64_t top) {
                   static_cast<unsigned long long>(flagged_unseen));
     out += buf;
   }
+  out += geometry_text(r.geometry);
+  if (r.target) out += target_text(r, top);
+  if (r.stability) out += stability_text(*r.stability);
   return out;
 }
 
 std::string audit_csv(const AuditReport& r) {
-  std::string out = "id,token,frequency,input_updates,output_positive_updates,output_negative_updates,norm,drift,flagged\n";
+  std::string out = "id,token,frequency,input_updates,output_positive_updates,output_negative_updates,norm,drift,flagged";
+  if (r.target) out += ",target_frequency";
+  if (r.stability) out += ",stability";
+  out += "\n";
   for (const AuditRow& row : r.rows) {
     out += std::to_string(row.id) + "," + csv_field(row.token) + "," + std::to_string(row.frequency) + "," +
            std::to_string(row.input_updates) + "," + std::to_string(row.output_positive_updates) + "," +
            std::to_string(row.output_negative_updates) + "," + number(row.norm) + "," + number(row.drift) + "," +
-           (row.flagged ? "true" : "false") + "\n";
+           (row.flagged ? "true" : "false");
+    if (r.target) out += "," + std::to_string(row.target_frequency);
+    if (r.stability) out += "," + (std::isnan(row.stability) ? std::string() : number(row.stability));
+    out += "\n";
   }
   return out;
 }
@@ -259,6 +416,44 @@ std::string audit_json(const AuditReport& r) {
   };
   j["frequency_histogram"] = histogram(r.frequency_histogram);
   j["update_histogram"] = histogram(r.update_histogram);
+  const Geometry& g = r.geometry;
+  j["geometry"] = {{"rows", g.rows},          {"pairs", g.pairs},
+                   {"anisotropy", g.anisotropy}, {"k", g.k},
+                   {"hubness_rows", g.hubness_rows}, {"hubness", g.hubness},
+                   {"max_occurrence", g.max_occurrence}, {"top_hub", escape_invalid_utf8(g.top_hub)}};
+  if (r.target) {
+    const TargetSummary& t = *r.target;
+    nlohmann::ordered_json unknown = nlohmann::ordered_json::array(), words = nlohmann::ordered_json::array();
+    for (const WordCount& w : t.top_unknown) unknown.push_back({{"word", escape_invalid_utf8(w.word)}, {"count", w.count}});
+    for (const TargetWord& w : t.top_words) {
+      words.push_back({{"word", escape_invalid_utf8(w.word)}, {"count", w.count}, {"weakest_piece", escape_invalid_utf8(w.piece)},
+                       {"weakest_piece_id", w.piece_id}, {"weakest_piece_updates", w.piece_updates}, {"pieces", w.pieces}});
+    }
+    j["target"] = {{"path", escape_invalid_utf8(t.path)},
+                   {"tokens", t.tokens},
+                   {"flagged_tokens", t.flagged_tokens},
+                   {"flagged_row_tokens", t.flagged_row_tokens},
+                   {"unknown_tokens", t.unknown_tokens},
+                   {"unknown_words", t.unknown_words},
+                   {"flagged_share", t.flagged_share},
+                   {"rows_used", t.rows_used},
+                   {"flagged_rows_used", t.flagged_rows_used},
+                   {"top_unknown", std::move(unknown)},
+                   {"top_words", std::move(words)}};
+  }
+  if (r.stability) {
+    const Stability& st = *r.stability;
+    nlohmann::ordered_json bins = nlohmann::ordered_json::array();
+    for (const StabilityBin& b : st.bins) {
+      bins.push_back({{"updates", bin_label(b)}, {"lo", b.lo}, {"hi", b.hi}, {"rows", b.rows}, {"median", b.median}, {"mean", b.mean}});
+    }
+    j["stability"] = {{"other", escape_invalid_utf8(st.other)},
+                      {"k", st.k},
+                      {"level", st.level},
+                      {"threshold", st.threshold ? nlohmann::ordered_json(*st.threshold) : nlohmann::ordered_json(nullptr)},
+                      {"rows_compared", st.rows_compared},
+                      {"bins", std::move(bins)}};
+  }
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const AuditRow& row : r.rows) {
     rows.push_back({{"id", row.id},
@@ -270,6 +465,8 @@ std::string audit_json(const AuditReport& r) {
                     {"norm", row.norm},
                     {"drift", row.drift},
                     {"flagged", row.flagged}});
+    if (r.target) rows.back()["target_frequency"] = row.target_frequency;
+    if (r.stability) rows.back()["stability"] = std::isnan(row.stability) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(row.stability);
   }
   j["rows"] = std::move(rows);
   return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -298,6 +495,87 @@ std::string tick_label(uint64_t v) {
   return std::to_string(v);
 }
 
+constexpr double kStabilityPanel = 420;
+
+/// The stability panel, below the main plot: each compared row's neighbour overlap against
+/// its updates (the main plot's log scale), the median of each bucket as a line, the level
+/// and the derived threshold dashed.
+std::string stability_svg(const Stability& st, const std::vector<AuditRow>& rows, double y0, double width, double left,
+                          double right, double x_span, uint64_t max_upd) {
+  const double top = y0 + 40, plot_w = width - left - right, plot_h = kStabilityPanel - 110;
+  auto x_of = [&](double v) { return left + plot_w * std::log10(1.0 + v) / x_span; };
+  auto y_of = [&](double overlap) { return top + plot_h * (1.0 - overlap); };
+  std::string out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "<text x=\"%.0f\" y=\"%.1f\" font-size=\"15\" text-anchor=\"middle\">stability against another seed: "
+                "overlap of the %u nearest neighbours, %llu rows</text>\n",
+                width / 2, y0 + 22, st.k, static_cast<unsigned long long>(st.rows_compared));
+  out += buf;
+  out += "<g stroke=\"#dddddd\" stroke-width=\"1\">\n";
+  std::string labels;
+  for (int d = -1; d <= static_cast<int>(x_span); ++d) {
+    uint64_t v = d < 0 ? 0 : static_cast<uint64_t>(std::llround(std::pow(10.0, d)));
+    if (v > 10 * std::max<uint64_t>(max_upd, 1)) break;
+    double x = x_of(static_cast<double>(v));
+    std::snprintf(buf, sizeof buf, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x, top, x, top + plot_h);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x, top + plot_h + 18,
+                  tick_label(v).c_str());
+    labels += buf;
+  }
+  for (int t = 0; t <= 10; t += 2) {
+    double y = y_of(t / 10.0);
+    std::snprintf(buf, sizeof buf, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", left, y, left + plot_w, y);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", left - 8, y + 4, t / 10.0);
+    labels += buf;
+  }
+  out += "</g>\n<g fill=\"#333333\">\n" + labels + "</g>\n";
+  std::snprintf(buf, sizeof buf,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333333\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">updates received by the input row (log scale)</text>\n"
+                "<text x=\"20\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 20 %.1f)\">neighbour overlap</text>\n",
+                left, top, plot_w, plot_h, left + plot_w / 2, top + plot_h + 40, top + plot_h / 2, top + plot_h / 2);
+  out += buf;
+  out += "<g fill=\"#1f77b4\" fill-opacity=\"0.25\">\n";
+  std::set<std::pair<long, long>> drawn;
+  for (const AuditRow& row : rows) {
+    if (std::isnan(row.stability)) continue;
+    double x = x_of(static_cast<double>(row.input_updates)), y = y_of(row.stability);
+    if (!drawn.emplace(std::lround(x * 2), std::lround(y * 2)).second) continue;
+    std::snprintf(buf, sizeof buf, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.5\"/>\n", x, y);
+    out += buf;
+  }
+  out += "</g>\n";
+  std::string points;
+  for (const StabilityBin& b : st.bins) {
+    // The bucket's geometric middle on the log axis.
+    double mid = b.lo == 0 ? 0.0 : std::sqrt(static_cast<double>(b.lo) * static_cast<double>(b.hi + 1));
+    std::snprintf(buf, sizeof buf, "%.1f,%.1f ", x_of(mid), y_of(b.median));
+    points += buf;
+  }
+  out += "<polyline fill=\"none\" stroke=\"#333333\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
+  std::snprintf(buf, sizeof buf,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999999\" stroke-dasharray=\"2 3\"/>\n",
+                left, y_of(st.level), left + plot_w, y_of(st.level));
+  out += buf;
+  if (st.threshold) {
+    double x = x_of(static_cast<double>(*st.threshold));
+    std::snprintf(buf, sizeof buf,
+                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" stroke-width=\"1.5\" "
+                  "stroke-dasharray=\"6 4\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\">derived threshold: %llu updates "
+                  "(median overlap %.2f)</text>\n",
+                  x, top, x, top + plot_h, x + 6, top + 16, static_cast<unsigned long long>(*st.threshold), st.level);
+    out += buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">line: median per bucket of updates</text>\n",
+                left + plot_w - 6, top + plot_h - 8);
+  out += buf;
+  return out;
+}
+
 }  // namespace
 
 std::string audit_svg(const AuditReport& r) {
@@ -315,6 +593,7 @@ std::string audit_svg(const AuditReport& r) {
   auto x_of = [&](uint64_t v) { return left + plot_w * std::log10(1.0 + static_cast<double>(v)) / x_span; };
   auto y_of = [&](uint64_t v) { return top + plot_h * (1.0 - std::log10(1.0 + static_cast<double>(v)) / y_span); };
 
+  const double total_height = height + (r.stability ? kStabilityPanel : 0.0);
   std::string out;
   char buf[512];
   std::snprintf(buf, sizeof buf,
@@ -322,7 +601,7 @@ std::string audit_svg(const AuditReport& r) {
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
                 "font-family=\"sans-serif\" font-size=\"12\">\n"
                 "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                width, height, width, height);
+                width, total_height, width, total_height);
   out += buf;
   std::snprintf(buf, sizeof buf,
                 "<text x=\"%.0f\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">tokvec audit: %llu rows, %llu flagged "
@@ -387,6 +666,25 @@ std::string audit_svg(const AuditReport& r) {
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/><text x=\"%.1f\" y=\"%.1f\">flagged row</text>\n",
                 left + 12, top + 16, left + 22, top + 20, left + 12, top + 34, left + 22, top + 38);
   out += buf;
+  if (r.target) {
+    // The target's rows: a ring around each (one per pixel), over both colours.
+    out += "<g fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"1.2\">\n";
+    std::set<std::pair<long, long>> drawn;
+    for (const AuditRow& row : r.rows) {
+      if (row.target_frequency == 0) continue;
+      double x = x_of(row.frequency), y = y_of(row.input_updates);
+      if (!drawn.emplace(std::lround(x * 2), std::lround(y * 2)).second) continue;
+      std::snprintf(buf, sizeof buf, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>\n", x, y);
+      out += buf;
+    }
+    out += "</g>\n";
+    std::snprintf(buf, sizeof buf,
+                  "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"1.2\"/>"
+                  "<text x=\"%.1f\" y=\"%.1f\">used by the target (%.2f%% of its tokens cannot be trusted)</text>\n",
+                  left + 12, top + 52, left + 22, top + 56, 100.0 * r.target->flagged_share);
+    out += buf;
+  }
+  if (r.stability) out += stability_svg(*r.stability, r.rows, height, width, left, right, x_span, max_upd);
   out += "</svg>\n";
   return out;
 }

@@ -107,10 +107,6 @@ void score_block_portable(const float* Q, size_t nq, const float* CT, size_t col
   }
 }
 
-void score_block(const float* Q, size_t nq, const float* CT, size_t cols, size_t dim, float* S) {
-  if (detail::ScoreBlockKernel k = detail::score_simd_kernel(simd::active())) return k(Q, nq, CT, cols, dim, S);
-  score_block_portable(Q, nq, CT, cols, dim, S);
-}
 
 /// The `k` best (score, row) of `scores[0, n)`, best first; rows in `dead` never enter.
 void top_k(const float* scores, size_t n, const std::vector<uint8_t>& dead, size_t k, std::vector<std::pair<float, uint32_t>>& out) {
@@ -129,6 +125,11 @@ void top_k(const float* scores, size_t n, const std::vector<uint8_t>& dead, size
 }
 
 }  // namespace
+
+void detail::score_block(const float* Q, size_t nq, const float* CT, size_t cols, size_t dim, float* S) {
+  if (detail::ScoreBlockKernel k = detail::score_simd_kernel(simd::active())) return k(Q, nq, CT, cols, dim, S);
+  score_block_portable(Q, nq, CT, cols, dim, S);
+}
 
 void EvalConfig::validate() const {
   check_range("--restrict", static_cast<int64_t>(restrict), 1, int64_t{1} << 31);
@@ -305,7 +306,7 @@ AnalogyResult evaluate_analogies(const Embeddings& e, const EvalFile& file, size
       try {
         size_t q0 = b * query_block;
         size_t qn = std::min(query_block, nq_pad - q0);
-        score_block(&Q[q0 * dim], qn, CT.data(), cols, dim, S.data());
+        detail::score_block(&Q[q0 * dim], qn, CT.data(), cols, dim, S.data());
         for (size_t i = 0; i < qn && q0 + i < nq; ++i) {
           const Question& q = questions[q0 + i];
           top_k(&S[i * cols], rows, dead, kTop, best);

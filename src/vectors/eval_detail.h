@@ -20,4 +20,8 @@ inline constexpr size_t kScoreColTile = 512;
 /// this build has no kernels for.
 ScoreBlockKernel score_simd_kernel(simd::Path path) noexcept;
 
+/// S = Q · Cᵀ on the active SIMD path (the portable loop when it has no kernel); the same
+/// shapes as ScoreBlockKernel. Analogies and the audit's nearest neighbours use it.
+void score_block(const float* Q, size_t nq, const float* CT, size_t cols, size_t dim, float* S);
+
 }  // namespace tokvec::detail
