@@ -55,7 +55,7 @@ int report(const SessionResult& r, const std::string& dir) {
 
 }  // namespace
 
-static int train_main(int argc, char** argv) {
+static int train_main(int argc, char** argv, distributed::World* world) {
   const TrainConfig d;
   const SyncOptions sync_defaults;
   const BpeTrainConfig bpe_defaults;
@@ -96,7 +96,7 @@ static int train_main(int argc, char** argv) {
        cxxopts::value<uint64_t>()->default_value(std::to_string(sync_defaults.tokens)))
       ("sync-full-every", "MPI jobs: every N-th sync moves all rows",
        cxxopts::value<uint32_t>()->default_value(std::to_string(sync_defaults.full_every)))
-      ("sync-mode", "MPI jobs: average (the replicas), sum (every process's progress), hybrid (average the synced frequent rows, sum the others), or adaptive (per row: the sum of the processes' changes where they differ, their mean where they repeat)", cxxopts::value<std::string>()->default_value(sync_defaults.mode))
+      ("sync-mode", "MPI jobs: average (the replicas), sum (every process's progress), hybrid (average the synced frequent rows, sum the others), or adaptive (per row: the sum of the processes' changes where they differ, their mean where they repeat)", cxxopts::value<std::string>()->default_value(std::string(sync_mode_name(sync_defaults.mode))))
       ("allow-binary", "Train on text that does not look like UTF-8 (UTF-16, Latin-1, binary) instead of refusing it")
       ("quiet", "No progress output")
       ("force", "Replace the run in a non-empty --output folder");
@@ -115,9 +115,13 @@ static int train_main(int argc, char** argv) {
   sync.rows = r["sync-rows"].as<uint64_t>();
   sync.full_every = r["sync-full-every"].as<uint32_t>();
   sync.tokens = r["sync-tokens"].as<uint64_t>();
-  sync.mode = r["sync-mode"].as<std::string>();
   sync.validate();
-  distributed::set_sync_options(sync);
+  const std::string mode = r["sync-mode"].as<std::string>();
+  const std::optional<SyncMode> parsed_mode = parse_sync_mode(mode);
+  if (!parsed_mode) throw usage_error("--sync-mode must be average, sum, hybrid or adaptive, got '" + mode + "'");
+  sync.mode = *parsed_mode;
+  if (world != nullptr) world->sync = sync;
+  session.world = world;
 
   if (r.count("resume") > 0) {
     for (const char* other : {"input", "output", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",

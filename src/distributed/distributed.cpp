@@ -23,9 +23,6 @@ void SyncOptions::validate() const {
   check_range("--sync-rows", static_cast<int64_t>(std::min<uint64_t>(rows, uint64_t{1} << 40)), 1, int64_t{1} << 32);
   check_range("--sync-full-every", static_cast<int64_t>(full_every), 1, 1000000);
   if (tokens != 0) check_range("--sync-tokens", static_cast<int64_t>(std::min<uint64_t>(tokens, uint64_t{1} << 62)), 1000, int64_t{1} << 50);
-  if (mode != "sum" && mode != "average" && mode != "hybrid" && mode != "adaptive") {
-    throw usage_error("--sync-mode must be average, sum, hybrid or adaptive, got '" + mode + "'");
-  }
 }
 
 std::string SyncOptions::to_string() const {
@@ -33,7 +30,7 @@ std::string SyncOptions::to_string() const {
   std::snprintf(buf, sizeof buf, "every %gs%s: the %llu most frequent rows, every %u-th sync all rows, mode %s", every_seconds,
                 tokens == 0 ? "" : (" or " + std::to_string(tokens) + " tokens of a process (its workers wait at " +
                                     std::to_string(2 * tokens) + ")").c_str(),
-                static_cast<unsigned long long>(rows), full_every, mode.c_str());
+                static_cast<unsigned long long>(rows), full_every, std::string(sync_mode_name(mode)).c_str());
   return buf;
 }
 
@@ -99,6 +96,18 @@ void check_resume_ranks(const std::string& path, const std::string& cursor, int 
   throw usage_error(path + " was written by a job of " + who(written) + ", but this run has " + who(ranks) +
                     "; a checkpoint resumes only with the process count that wrote it (each process holds one shard "
                     "of the corpus and its own positions): resume with " + how(written));
+}
+
+void set_job_progress(TrainingState& out, const std::vector<RankCursor>& ranks, uint64_t corpus_tokens, uint32_t epochs) {
+  out.tokens_done = 0;
+  out.epochs_done = epochs;
+  bool all_done = true;
+  for (const RankCursor& r : ranks) {
+    out.tokens_done += r.tokens_done;
+    out.epochs_done = std::min(out.epochs_done, r.epochs_done);
+    all_done = all_done && r.trainer_cursor.empty();
+  }
+  out.cursor = all_done ? std::string() : encode_job_cursor(corpus_tokens, ranks);
 }
 
 std::pair<uint64_t, uint64_t> rank_shard(uint64_t n, int p, int r) {

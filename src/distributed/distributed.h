@@ -1,10 +1,11 @@
 // Distributed training over MPI: `mpirun -np P tokvec train ...` trains one model
 // with P processes ("ranks"), each with its own threads and its own shard of the corpus.
 //
-// Roles. Rank 0 (the leader) does everything a single-process run does with the run folder:
-// it builds the vocabulary or tokenizer and corpus.tkc, writes config.json, checkpoints,
-// state.tkv and train.log. The other ranks (followers) never touch the run folder: they
-// receive the job from rank 0 by MPI (settings, vocabulary, counts, the model, and only
+// Roles. Rank 0 (the leader) runs the ordinary training session (src/run), which builds the
+// vocabulary or tokenizer and corpus.tkc, writes config.json, and owns the checkpoint
+// policy, the checkpoints, state.tkv and train.log for every backend; its backend here is
+// the job (lead()), where the local run's is its Trainer. The other ranks (followers) never
+// touch the run folder: they receive the job from rank 0 by MPI (settings, vocabulary, counts, the model, and only
 // their own shard of the token ids), so no shared filesystem is needed.
 //
 // Shards. Rank r trains the contiguous token range [r·N/P, (r+1)·N/P) of the corpus (line
@@ -52,6 +53,10 @@
 // learn the global token count G and each keeps the local count L it reported; in between
 // a thread with local count l uses (G + P·(l − L)) / total as the fraction done.
 //
+// Code: the sync maths is pure (replica_sync.h, tested on fake replicas in-process); the
+// MPI calls are in mpi/transport.h; each rank's part (its Trainer, built once per run, and
+// its communication thread) is mpi/rank_job.h; mpi/world.cpp starts the roles.
+//
 // Checkpoints are collective. A pause (checkpoint due on rank 0's clock or token count,
 // SIGINT/SIGTERM on any rank) is decided at a sync, so every rank learns it from the same
 // allreduce; the workers stop at a segment start, the ranks combine their models once more
@@ -68,23 +73,28 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "distributed/replica_sync.h"
 #include "tokvec/checkpoint.h"
 #include "tokvec/corpus.h"
 #include "tokvec/trainer.h"
 
 namespace tokvec {
 
+namespace detail {
+class TrainingBackend;  // src/run/backend.h
+}
+
 /// How the ranks keep their replicas of the model together (see the file comment).
 struct SyncOptions {
   double every_seconds = 0.25;  ///< interval between syncs, (0, 3600]
   uint64_t rows = 8192;         ///< H: the most frequent rows synced at every sync, >= 1
   uint32_t full_every = 8;      ///< F: every F-th sync moves the full matrices, >= 1
-  std::string mode = "adaptive"; ///< "adaptive", "average", "sum" or "hybrid" (see the file comment)
+  SyncMode mode = SyncMode::adaptive;  ///< how the replicas combine (see the file comment)
   /// T > 0: a rank also syncs as soon as it has trained T tokens (all its threads) since its
   /// last sync began, and its workers wait when they reach 2T before that sync is done
   /// (bounded staleness); 0: time only
@@ -125,48 +135,43 @@ std::pair<uint64_t, uint64_t> rank_shard(uint64_t n, int p, int r);
 /// MPICH's PMI_SIZE); 1 when not launched by one.
 int launched_world_size();
 
-/// What rank 0 hands to the distributed job once its run folder is ready.
-struct LeaderJob {
-  std::string dir;
-  CorpusView corpus;
-  TrainConfig cfg;
-  CheckpointEvery every;
-  size_t keep = 2;
-  uint64_t fault_bytes = UINT64_MAX;  ///< checkpoint write fault injection (tests)
-  uint64_t sequence = 0;              ///< the newest checkpoint's number
-  std::function<void(const std::string&)> log;          ///< a line in the run's log
-  std::function<void()> save_log;                        ///< writes RUN_DIR/train.log
-  std::function<std::string(const TrainingState&)> undertrained;  ///< the under-trained rows line
-  /// Writes checkpoint number `sequence` through `write(path)`, then prunes to `keep` and
-  /// logs "checkpoint NAME at WHAT (written in ...)" (the run's session: one policy for
-  /// every backend); a failed write is logged and rethrown.
-  std::function<void(uint64_t sequence, const std::function<void(const std::string&)>& write, const std::string& what)> checkpoint;
-};
+/// A job's progress from every rank's position: tokens_done the sum, epochs_done the least
+/// (at most `epochs`), and the cursor a job cursor, empty once every rank is done.
+void set_job_progress(TrainingState& out, const std::vector<RankCursor>& ranks, uint64_t corpus_tokens, uint32_t epochs);
 
 namespace distributed {
 
+/// This process's place in an MPI job of more than one process (run_command makes it and
+/// hands it to the command; a process that trains alone has none).
+struct World {
+  int rank = 0;
+  int size = 1;
+  SyncOptions sync;           ///< set by the front end before the session starts
+  bool handed_over = false;   ///< rank 0: the other ranks are in the job
+};
+
+/// A command run under run_command: `world` is nullptr unless this process is rank 0 of a
+/// job of more than one process.
+using Command = int (*)(int argc, char** argv, World* world);
+
 /// Whether this build has MPI.
 bool built_with_mpi() noexcept;
-/// Whether this process is one rank of a job of more than one (MPI initialised by run_command).
-bool active() noexcept;
-int rank() noexcept;
-int size() noexcept;
 
 /// Runs `command` (a CLI command's function). Not under an MPI launcher, or with one
-/// process: just calls it. Otherwise initialises MPI; rank 0 runs `command`, which hands
-/// the training to lead(); the other ranks wait for rank 0's job and train their shards.
-/// If rank 0 fails or returns before handing the job over (bad option, bad input, nothing
-/// to resume), the other ranks end with the same exit code without printing anything.
-int run_command(int argc, char** argv, int (*command)(int, char**));
+/// process: just calls it (world nullptr). Otherwise initialises MPI; rank 0 runs `command`
+/// with its World, whose training session drives the job through lead(); the other ranks
+/// wait for rank 0's job and train their shards. If rank 0 fails or returns before handing
+/// the job over (bad option, bad input, nothing to resume), the other ranks end with the
+/// same exit code without printing anything; an error after the hand-over ends the whole
+/// job (MPI_Abort) with its exit code.
+int run_command(int argc, char** argv, Command command);
 
-/// Sets the sync options (from the command line) before lead().
-void set_sync_options(const SyncOptions& options);
-
-/// Rank 0: trains `state` (fresh from initial_state, or a checkpoint of a P-rank job) with
-/// all ranks, writes checkpoints and the final state.tkv into job.dir, and returns the exit
-/// code. Errors raised before the job is handed over are thrown; after that, an error ends
-/// the whole job (MPI_Abort) with its exit code.
-int lead(LeaderJob& job, TrainingState& state);
+/// Rank 0: the backend that trains `state` (fresh from initial_state, or a checkpoint of a
+/// job of world.size ranks; moved from) with all ranks, for the session of run `dir` to
+/// drive. Errors found before the job is handed over (the rank count of a checkpoint, too
+/// few tokens per rank) are thrown; creating the backend hands the job over.
+std::unique_ptr<detail::TrainingBackend> lead(World& world, const std::string& dir, const CorpusView& corpus, const TrainConfig& cfg,
+                                              TrainingState& state);
 
 }  // namespace distributed
 }  // namespace tokvec

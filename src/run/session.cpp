@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "run/backend.h"
 #include "run/session_detail.h"
 #include "tokvec/audit.h"
 #include "base/config.h"
@@ -39,15 +40,6 @@ std::string undertrained_summary(const TrainingState& state) {
 uint64_t checkpoint_fault_bytes(const CheckpointPolicy& policy) {
   const char* v = std::getenv("TOKVEC_TEST_FAIL_CHECKPOINT_AFTER_BYTES");
   return std::min<uint64_t>(policy.fail_after_bytes, v == nullptr ? UINT64_MAX : std::strtoull(v, nullptr, 10));
-}
-
-/// The one place the trainer is driven: trains `state` until `pause` says or to the end;
-/// returns whether training finished. `trainer` is built at the first stretch and kept, so
-/// a pause is a return from run(), not a rebuild of the samplers, tables and thread state.
-bool train_stretch(std::optional<Trainer>& trainer, const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state,
-                   const TrainPause& pause) {
-  if (!trainer) trainer.emplace(corpus, cfg, state);
-  return trainer->run(pause);
 }
 
 /// Writes the run's log to RUN_DIR/train.log.
@@ -84,45 +76,40 @@ SessionResult stopped(int sig, const std::string& checkpoint, int processes) {
 }
 
 /// Trains to the end, pausing to write checkpoints and to log the under-trained rows, and
-/// stopping (with a checkpoint) on SIGINT/SIGTERM.
+/// stopping (with a checkpoint) on SIGINT/SIGTERM. The backend is this process's Trainer,
+/// or, on rank 0 of an MPI job, the job (src/distributed): either way the policy, the
+/// checkpoints, the log and the summary are this function's.
 SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const TrainConfig& cfg, TrainingState& state, uint64_t sequence,
-                           const CheckpointPolicy& policy, RunLog& log) {
-  if (distributed::active()) {  // rank 0 of an MPI job: src/distributed/mpi trains with all ranks
-    LeaderJob job{dir.path(), corpus.view(), cfg, policy.every, policy.keep, checkpoint_fault_bytes(policy), sequence,
-                  [&](const std::string& line) { log.line(line); }, [&] { save_log(dir, log); }, undertrained_summary,
-                  [&](uint64_t sequence, const std::function<void(const std::string&)>& write, const std::string& what) {
-                    write_checkpoint(dir, sequence, policy, log, write, what);
-                  }};
-    const int code = distributed::lead(job, state);
-    if (code == 0) return SessionResult{};
-    const auto checkpoints = list_checkpoints(dir.path());
-    return stopped(code - 128, checkpoints.empty() ? std::string() : checkpoints.back().second, distributed::size());
-  }
-  // Progress lines in the log: ten a run, so the log shows how the under-trained rows
-  // shrink as training goes.
-  const uint64_t report_every = std::max<uint64_t>(1, state.tokens_total / 10);
+                           const SessionOptions& options, RunLog& log) {
+  const CheckpointPolicy& policy = options.checkpoints;
   // A second Ctrl-C ends at once: what it leaves.
   set_signal_note(dir.path() + " keeps config.json, corpus.tkc and the checkpoints written so far; resume with: tokvec train --resume " +
                   dir.path());
   const uint64_t fault_bytes = checkpoint_fault_bytes(policy);
   InterruptGuard interrupt;
+  std::unique_ptr<detail::TrainingBackend> backend =
+      options.world != nullptr ? distributed::lead(*options.world, dir.path(), corpus.view(), cfg, state)
+                               : detail::local_backend(corpus.view(), cfg, state);
+  if (const std::string line = backend->describe(); !line.empty()) log.line(line);
+  // Progress lines in the log: ten a run, so the log shows how the under-trained rows
+  // shrink as training goes.
+  const uint64_t report_every = std::max<uint64_t>(1, backend->tokens_total() / 10);
   using Clock = CheckpointSchedule::Clock;
-  CheckpointSchedule schedule(policy.every, state.tokens_done, Clock::now());
+  CheckpointSchedule schedule(policy.every, backend->tokens_done(), Clock::now());
   const double t0 = log.seconds();
-  const uint64_t tokens_at_start = state.tokens_done;
+  const uint64_t tokens_at_start = backend->tokens_done();
   const auto started = Clock::now();
-  std::optional<Trainer> trainer;
   for (;;) {
-    TrainPause pause;
-    pause.interrupt = &InterruptGuard::flag();
-    pause.run_started = started;
-    pause.run_started_tokens = tokens_at_start;
-    const uint64_t next_report = (state.tokens_done / report_every + 1) * report_every;
-    pause.at_tokens = std::min(next_report, schedule.next_tokens());
-    pause.after_seconds = schedule.seconds_left(Clock::now());
-    bool finished;
+    detail::StretchGoal goal;
+    goal.schedule = &schedule;
+    goal.checkpoints = policy.every.enabled();
+    goal.run_started = started;
+    goal.run_started_tokens = tokens_at_start;
+    const uint64_t next_report = (backend->tokens_done() / report_every + 1) * report_every;
+    goal.report_at = next_report;
+    detail::StretchEnd end;
     try {
-      finished = train_stretch(trainer, corpus.view(), cfg, state, pause);
+      end = backend->run(goal);
     } catch (const Error& e) {
       // The weights in memory may be diverged: nothing of them is written, the checkpoints
       // on disk (written before) stay as they are.
@@ -132,39 +119,46 @@ SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const Tra
       save_log(dir, log);
       throw Error(e.kind(), std::string(e.what()) + "; " + kept);
     }
-    if (finished) break;
-    const bool interrupted = InterruptGuard::requested();
-    const CheckpointSchedule::Due due = schedule.due(state.tokens_done, Clock::now());
-    if (state.tokens_done >= next_report) {
+    if (end.finished) break;
+    const uint64_t done = backend->tokens_done();
+    if (done >= next_report) {
       char pct[32];
-      std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(state.tokens_done) / static_cast<double>(state.tokens_total));
+      std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(done) / static_cast<double>(backend->tokens_total()));
       // In train.log only: on screen the progress line is enough, and "at the end" sums up.
-      log.note(std::string("at ") + pct + " of training: " + undertrained_summary(state));
+      backend->with_state([&](const TrainingState& s) { log.note(std::string("at ") + pct + " of training: " + undertrained_summary(s)); });
     }
-    if (interrupted || (due.any() && policy.every.enabled())) {
+    if (end.signal != 0 || end.checkpoint) {
       ++sequence;
-      write_checkpoint(dir, sequence, policy, log, [&](const std::string& path) { save_state(path, state, fault_bytes); },
-                       std::to_string(state.tokens_done) + " of " + std::to_string(state.tokens_total) + " tokens");
-      schedule.written(due, state.tokens_done, Clock::now());
+      write_checkpoint(dir, sequence, policy, log,
+                       [&](const std::string& path) {
+                         backend->with_state([&](const TrainingState& s) { save_state(path, s, fault_bytes); });
+                       },
+                       std::to_string(done) + " of " + std::to_string(backend->tokens_total()) + " tokens" + backend->checkpoint_note());
+      schedule.written(end.due, done, Clock::now());
     }
-    if (interrupted) return stopped(InterruptGuard::signal_number(), checkpoint_path(dir.path(), sequence), 1);
+    if (end.signal != 0) return stopped(end.signal, checkpoint_path(dir.path(), sequence), backend->processes());
   }
   const double train_s = log.seconds() - t0;
   // The progress line counts the whole run's tokens: so does this line, and a resumed run
   // says how many of them this session trained (its time and rate are this session's).
-  const uint64_t session_tokens = state.tokens_done - tokens_at_start;
-  char buf[300];
-  std::string count = std::to_string(state.tokens_done) + " tokens";
+  const uint64_t done = backend->tokens_done();
+  const uint64_t session_tokens = done - tokens_at_start;
+  std::string count = std::to_string(done) + " tokens";
   if (tokens_at_start > 0) count += " (" + std::to_string(session_tokens) + " of them since the resume)";
-  std::snprintf(buf, sizeof buf, "trained %s in %.2fs (%.0f tokens/s), mean loss %.4f over %llu pairs", count.c_str(), train_s,
-                static_cast<double>(session_tokens) / std::max(train_s, 1e-9),
-                state.loss_count ? state.loss_sum / static_cast<double>(state.loss_count) : 0.0,
-                static_cast<unsigned long long>(state.loss_count));
-  log.line(buf);
-  log.line("at the end: " + undertrained_summary(state));
+  backend->with_state([&](const TrainingState& s) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf, "trained %s in %.2fs (%.0f tokens/s)%s, mean loss %.4f over %llu pairs", count.c_str(), train_s,
+                  static_cast<double>(session_tokens) / std::max(train_s, 1e-9), backend->workers().c_str(),
+                  s.loss_count ? s.loss_sum / static_cast<double>(s.loss_count) : 0.0, static_cast<unsigned long long>(s.loss_count));
+    log.line(buf);
+  });
+  for (const std::string& line : backend->closing_lines()) log.line(line);
   // The state last, so its presence means a complete run.
   const double w0 = log.seconds();
-  save_state(dir.file("state.tkv"), state);
+  backend->with_state([&](const TrainingState& s) {
+    log.line("at the end: " + undertrained_summary(s));
+    save_state(dir.file("state.tkv"), s);
+  });
   log.line("wrote " + dir.path() + "/state.tkv in " + std::to_string(log.seconds() - w0) + "s");
   save_log(dir, log);
   return SessionResult{};
@@ -273,7 +267,7 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
       run.tokenizer_kind = kind;
       run.tokenizer_checksum = checksum;
       run.threads_used = threads;
-      run.processes = distributed::size();  // MPI processes, each with threads_used threads
+      run.processes = options.world != nullptr ? options.world->size : 1;  // MPI processes, each with threads_used threads
       // From here on the folder is this run's: config before the tokenizer and the corpus,
       // and those before any training, so a run killed at any later point can be resumed.
       // Forced: a stale checkpoint must never be resumed into this run.
@@ -291,7 +285,7 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
 
     TrainingState state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
     state.config_json = run.to_json().dump();
-    return train_to_end(hold, corpus, cfg, state, 0, options.checkpoints, log);
+    return train_to_end(hold, corpus, cfg, state, 0, options, log);
   } catch (...) {
     std::error_code ec;
     // A folder created here for a run that failed before training leaves nothing to resume;
@@ -383,7 +377,7 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
         j["tokenizer_kind"] = kind;
         j["tokenizer_checksum"] = hex64(checksum);
         j["threads_used"] = resolve_threads(cfg.threads);
-        j["processes"] = distributed::size();
+        j["processes"] = options.world != nullptr ? options.world->size : 1;
         write_file_atomically(config_file, j.dump(2) + "\n");
       }
     }, /*resuming=*/true);
@@ -395,7 +389,7 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
   TrainingState state;
   uint64_t sequence = 0;
   if (loaded) {
-    check_resume_ranks(loaded->path, loaded->state.cursor, distributed::size(), dir);  // same process count
+    check_resume_ranks(loaded->path, loaded->state.cursor, options.world != nullptr ? options.world->size : 1, dir);  // same process count
     check_checkpoint_matches(loaded->path, loaded->state, corpus, cfg);
     state = std::move(loaded->state);
     sequence = loaded->sequence;
@@ -408,7 +402,7 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
     state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
     state.config_json = j.dump();
   }
-  return train_to_end(run_dir, corpus, cfg, state, sequence, options.checkpoints, log);
+  return train_to_end(run_dir, corpus, cfg, state, sequence, options, log);
 }
 
 }  // namespace tokvec
