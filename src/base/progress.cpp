@@ -4,8 +4,45 @@
 
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 
 namespace tokvec {
+
+namespace {
+std::mutex g_sink_mutex;
+std::shared_ptr<const ProgressSink> g_sink;
+
+std::shared_ptr<const ProgressSink> current_sink() {
+  std::lock_guard<std::mutex> lock(g_sink_mutex);
+  return g_sink;
+}
+}  // namespace
+
+ScopedProgressSink::ScopedProgressSink(ProgressSink sink) {
+  auto next = std::make_shared<const ProgressSink>(std::move(sink));
+  std::lock_guard<std::mutex> lock(g_sink_mutex);
+  previous_ = std::move(g_sink);
+  g_sink = std::move(next);
+}
+
+ScopedProgressSink::~ScopedProgressSink() {
+  std::lock_guard<std::mutex> lock(g_sink_mutex);
+  g_sink = std::move(previous_);
+}
+
+bool progress_is_interactive() {
+  if (auto sink = current_sink()) return sink->interactive;
+  return ::isatty(STDERR_FILENO) == 1;
+}
+
+void write_progress_line(std::string_view line) {
+  if (auto sink = current_sink()) {
+    sink->write(line, false);
+    return;
+  }
+  // On a terminal the progress line may be on screen without a newline: clear it first.
+  std::fprintf(stderr, "%s%.*s\n", ::isatty(STDERR_FILENO) == 1 ? "\r\033[K" : "", static_cast<int>(line.size()), line.data());
+}
 
 std::string human_count(double value) {
   const char* suffix[] = {"", " k", " M", " G", " T"};
@@ -46,7 +83,8 @@ ProgressReporter::ProgressReporter(std::string label, uint64_t total, std::strin
       total_(total),
       unit_(std::move(unit)),
       quiet_(quiet),
-      tty_(::isatty(STDERR_FILENO) == 1),
+      sink_(current_sink()),
+      tty_(sink_ ? sink_->interactive : ::isatty(STDERR_FILENO) == 1),
       interval_s_(tty_ ? 0.25 : log_interval_s),
       start_done_(start_done),
       start_(std::chrono::steady_clock::now()),
@@ -94,6 +132,10 @@ void ProgressReporter::print(uint64_t done, std::string_view detail, bool final_
   if (!detail.empty()) {
     line += "  ";
     line += detail;
+  }
+  if (sink_) {
+    sink_->write(line, tty_ && !final_line);
+    return;
   }
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");

@@ -3,15 +3,48 @@
 // On a terminal (stderr is a tty) a single line is redrawn in place about 4 times a
 // second: done/total, rate, ETA and a caller-supplied detail (loss, learning rate). When
 // stderr is a file or a pipe, a plain line is printed every `log_interval_s` seconds so
-// logs stay short. `quiet` prints nothing.
+// logs stay short. `quiet` prints nothing. A ProgressSink, while one is installed, takes
+// the lines instead of stderr (the Python module's way into a notebook or a logger).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace tokvec {
+
+/// Where progress lines and a session's own lines go instead of stderr. `write(line,
+/// redraw)`: with `redraw` the line replaces the previous redrawn one (a progress bar),
+/// else it is a whole line to keep. `interactive`: progress redrawn about 4 times a second,
+/// as on a terminal; otherwise a whole line every log interval, as in a log file.
+struct ProgressSink {
+  std::function<void(std::string_view line, bool redraw)> write;
+  bool interactive = false;
+};
+
+/// Installs a sink for the life of this object, process-wide (the lines of every thread go
+/// to it); the previous one, if any, comes back after. Install it before the work starts:
+/// a reporter chooses its output when constructed.
+class ScopedProgressSink {
+ public:
+  explicit ScopedProgressSink(ProgressSink sink);
+  ~ScopedProgressSink();
+  ScopedProgressSink(const ScopedProgressSink&) = delete;
+  ScopedProgressSink& operator=(const ScopedProgressSink&) = delete;
+
+ private:
+  std::shared_ptr<const ProgressSink> previous_;
+};
+
+/// Whether progress lines are redrawn in place: stderr is a terminal, or the installed sink
+/// is interactive.
+bool progress_is_interactive();
+/// A whole line of progress output (a session's note, a warning): to the sink when one is
+/// installed, else to stderr, first clearing a redrawn line on a terminal.
+void write_progress_line(std::string_view line);
 
 class ProgressReporter {
  public:
@@ -35,7 +68,8 @@ class ProgressReporter {
   uint64_t total_;
   std::string unit_;
   bool quiet_;
-  bool tty_;
+  std::shared_ptr<const ProgressSink> sink_;
+  bool tty_;  ///< redraw in place (a terminal, or an interactive sink)
   double interval_s_;
   uint64_t start_done_;
   std::chrono::steady_clock::time_point start_;

@@ -13,6 +13,8 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
+#include <climits>
 #include <csignal>
 #include <filesystem>
 #include <memory>
@@ -29,6 +31,7 @@
 #include "base/config.h"
 #include "tokvec/export.h"
 #include "base/io.h"
+#include "base/progress.h"
 #include "text/text.h"
 #include "tokvec/run.h"
 #include "tokvec/status.h"
@@ -67,6 +70,29 @@ std::string_view utf8_view(py::handle s) {
   if (!data) throw py::error_already_set();
   return {data, static_cast<size_t>(size)};
 }
+
+/// Python's cyclic garbage collector held off for a scope (restored as it was).
+class GcPause {
+ public:
+#if PY_VERSION_HEX >= 0x030A0000
+  GcPause() : was_enabled_(PyGC_Disable()) {}
+  ~GcPause() {
+    if (was_enabled_) PyGC_Enable();
+  }
+#else
+  GcPause() : was_enabled_(py::module_::import("gc").attr("isenabled")().cast<bool>()) {
+    if (was_enabled_) py::module_::import("gc").attr("disable")();
+  }
+  ~GcPause() {
+    if (was_enabled_) py::module_::import("gc").attr("enable")();
+  }
+#endif
+  GcPause(const GcPause&) = delete;
+  GcPause& operator=(const GcPause&) = delete;
+
+ private:
+  int was_enabled_;
+};
 
 // ---- Tokenizer ----------------------------------------------------------------------------
 
@@ -114,55 +140,71 @@ class Tokenizer {
     return ids;
   }
 
+  /// Texts shorter than this are encoded with the GIL held: they take less time than
+  /// letting it go and taking it back, which can mean waiting for another thread's turn.
+  static constexpr size_t kReleaseGilBytes = 4096;
+
   py::list encode_one(py::str text) {
     std::string_view bytes = utf8_view(text);
     std::vector<uint32_t> ids;
-    {
+    if (bytes.size() < kReleaseGilBytes) {
+      ids = encode_text(bytes);
+    } else {
       py::gil_scoped_release release;
       ids = encode_text(bytes);
     }
     return id_list(ids);
   }
 
+  /// A list of str as a list of id lists (the Python ints shared from the id table).
   py::list encode_many(py::sequence texts, int threads) {
-    tokvec::check_range("threads", int64_t{threads}, int64_t{0}, int64_t{tokvec::kMaxThreads});
-    const size_t n = texts.size();
-    // References to the strs, so that another thread changing the sequence meanwhile cannot
-    // free the bytes being read.
-    std::vector<py::object> keep;
-    std::vector<std::string_view> views;
-    keep.reserve(n);
-    views.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      py::object item = texts[i];
-      if (!py::isinstance<py::str>(item)) {
-        throw py::type_error("encode: item " + std::to_string(i) + " is " + std::string(py::str(item.get_type().attr("__name__"))) +
-                             ", not str");
+    Batch b = encode_batch(texts, threads);
+    const std::vector<PyObject*>& table = id_objects();
+    // Lists of ints hold no cycles: without this, every 700 new lists would start a
+    // collection that walks the young ones, a third of the time of making them.
+    GcPause pause;
+    py::list result(b.texts);
+    size_t text = 0;
+    for (const Chunk& c : b.chunks) {
+      size_t from = 0;
+      for (uint64_t end : c.ends) {
+        PyObject* l = PyList_New(static_cast<Py_ssize_t>(end - from));
+        if (!l) throw py::error_already_set();
+        for (size_t k = from; k < end; ++k) {
+          PyObject* v = table[c.ids[k]];
+          Py_INCREF(v);
+          PyList_SET_ITEM(l, static_cast<Py_ssize_t>(k - from), v);
+        }
+        PyList_SET_ITEM(result.ptr(), static_cast<Py_ssize_t>(text++), l);
+        from = end;
       }
-      views.push_back(utf8_view(item));
-      keep.push_back(std::move(item));
     }
-    std::vector<std::vector<uint32_t>> out(n);
+    return result;
+  }
+
+  /// A list of str as one int32 array of all ids and int64 offsets (texts + 1): text i's
+  /// ids are ids[offsets[i]:offsets[i + 1]]. No Python object per id.
+  py::tuple encode_flat(py::sequence texts, int threads) {
+    Batch b = encode_batch(texts, threads);
+    uint64_t total = 0;
+    for (const Chunk& c : b.chunks) total += c.ids.size();
+    py::array_t<int32_t> ids(static_cast<py::ssize_t>(total));
+    py::array_t<int64_t> offsets(static_cast<py::ssize_t>(b.texts + 1));
+    int32_t* out = ids.mutable_data();
+    int64_t* off = offsets.mutable_data();
     {
       py::gil_scoped_release release;
-      auto work = [&] {
-        tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 64), [&](const tbb::blocked_range<size_t>& r) {
-          Lease lease(*this);
-          for (size_t i = r.begin(); i < r.end(); ++i) {
-            tokvec::for_each_line(views[i], [&](std::string_view line) { lease->encode_line(line, out[i]); });
-          }
-        });
-      };
-      if (threads > 0) {
-        tbb::task_arena arena(threads);
-        arena.execute(work);
-      } else {
-        work();
+      uint64_t at = 0;
+      size_t text = 0;
+      off[0] = 0;
+      for (const Chunk& c : b.chunks) {
+        // Ids are below kBpeMaxVocab, so they fit an int32.
+        std::copy(c.ids.begin(), c.ids.end(), out + at);
+        for (uint64_t end : c.ends) off[++text] = static_cast<int64_t>(at + end);
+        at += c.ids.size();
       }
     }
-    py::list result(n);
-    for (size_t i = 0; i < n; ++i) result[i] = id_list(out[i]);
-    return result;
+    return py::make_tuple(std::move(ids), std::move(offsets));
   }
 
   py::list pieces(py::str text) {
@@ -216,14 +258,153 @@ class Tokenizer {
   }
 
  private:
-  static py::list id_list(const std::vector<uint32_t>& ids) {
+  /// One Python int per token id, made once: a list of ids then costs a reference count
+  /// per id instead of an allocation (and freeing it, a decrement). Built and read with
+  /// the GIL held.
+  const std::vector<PyObject*>& id_objects() {
+    if (id_objects_.empty()) {
+      std::vector<PyObject*> table(model_->vocab_size());
+      for (uint32_t id = 0; id < table.size(); ++id) {
+        table[id] = PyLong_FromUnsignedLong(id);
+        if (!table[id]) {
+          for (uint32_t k = 0; k < id; ++k) Py_DECREF(table[k]);
+          throw py::error_already_set();
+        }
+      }
+      id_objects_ = std::move(table);
+    }
+    return id_objects_;
+  }
+
+  py::list id_list(const std::vector<uint32_t>& ids) {
+    const std::vector<PyObject*>& table = id_objects();
     py::list l(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) {
-      PyObject* v = PyLong_FromUnsignedLong(ids[i]);
-      if (!v) throw py::error_already_set();
+      PyObject* v = table[ids[i]];
+      Py_INCREF(v);
       PyList_SET_ITEM(l.ptr(), static_cast<Py_ssize_t>(i), v);
     }
     return l;
+  }
+
+  /// A str's text as the encoder reads it: UTF-8 bytes, or the str's own code units when
+  /// it is not ASCII (converted to UTF-8 by the worker, without the GIL: a str is immutable
+  /// and the caller holds a reference to each).
+  struct Text {
+    const void* data;
+    size_t length;  ///< in code units
+    int kind;       ///< 0: UTF-8 bytes; else PyUnicode_1BYTE/2BYTE/4BYTE_KIND
+  };
+  /// Consecutive texts encoded by one task: their ids one after the other, and where each
+  /// text's ids end.
+  struct Chunk {
+    size_t first = 0, count = 0;
+    std::vector<uint32_t> ids;
+    std::vector<uint64_t> ends;
+  };
+  struct Batch {
+    size_t texts = 0;
+    std::vector<Chunk> chunks;
+  };
+
+  /// The UTF-8 form of a non-ASCII str's code units, into `out`; false at a lone surrogate
+  /// (which UTF-8 cannot hold: the caller raises Python's own error for it).
+  static bool to_utf8(const Text& t, std::string& out) {
+    out.clear();
+    for (size_t i = 0; i < t.length; ++i) {
+      const uint32_t c = t.kind == PyUnicode_1BYTE_KIND   ? static_cast<const uint8_t*>(t.data)[i]
+                         : t.kind == PyUnicode_2BYTE_KIND ? static_cast<const uint16_t*>(t.data)[i]
+                                                          : static_cast<const uint32_t*>(t.data)[i];
+      if (c < 0x80) {
+        out.push_back(static_cast<char>(c));
+      } else {
+        if (c >= 0xD800 && c <= 0xDFFF) return false;
+        tokvec::append_utf8(out, c);
+      }
+    }
+    return true;
+  }
+
+  Batch encode_batch(py::sequence texts, int threads) {
+    tokvec::check_range("threads", int64_t{threads}, int64_t{0}, int64_t{tokvec::kMaxThreads});
+    // A list or tuple as it is (others copied into a list): its items stay referenced while
+    // the GIL is released, so another thread changing the sequence cannot free them.
+    py::object seq = py::reinterpret_steal<py::object>(PySequence_Fast(texts.ptr(), "encode: a sequence of str"));
+    if (!seq) throw py::error_already_set();
+    const size_t n = static_cast<size_t>(PySequence_Fast_GET_SIZE(seq.ptr()));
+    PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
+    std::vector<py::object> keep(n);
+    std::vector<Text> views(n);
+    Batch b;
+    b.texts = n;
+    // Chunks of about 64 KiB of text: large enough that a task's overhead vanishes, small
+    // enough that two threads share any batch of more than a few lines.
+    constexpr size_t kChunkBytes = size_t{64} << 10;
+    size_t chunk_bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      PyObject* item = items[i];
+      if (!PyUnicode_Check(item)) {
+        throw py::type_error("encode: item " + std::to_string(i) + " is " + std::string(Py_TYPE(item)->tp_name) + ", not str");
+      }
+      keep[i] = py::reinterpret_borrow<py::object>(item);
+#if PY_VERSION_HEX < 0x030C0000
+      if (PyUnicode_READY(item) != 0) throw py::error_already_set();
+#endif
+      const size_t length = static_cast<size_t>(PyUnicode_GET_LENGTH(item));
+      if (PyUnicode_IS_ASCII(item)) {
+        views[i] = {PyUnicode_DATA(item), length, 0};
+      } else {
+        views[i] = {PyUnicode_DATA(item), length, static_cast<int>(PyUnicode_KIND(item))};
+      }
+      if (b.chunks.empty() || chunk_bytes >= kChunkBytes) {
+        b.chunks.emplace_back();
+        b.chunks.back().first = i;
+        chunk_bytes = 0;
+      }
+      ++b.chunks.back().count;
+      chunk_bytes += length * (views[i].kind ? views[i].kind : 1);
+    }
+    std::atomic<size_t> bad{SIZE_MAX};
+    {
+      py::gil_scoped_release release;
+      auto work = [&] {
+        tbb::parallel_for(tbb::blocked_range<size_t>(0, b.chunks.size(), 1), [&](const tbb::blocked_range<size_t>& r) {
+          Lease lease(*this);
+          std::string utf8;
+          for (size_t c = r.begin(); c < r.end(); ++c) {
+            Chunk& chunk = b.chunks[c];
+            chunk.ends.reserve(chunk.count);
+            for (size_t i = chunk.first; i < chunk.first + chunk.count; ++i) {
+              const Text& t = views[i];
+              std::string_view text(static_cast<const char*>(t.data), t.length);
+              if (t.kind != 0) {
+                if (!to_utf8(t, utf8)) {
+                  size_t was = bad.load();
+                  while (i < was && !bad.compare_exchange_weak(was, i)) {
+                  }
+                  utf8.clear();
+                }
+                text = utf8;
+              }
+              tokvec::for_each_line(text, [&](std::string_view line) { lease->encode_line(line, chunk.ids); });
+              chunk.ends.push_back(chunk.ids.size());
+            }
+          }
+        });
+      };
+      if (threads > 0) {
+        tbb::task_arena arena(threads);
+        arena.execute(work);
+      } else {
+        work();
+      }
+    }
+    if (bad.load() != SIZE_MAX) {
+      // Python's own UnicodeEncodeError for the first str holding a lone surrogate.
+      utf8_view(items[bad.load()]);
+      throw py::value_error("encode: item " + std::to_string(bad.load()) + " is not valid Unicode");
+    }
+    return b;
   }
 
   /// An encoder from the pool for one call (or one block of a batch).
@@ -257,6 +438,16 @@ class Tokenizer {
   std::vector<std::unique_ptr<BpeEncoder>> pool_;
   std::once_flag index_once_;
   std::unordered_map<std::string, uint32_t> index_;
+  std::vector<PyObject*> id_objects_;
+
+ public:
+  ~Tokenizer() {
+    // Python objects: let go only while the interpreter runs (a tokenizer is released
+    // from Python, with the GIL held).
+    if (!id_objects_.empty() && Py_IsInitialized()) {
+      for (PyObject* o : id_objects_) Py_DECREF(o);
+    }
+  }
 };
 
 // ---- Run ----------------------------------------------------------------------------------
@@ -396,13 +587,36 @@ void export_vectors(const std::shared_ptr<RunHolder>& h, const std::string& path
 /// One session at a time per process (the library's signal guard is process-wide).
 std::mutex g_session_mutex;
 
+/// The library's progress lines to a Python callable `write(line, redraw)` (None: stderr, as
+/// the command prints them). The callable is called with the GIL taken, from whichever
+/// thread reports; an exception it raises is reported as unraisable and the work goes on.
+std::optional<tokvec::ProgressSink> python_sink(const py::object& write, bool redraw) {
+  if (write.is_none()) return std::nullopt;
+  tokvec::ProgressSink sink;
+  sink.interactive = redraw;
+  // A borrowed handle: the caller keeps `write` alive past the session, and the sink may
+  // be destroyed without the GIL.
+  sink.write = [h = py::handle(write)](std::string_view line, bool redraw_line) {
+    py::gil_scoped_acquire gil;
+    try {
+      h(to_str(line), redraw_line);
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("tokvec progress callback");
+    }
+  };
+  return sink;
+}
+
 /// Runs a session with the GIL released, naming a bad setting as the Python argument.
 template <class F>
-py::dict run_session(F f) {
+py::dict run_session(F f, const py::object& on_progress, bool redraw) {
   tokvec::SessionResult r;
+  std::optional<tokvec::ProgressSink> sink = python_sink(on_progress, redraw);
   {
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(g_session_mutex);
+    std::optional<tokvec::ScopedProgressSink> installed;
+    if (sink) installed.emplace(std::move(*sink));
     try {
       r = f();
     } catch (const tokvec::FieldError& e) {
@@ -434,7 +648,7 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
                    const std::optional<std::string>& tokenizer, const std::optional<std::string>& corpus, bool lowercase, int64_t dim,
                    int64_t window, int64_t negative, double sample, int64_t min_count, int64_t epochs, int64_t threads, double lr,
                    int64_t seed, const std::string& kernel, const std::string& checkpoint_every, int64_t keep, bool progress, bool force,
-                   bool allow_binary) {
+                   bool allow_binary, const py::object& on_progress, bool redraw) {
   namespace fs = std::filesystem;
   const tokvec::SessionOptions options = session_options(checkpoint_every, keep, progress, allow_binary);
   // The ranges of TrainConfig::validate, named as the Python arguments are, before the
@@ -487,12 +701,13 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
       tokvec::check_readable_file(run.tokenizer_path);
     }
     return tokvec::TrainingSession::start(run, output, force, options);
-  });
+  }, on_progress, redraw);
 }
 
-py::dict resume_run(const std::string& dir, const std::string& checkpoint_every, int64_t keep, bool progress) {
+py::dict resume_run(const std::string& dir, const std::string& checkpoint_every, int64_t keep, bool progress, const py::object& on_progress,
+                    bool redraw) {
   const tokvec::SessionOptions options = session_options(checkpoint_every, keep, progress, false);
-  return run_session([&] { return tokvec::TrainingSession::resume(dir, options); });
+  return run_session([&] { return tokvec::TrainingSession::resume(dir, options); }, on_progress, redraw);
 }
 
 }  // namespace
@@ -523,6 +738,7 @@ PYBIND11_MODULE(_tokvec, m) {
                   py::arg("allow_binary"))
       .def("encode_one", &Tokenizer::encode_one, py::arg("text"))
       .def("encode_many", &Tokenizer::encode_many, py::arg("texts"), py::arg("threads"))
+      .def("encode_flat", &Tokenizer::encode_flat, py::arg("texts"), py::arg("threads"))
       .def("pieces", &Tokenizer::pieces, py::arg("text"))
       .def("decode", &Tokenizer::decode, py::arg("ids"))
       .def("id_to_piece", &Tokenizer::id_to_piece, py::arg("id"))
@@ -535,8 +751,10 @@ PYBIND11_MODULE(_tokvec, m) {
   m.def("train", &train_run, py::arg("input"), py::arg("output"), py::arg("words"), py::arg("bpe_vocab_size"), py::arg("tokenizer"),
         py::arg("corpus"), py::arg("lowercase"), py::arg("dim"), py::arg("window"), py::arg("negative"), py::arg("sample"),
         py::arg("min_count"), py::arg("epochs"), py::arg("threads"), py::arg("lr"), py::arg("seed"), py::arg("kernel"),
-        py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("force"), py::arg("allow_binary"));
-  m.def("resume", &resume_run, py::arg("path"), py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"));
+        py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("force"), py::arg("allow_binary"),
+        py::arg("on_progress"), py::arg("redraw"));
+  m.def("resume", &resume_run, py::arg("path"), py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("on_progress"),
+        py::arg("redraw"));
 
   py::class_<RunHolder, std::shared_ptr<RunHolder>>(m, "Run")
       .def_static("load", &load_run, py::arg("path"))

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "base/progress.h"
 #include "tokvec/bpe.h"
 #include "tokvec/corpus.h"
 #include "tokvec/run.h"
@@ -19,16 +20,15 @@ namespace tokvec::detail {
 /// RUN_DIR/train.log at every checkpoint and at the end (a resumed run appends).
 class RunLog {
  public:
-  explicit RunLog(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  explicit RunLog(bool quiet) : quiet_(quiet), start_(std::chrono::steady_clock::now()) {}
   void line(const std::string& text) {
     note(text);
-    // On a terminal the progress line may be on screen without a newline: clear it first.
-    if (!quiet_) std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", text.c_str());
+    if (!quiet_) write_progress_line(text);
   }
   /// A warning: logged, and printed even when quiet (quiet hides progress, not warnings).
   void warn(const std::string& text) {
     note(text);
-    std::fprintf(stderr, "%s%s\n", tty_ && !quiet_ ? "\r\033[K" : "", text.c_str());
+    write_progress_line(text);
   }
   /// A line for the log file only: an error (which the front end prints itself), or detail
   /// that would fill the screen while training.
@@ -43,7 +43,6 @@ class RunLog {
 
  private:
   bool quiet_;
-  bool tty_;
   std::chrono::steady_clock::time_point start_;
   std::string lines_;
 };

@@ -187,15 +187,18 @@ bool is_white_space(uint32_t code_point) noexcept;
 /// without an end counts), as `tokvec encode` reads its input.
 template <typename F>
 void for_each_line(std::string_view text, F&& f) {
+  const size_t n = text.size();
   size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find_first_of("\r\n", i);
-    if (j == std::string_view::npos) {
+  while (i < n) {
+    // A plain loop: find_first_of calls memchr on its set for every byte.
+    size_t j = i;
+    while (j < n && text[j] != '\n' && text[j] != '\r') ++j;
+    if (j == n) {
       f(text.substr(i));
       return;
     }
     f(text.substr(i, j - i));
-    i = j + ((text[j] == '\r' && j + 1 < text.size() && text[j + 1] == '\n') ? 2 : 1);
+    i = j + ((text[j] == '\r' && j + 1 < n && text[j + 1] == '\n') ? 2 : 1);
   }
 }
 

@@ -127,3 +127,52 @@ def test_the_gil_is_released_during_encode(model, data):
     finally:
         sys.setswitchinterval(interval)
     pytest.fail("no other Python thread ran while encode worked")
+
+
+def test_encode_flat_gives_the_same_ids_as_numpy_arrays(cli, model, data):
+    import numpy as np
+
+    tok = tokvec.Tokenizer(model)
+    expected = cli_ids(cli, model, data / "held.txt")
+    lines = lines_of(data / "held.txt")
+    for threads in (0, 1, 2):
+        ids, offsets = tok.encode_flat(lines, threads=threads)
+        assert ids.dtype == np.int32 and offsets.dtype == np.int64
+        assert offsets.shape == (len(lines) + 1,) and offsets[0] == 0 and offsets[-1] == len(ids)
+        assert [ids[offsets[i]:offsets[i + 1]].tolist() for i in range(len(lines))] == expected
+    ids, offsets = tok.encode_flat(tuple(lines[:3]))
+    assert ids.tolist() == [i for row in expected[:3] for i in row]
+    ids, offsets = tok.encode_flat([])
+    assert ids.shape == (0,) and offsets.tolist() == [0]
+    with pytest.raises(TypeError, match="not a str"):
+        tok.encode_flat("one text")
+
+
+def test_batch_encode_of_any_str_equals_one_call_each(model):
+    """A batch reads each str's own code units (Latin-1, UCS-2, UCS-4, with line breaks)
+    and must give what encoding it alone gives."""
+    tok = tokvec.Tokenizer(model)
+    texts = ["plain ascii", "naïve café", "— em dash and 東京", "emoji \U0001F600 here", "", "two\nlines\r\nand\rthree",
+             "x" * 70_000 + " é", "ß" * 3]
+    texts = texts * 40  # several chunks
+    expected = [tok.encode(t) for t in texts]
+    assert tok.encode(texts) == expected
+    assert tok.encode(iter(texts), threads=2) == expected
+    ids, offsets = tok.encode_flat(texts, threads=2)
+    assert [ids[offsets[i]:offsets[i + 1]].tolist() for i in range(len(texts))] == expected
+    # A lone surrogate has no UTF-8 form: Python's own error, as for one str.
+    with pytest.raises(UnicodeEncodeError):
+        tok.encode("a\ud800b")
+    with pytest.raises(UnicodeEncodeError):
+        tok.encode(["fine", "a\ud800b"])
+    with pytest.raises(TypeError, match="item 1 is bytes, not str"):
+        tok.encode(["fine", b"bytes"])
+
+
+def test_a_tokenizer_pickles_as_its_model(model):
+    import pickle
+
+    tok = tokvec.Tokenizer(model)
+    copy = pickle.loads(pickle.dumps(tok))
+    assert copy.serialize() == tok.serialize() == model.read_bytes()
+    assert copy.encode("The whale, said Ishmael.") == tok.encode("The whale, said Ishmael.")

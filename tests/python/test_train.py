@@ -87,3 +87,40 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(data, tmp_path):
     assert not (out / "state.tkv").exists()
     run = tokvec.resume(out, checkpoint_every="off", progress=False)
     assert run.finished and (out / "state.tkv").exists()
+
+
+def _small_words_run(data, tmp_path, name, **kw):
+    return tokvec.train(data / "train.txt", tmp_path / name, words=True, threads=1, dim=8, checkpoint_every="off", **kw)
+
+
+def test_progress_in_a_notebook_is_redrawn_in_pythons_stderr(data, tmp_path, monkeypatch, capsys):
+    """In a Jupyter kernel (ipykernel loaded, stderr not a terminal) the progress goes through
+    sys.stderr, which the notebook shows, as lines that each replace the last ("\\r")."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    _small_words_run(data, tmp_path, "nb", progress=True)
+    err = capsys.readouterr().err
+    assert "\rtrain: " in err, repr(err)
+    assert err.endswith("\n")
+
+
+def test_progress_in_a_log_is_plain_lines_on_stderr(data, tmp_path, capfd):
+    assert "ipykernel" not in sys.modules
+    _small_words_run(data, tmp_path, "log", progress=True)
+    err = capfd.readouterr().err
+    assert "train: " in err and "\r" not in err, repr(err)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_progress_callable_gets_each_line(data, tmp_path, capfd):
+    lines = []
+    _small_words_run(data, tmp_path, "cb", progress=lines.append)
+    assert any(l.startswith("train: ") for l in lines), lines
+    assert all("\r" not in l and "\n" not in l for l in lines)
+    assert capfd.readouterr().err == ""
+    # A callable that raises does not stop training.
+    def bad(line):
+        raise RuntimeError("callback failed")
+    run = _small_words_run(data, tmp_path, "cb2", progress=bad)
+    assert run.finished

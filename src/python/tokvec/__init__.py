@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json as _json
 import os as _os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+import sys as _sys
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as _np
 
@@ -113,6 +114,20 @@ class Tokenizer:
             text = list(text)
         return self._t.encode_many(text, threads)
 
+    def encode_flat(self, texts: Sequence[str], threads: int = 0) -> Tuple[_np.ndarray, _np.ndarray]:
+        """The ids of a list of str as two numpy arrays, without a Python int per id:
+        ``ids`` (int32, every text's ids one after the other) and ``offsets`` (int64,
+        ``len(texts) + 1``), so that text i's ids are ``ids[offsets[i]:offsets[i + 1]]``
+        (the ids :meth:`encode` gives it). The fastest way to encode many texts; ``ids``
+        and ``offsets[:-1]`` are the input of an ``EmbeddingBag``-style lookup.
+        ``threads``: 0 = all cores.
+        """
+        if isinstance(texts, str):
+            raise TypeError("encode_flat: a list of str, not a str (encode(text) encodes one)")
+        if not isinstance(texts, (list, tuple)):
+            texts = list(texts)
+        return self._t.encode_flat(texts, threads)
+
     def pieces(self, text: str) -> List[str]:
         """The tokens of ``text`` in display form (word start shown as "▁", raw bytes as "<0xAB>")."""
         return self._t.pieces(text)
@@ -148,6 +163,21 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"<tokvec.Tokenizer vocab_size={len(self)} checksum={self.checksum}>"
+
+    def __reduce__(self) -> Tuple[Any, Tuple[bytes]]:
+        # Pickled as the model file's bytes, so that a tokenizer goes to worker processes
+        # (multiprocessing, a data loader's workers).
+        return _tokenizer_from_bytes, (self.serialize(),)
+
+
+def _tokenizer_from_bytes(data: bytes) -> Tokenizer:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tokvec-") as d:
+        path = _os.path.join(d, "model.bpe")
+        with open(path, "wb") as f:
+            f.write(data)
+        return Tokenizer(path)
 
 
 _AUDIT_COLUMNS = (
@@ -207,6 +237,7 @@ class Run:
 
     @property
     def dim(self) -> int:
+        """Vector dimension (columns of :attr:`vectors`)."""
         return self._r.dim
 
     @property
@@ -233,6 +264,7 @@ class Run:
 
     @property
     def finished(self) -> bool:
+        """Whether training ran to the end (False for a run read from a checkpoint)."""
         return self._r.finished
 
     def __len__(self) -> int:
@@ -350,6 +382,40 @@ class Run:
 # -- training ------------------------------------------------------------------------------
 
 
+def _in_notebook() -> bool:
+    """A Jupyter kernel (or another ipykernel front end) whose stderr is not a terminal: the
+    progress line then goes through Python's sys.stderr, which the notebook shows."""
+    if "ipykernel" not in _sys.modules:
+        return False
+    try:
+        return not _sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return True
+
+
+def _redraw_on_stderr(line: str, redraw: bool) -> None:
+    # A notebook's output area takes "\r" as "back to the start of the line", so each
+    # progress line replaces the previous one; a whole line ends with a newline.
+    err = _sys.stderr
+    err.write("\r" + line + ("" if redraw else "\n"))
+    err.flush()
+
+
+ProgressArg = Union[bool, Callable[[str], Any]]
+
+
+def _progress(progress: ProgressArg) -> Tuple[bool, Optional[Callable[[str, bool], Any]], bool]:
+    """(whether the library reports, the Python callable it reports to or None for stderr,
+    whether it redraws)."""
+    if callable(progress):
+        return True, (lambda line, redraw: progress(line)), False
+    if not progress:
+        return False, None, False
+    if _in_notebook():
+        return True, _redraw_on_stderr, True
+    return True, None, False
+
+
 def _finish(result: Dict[str, Any], output: str) -> "Run":
     if result["outcome"] == "stopped":
         raise KeyboardInterrupt(
@@ -380,7 +446,7 @@ def train(
     kernel: str = "hogbatch",
     checkpoint_every: str = "10m",
     keep: int = 2,
-    progress: bool = True,
+    progress: ProgressArg = True,
     force: bool = False,
     allow_binary: bool = False,
 ) -> "Run":
@@ -393,24 +459,30 @@ def train(
     ``input=None``) trains on a corpus made by ``tokvec encode``. The other settings are
     the command's options of the same name. ``checkpoint_every``: "30s", "10m", "2h", a
     number of tokens, or "off"; the ``keep`` newest checkpoints are kept. ``progress``:
-    progress lines on stderr. ``force``: replace the run in a non-empty folder.
+    True shows the command's progress: on a terminal a line redrawn in place, in a Jupyter
+    notebook the same line redrawn in the cell's output, elsewhere (a log) a line every 15
+    seconds on stderr; False shows nothing; a callable is called with each line instead (a
+    line every 15 seconds and the run's own lines, e.g. ``logging.info``). ``force``:
+    replace the run in a non-empty folder.
 
     Ctrl-C (SIGINT) or SIGTERM while it trains writes a checkpoint and raises
     KeyboardInterrupt naming it; :func:`resume` continues the run. The GIL is released
     while it works.
     """
+    report, write, redraw = _progress(progress)
     result = _tokvec.train(
         "" if input is None else _path(input), _path(output), words, bpe_vocab_size,
         None if tokenizer is None else _path(tokenizer), None if corpus is None else _path(corpus), lowercase,
         dim, window, negative, float(sample), min_count, epochs, threads, float(lr), seed, kernel,
-        str(checkpoint_every), keep, progress, force, allow_binary,
+        str(checkpoint_every), keep, report, force, allow_binary, write, redraw,
     )
     return _finish(result, _path(output))
 
 
-def resume(path: PathLike, *, checkpoint_every: str = "10m", keep: int = 2, progress: bool = True) -> "Run":
+def resume(path: PathLike, *, checkpoint_every: str = "10m", keep: int = 2, progress: ProgressArg = True) -> "Run":
     """Continues the run in ``path`` from its newest valid checkpoint with the settings in its
     config.json, as ``tokvec train --resume`` does, and returns it (a finished run is
-    returned as it is)."""
-    result = _tokvec.resume(_path(path), str(checkpoint_every), keep, progress)
+    returned as it is). ``progress`` as for :func:`train`."""
+    report, write, redraw = _progress(progress)
+    result = _tokvec.resume(_path(path), str(checkpoint_every), keep, report, write, redraw)
     return _finish(result, _path(path))
