@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tokvec needs, skipping those already installed.
-# usage: tools/install-deps.sh [--with-test-tools] [--with-fuzz]
+# usage: tools/install-deps.sh [--with-test-tools] [--with-fuzz] [--with-peers]
 #   --with-test-tools  also python3-gensim and python3-numpy, which the tests use to check
 #                      that exported files load in the tools users hand them to, Open
 #                      MPI (openmpi-bin, libopenmpi-dev), so that CMake builds distributed
@@ -9,6 +9,8 @@
 #                      python3-setuptools, python3-wheel), python3-pytest and python3-pandas.
 #   --with-fuzz        also clang, its libFuzzer/sanitizer runtimes and its OpenMP, which
 #                      tools/fuzz.sh builds the fuzz targets with.
+#   --with-peers       also the tools the benchmarks compare with: fastText (the program and
+#                      its Python module), sentencepiece's and gensim's Python modules.
 # Always, besides the compiler and libraries: pybind11 and Python's headers (pybind11-dev,
 # python3-pybind11, python3-dev), so that CMake builds the Python module.
 set -euo pipefail
@@ -20,6 +22,7 @@ for arg in "$@"; do
     --with-test-tools) packages+=(python3 python3-numpy python3-gensim openmpi-bin libopenmpi-dev
                                   python3-venv python3-setuptools python3-wheel python3-pytest python3-pandas) ;;
     --with-fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
+    --with-peers) packages+=(fasttext python3-fasttext python3-sentencepiece python3-gensim) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
