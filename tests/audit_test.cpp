@@ -209,6 +209,8 @@ TEST(Audit, ExactKnnMatchesABruteForceSearch) {
     simd::ScopedPath forced(path);
     for (int threads : {1, 2}) {
       EXPECT_EQ(detail::exact_knn(m, rows, k, threads), expected) << simd::name(path) << " threads " << threads;
+      // Chunks of 64 columns: most pairs are scored once and offered to both rows' lists.
+      EXPECT_EQ(detail::exact_knn(m, rows, k, threads, 64), expected) << simd::name(path) << " threads " << threads;
     }
   }
   // Fewer candidates than k: the lists are cut short.

@@ -56,8 +56,12 @@ Geometry measure_geometry(const TrainingState& state, uint32_t k, int threads);
 // Two runs with the same settings and another seed: for each trained row, the share of its
 // k nearest neighbours (cosine, among all trained rows) that both runs agree on. Rows are
 // binned by the updates their input row received in the audited run (powers of two, as
-// Histogram); the derived threshold is the lower edge of the first bin (of at least
-// kStabilityMinBinRows rows) whose median overlap reaches `level`.
+// Histogram); bins of fewer than kStabilityMinBinRows rows are shown but not used. The
+// plateau is the highest median overlap of a bin: what the best-trained rows reach, which
+// k, the dimension and the epochs bound (one epoch of gut100m stays under 0.5 even for its
+// most frequent words). The derived threshold is the lower edge of the first bin whose
+// median reaches `level` x plateau: where a row's neighbours are half as reproducible as
+// the model allows.
 inline constexpr double kStabilityLevel = 0.5;
 inline constexpr uint64_t kStabilityMinBinRows = 10;
 
@@ -71,8 +75,10 @@ struct StabilityBin {
 struct Stability {
   std::string other;            ///< how the other run was named
   uint32_t k = 10;
-  double level = kStabilityLevel;
-  std::optional<uint64_t> threshold;  ///< nullopt when no bin reaches the level
+  double level = kStabilityLevel;     ///< share of the plateau
+  double plateau = 0.0;               ///< the highest median overlap of a bin
+  double needed = 0.0;                ///< level x plateau: the median a bin must reach
+  std::optional<uint64_t> threshold;  ///< nullopt when no bin is usable or the plateau is 0
   uint64_t rows_compared = 0;
   std::vector<double> per_row;  ///< by id; NaN for a row not compared
   std::vector<StabilityBin> bins;

@@ -328,11 +328,13 @@ std::string stability_text(const Stability& st) {
     out += buf;
   }
   if (st.threshold) {
-    std::snprintf(buf, sizeof buf, "derived threshold: %llu updates (the first bucket whose median overlap reaches %.2f)\n",
-                  static_cast<unsigned long long>(*st.threshold), st.level);
+    std::snprintf(buf, sizeof buf,
+                  "derived threshold: %llu updates (the first bucket whose median overlap reaches %.2f = %.2f x the plateau "
+                  "%.2f, the best bucket's median)\n",
+                  static_cast<unsigned long long>(*st.threshold), st.needed, st.level, st.plateau);
   } else {
-    std::snprintf(buf, sizeof buf, "derived threshold: none (no bucket of %llu or more rows reaches a median overlap of %.2f)\n",
-                  static_cast<unsigned long long>(kStabilityMinBinRows), st.level);
+    std::snprintf(buf, sizeof buf, "derived threshold: none (no bucket of %llu or more rows has a median overlap above 0)\n",
+                  static_cast<unsigned long long>(kStabilityMinBinRows));
   }
   out += buf;
   return out;
@@ -450,6 +452,8 @@ std::string audit_json(const AuditReport& r) {
     j["stability"] = {{"other", escape_invalid_utf8(st.other)},
                       {"k", st.k},
                       {"level", st.level},
+                      {"plateau", st.plateau},
+                      {"needed", st.needed},
                       {"threshold", st.threshold ? nlohmann::ordered_json(*st.threshold) : nlohmann::ordered_json(nullptr)},
                       {"rows_compared", st.rows_compared},
                       {"bins", std::move(bins)}};
@@ -558,7 +562,7 @@ std::string stability_svg(const Stability& st, const std::vector<AuditRow>& rows
   out += "<polyline fill=\"none\" stroke=\"#333333\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
   std::snprintf(buf, sizeof buf,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999999\" stroke-dasharray=\"2 3\"/>\n",
-                left, y_of(st.level), left + plot_w, y_of(st.level));
+                left, y_of(st.needed), left + plot_w, y_of(st.needed));
   out += buf;
   if (st.threshold) {
     double x = x_of(static_cast<double>(*st.threshold));
@@ -566,7 +570,7 @@ std::string stability_svg(const Stability& st, const std::vector<AuditRow>& rows
                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" stroke-width=\"1.5\" "
                   "stroke-dasharray=\"6 4\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\">derived threshold: %llu updates "
                   "(median overlap %.2f)</text>\n",
-                  x, top, x, top + plot_h, x + 6, top + 16, static_cast<unsigned long long>(*st.threshold), st.level);
+                  x, top, x, top + plot_h, x + 6, top + 16, static_cast<unsigned long long>(*st.threshold), st.needed);
     out += buf;
   }
   std::snprintf(buf, sizeof buf,

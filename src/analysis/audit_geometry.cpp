@@ -162,8 +162,17 @@ Stability measure_stability(const TrainingState& state, const TrainingState& oth
     for (double v : by_bin[b]) sum += v;
     sb.mean = sum / static_cast<double>(sb.rows);
     sb.median = median_of(by_bin[b]);
-    if (!st.threshold && sb.rows >= kStabilityMinBinRows && sb.median >= level) st.threshold = sb.lo;
+    if (sb.rows >= kStabilityMinBinRows) st.plateau = std::max(st.plateau, sb.median);
     st.bins.push_back(sb);
+  }
+  st.needed = level * st.plateau;
+  if (st.plateau > 0) {
+    for (const StabilityBin& sb : st.bins) {
+      if (sb.rows >= kStabilityMinBinRows && sb.median >= st.needed) {
+        st.threshold = sb.lo;
+        break;
+      }
+    }
   }
   return st;
 }

@@ -19,7 +19,10 @@ inline constexpr uint32_t kNoNeighbor = UINT32_MAX;
 /// positions into `rows`; a row never is its own neighbour, a zero row is nobody's and has
 /// none (its list is kNoNeighbor), lists are cut short (kNoNeighbor) when fewer than k
 /// candidates exist. Equal scores keep the lower position first, so the result does not
-/// depend on `threads`.
-std::vector<uint32_t> exact_knn(const Matrix& m, std::span<const uint32_t> rows, size_t k, int threads);
+/// depend on `threads` or `chunk_cols`.
+/// `chunk_cols` (a multiple of 64): candidates scored at a time, a knob for tests.
+/// k <= 1000.
+std::vector<uint32_t> exact_knn(const Matrix& m, std::span<const uint32_t> rows, size_t k, int threads,
+                                size_t chunk_cols = 1024);
 
 }  // namespace tokvec::detail

@@ -118,9 +118,9 @@ int cmd_audit(int argc, char** argv) {
     if (!min_updates) {
       if (!stability->threshold) {
         throw input_error(other_name, "",
-                          "no bucket of updates reaches a median neighbour overlap of " + nlohmann::json(kStabilityLevel).dump() +
-                              " against it, so --min-updates auto has no threshold to take (see the overlaps with a fixed "
-                              "--min-updates; more epochs or text raise them)");
+                          "no bucket of " + std::to_string(kStabilityMinBinRows) +
+                              " or more rows shares any nearest neighbour with it, so --min-updates auto has no threshold "
+                              "to take (are they runs of the same text? see the overlaps with a fixed --min-updates)");
       }
       config.min_updates = *stability->threshold;
     }
