@@ -79,7 +79,8 @@ path, name, train, audit, plain = sys.argv[1:]
 j = json.load(open(path))
 st, g = j["stability"], j["geometry"]
 print(f"### {name}: {j['vocab_size']} rows, derived threshold {st['threshold']} updates "
-      f"(median overlap of k={st['k']} neighbours >= {st['level']}), {st['rows_compared']} rows compared")
+      f"(first bucket whose median overlap of k={st['k']} neighbours reaches {st['needed']:.2f} = "
+      f"{st['level']} x the plateau {st['plateau']:.2f}), {st['rows_compared']} rows compared")
 print(f"train (seed 1) {float(train):.1f} s, audit --stability {float(audit):.1f} s "
       f"({float(audit) / float(train):.2f}x), audit without it {float(plain):.2f} s; "
       f"anisotropy {g['anisotropy']:.3f}, hubness {g['hubness']:.2f} (top hub {g['top_hub']!r}, in {g['max_occurrence']} lists)")

@@ -489,16 +489,35 @@ py::array counts_view(const std::shared_ptr<RunHolder>& h, const std::vector<uin
   return view<uint64_t>(h, v.data(), {static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(uint64_t))});
 }
 
-py::dict audit_rows(const std::shared_ptr<RunHolder>& h, uint64_t threshold) {
+/// `threshold` < 0: the threshold `stability` derives (tokvec audit --min-updates auto).
+py::dict audit_rows(const std::shared_ptr<RunHolder>& h, int64_t threshold, std::optional<std::string> target,
+                    std::optional<std::string> stability_run, uint32_t k) {
   tokvec::AuditConfig config;
-  config.min_updates = threshold;
+  config.min_updates = threshold < 0 ? 0 : static_cast<uint64_t>(threshold);
+  config.k = k;
   config.validate();
+  if (threshold < 0 && !stability_run) throw tokvec::usage_error("threshold='auto' takes the threshold stability= derives: give stability too");
   tokvec::AuditReport report;
   {
     py::gil_scoped_release release;
+    std::optional<tokvec::Stability> stability;
+    if (stability_run) {
+      tokvec::RunState other = tokvec::load_run_state(tokvec::resolve_run_target(*stability_run));
+      stability = tokvec::measure_stability(h->run.state, other.state, *stability_run, config.k, tokvec::kStabilityLevel, 0);
+      if (threshold < 0) {
+        if (!stability->threshold) throw tokvec::input_error(*stability_run, "", "no bucket of updates shares any nearest neighbour with it: no threshold to derive");
+        config.min_updates = *stability->threshold;
+      }
+    }
     const uint64_t seed = h->run.state.seed;
     report = tokvec::audit(h->run.state, config,
-                           [seed](uint32_t row, std::span<float> out) { tokvec::initial_input_row(seed, row, out); });
+                           [seed](uint32_t row, std::span<float> out) { tokvec::initial_input_row(seed, row, out); },
+                           std::move(stability));
+    if (target) {
+      tokvec::TargetCounts counts = tokvec::count_target(h->run, *target);
+      tokvec::add_target(report, counts, 20,
+                         h->run.is_bpe() ? std::function<std::vector<uint32_t>(std::string_view)>(h->run.encode) : nullptr);
+    }
   }
   const size_t n = report.rows.size();
   py::array_t<uint32_t> id(static_cast<py::ssize_t>(n));
@@ -529,6 +548,19 @@ py::dict audit_rows(const std::shared_ptr<RunHolder>& h, uint64_t threshold) {
   d["norm"] = norm;
   d["drift"] = drift;
   d["flagged"] = flagged;
+  if (report.target) {
+    py::array_t<uint64_t> tf(static_cast<py::ssize_t>(n));
+    for (size_t i = 0; i < n; ++i) tf.mutable_at(i) = report.rows[i].target_frequency;
+    d["target_frequency"] = tf;
+  }
+  if (report.stability) {
+    py::array_t<double> st(static_cast<py::ssize_t>(n));
+    for (size_t i = 0; i < n; ++i) st.mutable_at(i) = report.rows[i].stability;
+    d["stability"] = st;
+  }
+  // The JSON report's objects, as dicts (the same keys as tokvec audit --json).
+  const py::object json_loads = py::module_::import("json").attr("loads");
+  const py::dict full = json_loads(tokvec::audit_json(report));
   py::dict summary;
   summary["threshold"] = report.threshold;
   summary["vocab_size"] = report.vocab_size;
@@ -537,6 +569,9 @@ py::dict audit_rows(const std::shared_ptr<RunHolder>& h, uint64_t threshold) {
   summary["flagged_tokens"] = report.flagged_tokens;
   summary["never_produced"] = report.never_produced;
   summary["flagged_seen_count"] = report.flagged_seen_count;
+  for (const char* key : {"geometry", "target", "stability"}) {
+    if (full.contains(key)) summary[key] = full[key];
+  }
   py::dict result;
   result["rows"] = d;
   result["summary"] = summary;
@@ -783,7 +818,8 @@ PYBIND11_MODULE(_tokvec, m) {
         d["output_negative_updates"] = counts_view(h, s.output_negative_updates);
         return d;
       })
-      .def("audit", &audit_rows, py::arg("threshold"))
+      .def("audit", &audit_rows, py::arg("threshold"), py::arg("target") = py::none(), py::arg("stability") = py::none(),
+           py::arg("k") = 10)
       .def("word_vectors", &word_vectors, py::arg("words"))
       .def("export", &export_vectors, py::arg("path"), py::arg("format"), py::arg("matrix"), py::arg("order"));
 }

@@ -1,6 +1,7 @@
 """tokvec.Run against the CLI's export and audit, and the errors tokvec raises."""
 
 import csv
+import json
 import io
 import re
 
@@ -183,3 +184,23 @@ def test_audit_with_pandas_is_a_dataframe(run_dir):
     assert isinstance(table, pd.DataFrame)
     assert table.attrs["threshold"] == 50 and table.attrs["vocab_size"] == 500
     assert int(table.flagged.sum()) == table.attrs["flagged_count"]
+
+
+def test_audit_target_stability_and_geometry(cli, run_dir, tmp_path):
+    run = tokvec.Run(run_dir)
+    target = tmp_path / "target.txt"
+    target.write_text("the whale and the sea\nzqxjkv whale\n", encoding="utf-8")
+    cli("audit", run_dir, "--min-updates", 50, "--target", target, "--stability", run_dir, "--json", tmp_path / "a.json")
+    j = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    table = run.audit(threshold=50, target=target, stability=run_dir)
+    assert [int(x) for x in table["target_frequency"]] == [r["target_frequency"] for r in j["rows"]]
+    compared = [float(x) for x in table["stability"] if x == x]  # NaN: not compared
+    assert compared and all(x == 1.0 for x in compared)  # a run against itself
+    if hasattr(table, "attrs"):
+        assert table.attrs["target"]["flagged_share"] == j["target"]["flagged_share"]
+        assert table.attrs["stability"]["rows_compared"] == j["stability"]["rows_compared"]
+        assert table.attrs["geometry"]["anisotropy"] == j["geometry"]["anisotropy"]
+        auto = run.audit(threshold="auto", stability=run_dir)
+        assert auto.attrs["threshold"] == auto.attrs["stability"]["threshold"]
+    with pytest.raises(Exception):
+        run.audit(threshold="auto")

@@ -275,27 +275,42 @@ class Run:
 
     # -- the audit --------------------------------------------------------------------------
 
-    def audit(self, threshold: int = 100) -> Any:
+    def audit(self, threshold: Any = 100, target: Optional[str] = None, stability: Optional[str] = None,
+              k: int = 10) -> Any:
         """Every row's counts, norm and drift, flagged when its input row received fewer
         than ``threshold`` updates: the columns of ``tokvec audit --csv``.
+
+        ``target``: a text file to audit (adds ``target_frequency``; the shares are in
+        ``.attrs["target"]``). ``stability``: another run of the same settings and another
+        seed (adds ``stability``, the overlap of each row's ``k`` nearest neighbours; the
+        curve and the derived threshold in ``.attrs["stability"]``); then ``threshold="auto"``
+        takes the derived threshold. ``.attrs["geometry"]``: anisotropy and hubness.
 
         A pandas DataFrame when pandas is installed (the summary in ``.attrs``), else a
         numpy structured array.
         """
-        result = self._r.audit(threshold)
+        if isinstance(threshold, str):
+            if threshold != "auto":
+                raise ValueError(f"threshold must be an integer or 'auto', got {threshold!r}")
+            threshold = -1
+        elif int(threshold) < 0:
+            raise ValueError(f"threshold must be >= 0, got {threshold!r}")
+        result = self._r.audit(int(threshold), None if target is None else _os.fspath(target),
+                               None if stability is None else _os.fspath(stability), k)
         rows = result["rows"]
+        columns = _AUDIT_COLUMNS + tuple(c for c in ("target_frequency", "stability") if c in rows)
         try:
             import pandas as pd  # type: ignore
         except ImportError:
             pd = None
         if pd is not None:
-            frame = pd.DataFrame({c: rows[c] for c in _AUDIT_COLUMNS})
+            frame = pd.DataFrame({c: rows[c] for c in columns})
             frame.attrs.update(result["summary"])
             return frame
         n = len(rows["id"])
-        dtype = [(c, _np.asarray(rows[c]).dtype if c != "token" else object) for c in _AUDIT_COLUMNS]
+        dtype = [(c, _np.asarray(rows[c]).dtype if c != "token" else object) for c in columns]
         out = _np.empty(n, dtype=dtype)
-        for c in _AUDIT_COLUMNS:
+        for c in columns:
             out[c] = rows[c]
         return out
 
