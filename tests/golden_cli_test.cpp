@@ -1,5 +1,6 @@
 // Golden bytes: a words run and a BPE run with one thread on a fixed slice of the bundled
-// corpus, on the scalar kernel (the same float operations on every x86-64 and Arm CPU), and
+// corpus, on the scalar kernel (the same float operations on every x86-64 CPU; an AArch64
+// build rounds differently, see docs/building.md), and
 // every file they write: the tokenizer, the encoded corpus, state.tkv and each export.
 // corpus.tkc and state.tkv record the input file's absolute path, which differs from one
 // temporary folder to the next, so theirs are pinned from the same text read on stdin

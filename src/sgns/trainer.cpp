@@ -261,6 +261,12 @@ class RowCounter {
   uint64_t* shared_ = nullptr;
 };
 
+/// How many centres ahead the HogBatch loop draws a centre's targets and prefetches their
+/// output rows. At 1 M rows x 300 dims (rows far beyond the caches; tools/bench_scale.sh's
+/// corpus, 4 M tokens, 2 threads, two alternating rounds) 2 trained 1.17-1.25x faster than
+/// 1; 3 was 0.91-1.23x, no better than 2.
+constexpr uint32_t kLookahead = 2;
+
 /// One thread's own state, allocated once per Trainer and kept across run() calls: its
 /// cursor, its scratch space (the loops allocate nothing), its counters and the watches
 /// that span segments (divergence, progress line). Aligned so that two threads' workers
@@ -270,7 +276,7 @@ struct alignas(128) Worker {
       : kept(kSegmentTokens),
         context(2 * cfg.window),
         targets(cfg.negative + 1),
-        next_targets(cfg.negative + 1),
+        ahead_targets(static_cast<size_t>(kLookahead + 1) * (cfg.negative + 1)),
         input_rows(2 * cfg.window),
         target_rows(cfg.negative + 1),
         scores(static_cast<size_t>(2 * cfg.window) * (cfg.negative + 1)),
@@ -282,7 +288,12 @@ struct alignas(128) Worker {
   ThreadCursor cur;
   Rng rng;
   detail::SgnsKernels kernels;  ///< resolved once per run(), not per step
-  std::vector<uint32_t> kept, context, targets, next_targets;
+  std::vector<uint32_t> kept, context, targets;
+  /// HogBatch's lookahead: the targets of the centres from the current one to kLookahead
+  /// ahead (a ring, one slot of negative + 1 ids per centre) and the window draws made
+  /// before them.
+  std::vector<uint32_t> ahead_targets;
+  uint32_t ahead_windows[kLookahead + 1] = {};
   std::vector<float*> input_rows, target_rows;
   std::vector<float> scores;  ///< the HogBatch step's B x T scores
   Matrix delta;               ///< ΔU (HogBatch) or the input's Δ (pair)
@@ -348,7 +359,7 @@ inline void prefetch_row(const float* row, size_t row_bytes) {
 
 /// The centre `centre` as positive target and K negatives from the unigram^0.75 table,
 /// their output rows (and counters) prefetched.
-inline void draw_negatives(const Shared& sh, Worker& wk, std::vector<uint32_t>& out, uint32_t centre, size_t row_bytes) {
+inline void draw_negatives(const Shared& sh, Worker& wk, uint32_t* out, uint32_t centre, size_t row_bytes) {
   const uint32_t K = sh.config.negative;
   out[0] = centre;
   prefetch_row(sh.output.row(centre), row_bytes);
@@ -389,11 +400,25 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
     if (sh.subsampler.keep(id, wk.rng)) kept[n++] = id;
   }
   SegmentResult r;
-  // Negatives for the next centre are drawn one step ahead and their rows prefetched, so
-  // the (mostly cache-missing) random output rows arrive while the current step computes.
-  if (hogbatch && n > 0) draw_negatives(sh, wk, wk.next_targets, kept[0], row_bytes);
+  // HogBatch draws each centre's targets kLookahead centres early and prefetches their output
+  // rows (mostly cache misses in a large vocabulary), so that they arrive while the steps
+  // between compute. The random numbers are still drawn in the order of a loop that looks
+  // one centre ahead (centre j's targets, centre j's window, centre j + 1's targets, ...),
+  // so the distance changes no result.
+  const size_t ring = kLookahead + 1;
+  size_t drawn = 0, windows = 0;  // centres whose targets / window are drawn
+  auto targets_of = [&](size_t j) { return wk.ahead_targets.data() + (j % ring) * (K + 1); };
+  auto draw_ahead = [&](size_t upto) {
+    for (; drawn < upto; ++drawn) {
+      if (windows < drawn) wk.ahead_windows[windows++ % ring] = 1 + static_cast<uint32_t>(wk.rng.below(window));
+      draw_negatives(sh, wk, targets_of(drawn), kept[drawn], row_bytes);
+      __builtin_prefetch(wk.positive_counts.address(kept[drawn]), 1, 3);
+    }
+  };
   for (size_t i = 0; i < n; ++i) {
-    const uint32_t w = 1 + static_cast<uint32_t>(wk.rng.below(window));  // random window shrinking
+    if (hogbatch) draw_ahead(std::min(n, i + kLookahead + 1));
+    const uint32_t w = windows > i ? wk.ahead_windows[i % ring] : 1 + static_cast<uint32_t>(wk.rng.below(window));  // random window shrinking
+    if (windows <= i) windows = i + 1;
     const size_t lo = i >= w ? i - w : 0;
     const size_t hi = std::min(n, i + w + 1);
     uint32_t B = 0;
@@ -402,23 +427,20 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
     }
     const uint32_t centre = kept[i];
     if (hogbatch) {
-      std::swap(wk.targets, wk.next_targets);
-      if (i + 1 < n) {
-        draw_negatives(sh, wk, wk.next_targets, kept[i + 1], row_bytes);
-        if (i + window + 1 < n) {
-          prefetch_row(sh.input.row(kept[i + window + 1]), row_bytes);
-          __builtin_prefetch(wk.input_counts.address(kept[i + window + 1]), 1, 3);
-        }
+      if (i + window + 1 < n) {
+        prefetch_row(sh.input.row(kept[i + window + 1]), row_bytes);
+        __builtin_prefetch(wk.input_counts.address(kept[i + window + 1]), 1, 3);
       }
       if (B == 0) continue;
+      const uint32_t* targets = targets_of(i);
       for (uint32_t b = 0; b < B; ++b) wk.input_rows[b] = sh.input.row(context[b]);
-      for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(wk.targets[t]);
+      for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(targets[t]);
       r.loss += wk.kernels.hogbatch(wk.input_rows.data(), B, wk.target_rows.data(), K + 1, stride, cols, lr, sh.sigmoid,
                                     wk.scores.data(), wk.delta.row(0));
-      for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(wk.targets[k], B);
+      for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(targets[k], B);
     } else {
       for (uint32_t b = 0; b < B; ++b) {
-        draw_negatives(sh, wk, wk.targets, centre, row_bytes);  // word2vec: fresh negatives for every pair
+        draw_negatives(sh, wk, wk.targets.data(), centre, row_bytes);  // word2vec: fresh negatives for every pair
         r.loss += wk.kernels.pair(sh.input.row(0), sh.output.row(0), stride, cols, context[b], wk.targets.data(), K + 1, lr,
                                   sh.sigmoid, wk.delta.row(0));
         for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(wk.targets[k], 1);
