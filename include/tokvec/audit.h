@@ -146,6 +146,11 @@ struct AuditRow {
   bool flagged = false;
   uint64_t target_frequency = 0;  ///< occurrences in the target text (with a target)
   double stability = 0.0;         ///< neighbour overlap with the other run (with --stability; NaN: not compared)
+  /// A run adapted from another (AuditReport::adapted): the earlier phases' share.
+  /// input_updates is the total; this run's own updates are input_updates minus these.
+  uint64_t pretrain_frequency = 0;
+  uint64_t pretrain_input_updates = 0;
+  uint64_t adapt_input_updates() const noexcept { return input_updates - pretrain_input_updates; }
 };
 
 /// Counts of values in power-of-two buckets: bucket 0 holds 0, bucket b >= 1 holds
@@ -171,6 +176,13 @@ struct AuditReport {
   Geometry geometry;
   std::optional<TargetSummary> target;
   std::optional<Stability> stability;  ///< per_row moved into the rows
+  /// A run adapted from another (train --init-from): the rows' pretraining and adaptation
+  /// updates are reported side by side.
+  bool adapted = false;
+  uint64_t source_rows = 0;      ///< adapted: rows from the source run; the others are new
+  uint64_t pretrain_tokens = 0;  ///< adapted: corpus tokens of the earlier phases
+  uint64_t pretrain_input_updates = 0;  ///< adapted: sum over rows
+  uint64_t adapt_input_updates = 0;     ///< adapted: sum over rows
 };
 
 /// How much of the model is under-trained: what the audit summarises and what training logs
@@ -208,10 +220,13 @@ std::string printable_token(std::string_view token);
 /// first), then the count of flagged rows that never occur, as text.
 std::string audit_text(const AuditReport& report, uint64_t top);
 /// CSV with a header line: id,token,frequency,input_updates,output_positive_updates,
-/// output_negative_updates,norm,drift,flagged (RFC 4180 quoting).
+/// output_negative_updates,norm,drift,flagged (RFC 4180 quoting); an adapted run adds
+/// pretrain_frequency,pretrain_input_updates,adapt_input_updates.
 std::string audit_csv(const AuditReport& report);
 /// JSON object: threshold, flagged_count, vocab_size, corpus_tokens, flagged_tokens,
-/// never_produced, flagged_seen_count, histograms, rows[] (every row) with the CSV's keys.
+/// never_produced, flagged_seen_count, histograms, rows[] (every row) with the CSV's keys;
+/// an adapted run adds "adaptation" (source_rows, new_rows, pretrain_tokens,
+/// pretrain_input_updates, adapt_input_updates).
 std::string audit_json(const AuditReport& report);
 /// A log-log scatter plot of corpus frequency against input-row updates, the threshold
 /// drawn, flagged rows in red; a standalone SVG document.

@@ -1,7 +1,9 @@
 // The training state: everything a run needs to be exported, audited or continued.
 //
 // The final state of a run (RUN_DIR/state.tkv) and its checkpoints share this format.
-// File: a sectioned file (docs/formats.md), magic "TKVSTATE", version 1, sections:
+// File: a sectioned file (docs/formats.md), magic "TKVSTATE", version 1 (2 when it holds the
+// pretraining sections below; version 1 files are what a run not adapted from another
+// writes, byte for byte as before), sections:
 //   META  str config_json, str tokenizer_kind, u64 tokenizer_checksum, u32 vocab_size,
 //         u32 dim, u64 stride, u64 seed, u64 tokens_done, u64 tokens_total,
 //         u32 epochs_done, f64 loss_sum, u64 loss_count
@@ -13,6 +15,13 @@
 //   UPOS  vocab_size u64: updates each output row received as a positive target
 //   UNEG  vocab_size u64: updates each output row received as a negative sample
 //   CURS  opaque trainer cursor (thread positions, RNG states), empty when finished
+// Version 2, a run adapted from another (train --init-from), adds what its earlier phases
+// did; UPIN/UPOS/UNEG then hold the totals over every phase, so this run's own updates are
+// the difference:
+//   PRET  u32 source_rows (the first rows, which came from the source run), u64 tokens
+//         (corpus tokens the earlier phases processed)
+//   PFRQ, PUIN, PUPS, PUNG  vocab_size u64 each: the earlier phases' frequencies and
+//         updates (as FREQ, UPIN, UPOS, UNEG; 0 for the rows new in this run)
 #pragma once
 
 #include <cstdint>
@@ -27,19 +36,37 @@
 namespace tokvec {
 
 inline constexpr char kStateMagic[] = "TKVSTATE";
-inline constexpr uint32_t kStateVersion = 1;
+inline constexpr uint32_t kStateVersion = 2;
+
+/// What the phases before this run did to its rows: a run adapted from another (train
+/// --init-from) starts from that run's matrices and keeps its counts apart here. Every
+/// vector has vocab_size entries; rows from `source_rows` on are new in this run (0).
+struct PretrainCounts {
+  uint32_t source_rows = 0;  ///< rows taken from the source run (the first ones)
+  uint64_t tokens = 0;       ///< corpus tokens processed by the earlier phases
+  std::vector<uint64_t> frequencies;  ///< the earlier phases' corpus frequencies, summed
+  std::vector<uint64_t> input_updates;
+  std::vector<uint64_t> output_positive_updates;
+  std::vector<uint64_t> output_negative_updates;
+};
 
 struct TrainingState {
   std::string config_json;  ///< the TrainConfig of the run, as JSON
   std::string tokenizer_kind;  ///< "bpe" or "words"
   uint64_t tokenizer_checksum = 0;
   std::vector<std::string> vocab;
-  std::vector<uint64_t> frequencies;
+  std::vector<uint64_t> frequencies;  ///< this run's corpus frequencies
   Matrix input;   ///< vocab x dim
   Matrix output;  ///< vocab x dim
+  /// Updates each row received, over every phase (with `pretrain`: the earlier phases'
+  /// plus this run's).
   std::vector<uint64_t> input_updates;
   std::vector<uint64_t> output_positive_updates;
   std::vector<uint64_t> output_negative_updates;
+  /// A run adapted from another: its earlier phases' counts; nullopt for a run from scratch.
+  std::optional<PretrainCounts> pretrain;
+  /// The seed the input rows were initialised from (initial_input_row): the run's, or for
+  /// an adapted run its first source's, which also initialises the rows new in it.
   uint64_t seed = 0;
   uint64_t tokens_done = 0;   ///< corpus tokens processed so far, over all epochs
   uint64_t tokens_total = 0;  ///< epochs x corpus tokens: where the learning rate reaches its floor

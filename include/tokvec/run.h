@@ -5,7 +5,8 @@
 // RUN_DIR layout (export, eval and audit read it):
 //   config.json    RunConfig::to_json: the TrainConfig used (TrainConfig::to_json's keys)
 //                  plus "mode" ("words", "bpe" or "corpus"), "input", "corpus",
-//                  "tokenizer", "bpe_vocab_size", "lowercase", "version", and once the
+//                  "tokenizer", "bpe_vocab_size", "lowercase", "version", "init_from" (a run
+//                  adapted from another: that run's folder or state), and once the
 //                  corpus is known "tokenizer_kind", "tokenizer_checksum" (16 hex digits),
 //                  "threads_used", "processes"
 //   tokenizer.bpe  the BPE model (BPE runs only; BpeModel::save)
@@ -79,6 +80,11 @@ struct RunConfig {
   std::string tokenizer_path;  ///< a BPE model given instead of training one (absolute)
   uint32_t bpe_vocab = 0;      ///< BPE runs that train their tokenizer: its size
   bool lowercase = false;      ///< words runs: words lowercased before counting and encoding
+  /// A run adapted from another (train --init-from): that run's folder or state file
+  /// (absolute); "" for a run from scratch. Its tokenizer (words: its vocabulary, then the
+  /// new text's words) and both matrices are the start; mode, tokenizer and lowercase are
+  /// the source's.
+  std::string init_from;
   TrainConfig train;
   // What only the corpus tells; absent until it is built.
   std::optional<std::string> tokenizer_kind;

@@ -30,6 +30,10 @@ struct WordVocabConfig {
   bool check_text = true;
   bool allow_binary = false;
   std::function<void(const std::string&)> on_warning;
+  /// Words that keep the first ids, in this order, whatever their count in the text (0 when
+  /// absent): a run adapted from another keeps its source's rows. The text's other words
+  /// follow as usual (count >= min_count, count descending). Must hold distinct words.
+  std::vector<std::string> base_vocab;
 };
 
 /// A distinct word of a text and how often it occurs.

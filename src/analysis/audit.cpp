@@ -111,6 +111,11 @@ AuditReport audit(const TrainingState& state, const AuditConfig& config, const I
   AuditReport report;
   report.threshold = config.min_updates;
   report.vocab_size = state.vocab_size();
+  if (state.pretrain) {
+    report.adapted = true;
+    report.source_rows = state.pretrain->source_rows;
+    report.pretrain_tokens = state.pretrain->tokens;
+  }
   const size_t dim = state.dim();
   std::vector<float> init(dim);
   report.rows.reserve(state.vocab_size());
@@ -133,6 +138,12 @@ AuditReport audit(const TrainingState& state, const AuditConfig& config, const I
     row.norm = std::sqrt(norm2);
     row.drift = std::sqrt(drift2);
     row.flagged = row.input_updates < config.min_updates;
+    if (state.pretrain) {
+      row.pretrain_frequency = state.pretrain->frequencies[id];
+      row.pretrain_input_updates = state.pretrain->input_updates[id];
+      report.pretrain_input_updates += row.pretrain_input_updates;
+      report.adapt_input_updates += row.adapt_input_updates();
+    }
     if (row.frequency == 0) ++report.never_produced;
     if (row.flagged && row.frequency > 0) ++report.flagged_seen_count;
     report.frequency_histogram.add(row.frequency);
@@ -354,6 +365,15 @@ std::string audit_text(const AuditReport& r, uint64_t top) {
                 percent(r.flagged_tokens, r.corpus_tokens), static_cast<unsigned long long>(r.corpus_tokens),
                 static_cast<unsigned long long>(r.never_produced));
   out += buf;
+  if (r.adapted) {
+    std::snprintf(buf, sizeof buf,
+                  "adapted run: %llu rows from the source run (pretrained on %llu tokens), %llu new; input-row updates: "
+                  "%llu in pretraining, %llu in adaptation (frequencies are the adaptation text's)\n",
+                  static_cast<unsigned long long>(r.source_rows), static_cast<unsigned long long>(r.pretrain_tokens),
+                  static_cast<unsigned long long>(r.vocab_size - r.source_rows),
+                  static_cast<unsigned long long>(r.pretrain_input_updates), static_cast<unsigned long long>(r.adapt_input_updates));
+    out += buf;
+  }
   out += histogram_text("corpus frequency: rows per bucket", r.frequency_histogram);
   out += histogram_text("input-row updates: rows per bucket", r.update_histogram);
   std::vector<const AuditRow*> rows = worst_rows(r, top);
@@ -362,16 +382,24 @@ std::string audit_text(const AuditReport& r, uint64_t top) {
     std::snprintf(buf, sizeof buf, "flagged rows that occur in the corpus, most frequent first (%zu of %llu):\n", rows.size(),
                   static_cast<unsigned long long>(r.flagged_seen_count));
     out += buf;
-    std::snprintf(buf, sizeof buf, "  %8s  %-24s %10s %10s %10s %10s %8s %8s\n", "id", "token", "frequency", "in_upd",
+    std::snprintf(buf, sizeof buf, "  %8s  %-24s %10s %10s %10s %10s %8s %8s", "id", "token", "frequency", "in_upd",
                   "out_pos", "out_neg", "norm", "drift");
     out += buf;
+    // An adapted run: the input-row updates split into the two phases.
+    out += r.adapted ? "  pre_upd  adapt_upd\n" : "\n";
     for (const AuditRow* row : rows) {
-      std::snprintf(buf, sizeof buf, "  %8u  %-24s %10llu %10llu %10llu %10llu %8.4f %8.4f\n", row->id,
+      std::snprintf(buf, sizeof buf, "  %8u  %-24s %10llu %10llu %10llu %10llu %8.4f %8.4f", row->id,
                     row->token.c_str(), static_cast<unsigned long long>(row->frequency),
                     static_cast<unsigned long long>(row->input_updates),
                     static_cast<unsigned long long>(row->output_positive_updates),
                     static_cast<unsigned long long>(row->output_negative_updates), row->norm, row->drift);
       out += buf;
+      if (r.adapted) {
+        std::snprintf(buf, sizeof buf, " %8llu %10llu", static_cast<unsigned long long>(row->pretrain_input_updates),
+                      static_cast<unsigned long long>(row->adapt_input_updates()));
+        out += buf;
+      }
+      out += "\n";
     }
   }
   if (flagged_unseen > 0) {
@@ -389,6 +417,7 @@ std::string audit_csv(const AuditReport& r) {
   std::string out = "id,token,frequency,input_updates,output_positive_updates,output_negative_updates,norm,drift,flagged";
   if (r.target) out += ",target_frequency";
   if (r.stability) out += ",stability";
+  if (r.adapted) out += ",pretrain_frequency,pretrain_input_updates,adapt_input_updates";
   out += "\n";
   for (const AuditRow& row : r.rows) {
     out += std::to_string(row.id) + "," + csv_field(row.token) + "," + std::to_string(row.frequency) + "," +
@@ -397,6 +426,10 @@ std::string audit_csv(const AuditReport& r) {
            (row.flagged ? "true" : "false");
     if (r.target) out += "," + std::to_string(row.target_frequency);
     if (r.stability) out += "," + (std::isnan(row.stability) ? std::string() : number(row.stability));
+    if (r.adapted) {
+      out += "," + std::to_string(row.pretrain_frequency) + "," + std::to_string(row.pretrain_input_updates) + "," +
+             std::to_string(row.adapt_input_updates());
+    }
     out += "\n";
   }
   return out;
@@ -458,6 +491,13 @@ std::string audit_json(const AuditReport& r) {
                       {"rows_compared", st.rows_compared},
                       {"bins", std::move(bins)}};
   }
+  if (r.adapted) {
+    j["adaptation"] = {{"source_rows", r.source_rows},
+                       {"new_rows", r.vocab_size - r.source_rows},
+                       {"pretrain_tokens", r.pretrain_tokens},
+                       {"pretrain_input_updates", r.pretrain_input_updates},
+                       {"adapt_input_updates", r.adapt_input_updates}};
+  }
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const AuditRow& row : r.rows) {
     rows.push_back({{"id", row.id},
@@ -471,6 +511,11 @@ std::string audit_json(const AuditReport& r) {
                     {"flagged", row.flagged}});
     if (r.target) rows.back()["target_frequency"] = row.target_frequency;
     if (r.stability) rows.back()["stability"] = std::isnan(row.stability) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(row.stability);
+    if (r.adapted) {
+      rows.back()["pretrain_frequency"] = row.pretrain_frequency;
+      rows.back()["pretrain_input_updates"] = row.pretrain_input_updates;
+      rows.back()["adapt_input_updates"] = row.adapt_input_updates();
+    }
   }
   j["rows"] = std::move(rows);
   return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

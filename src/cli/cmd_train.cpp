@@ -1,6 +1,7 @@
 // tokvec train: parses the options into a RunConfig and a session's options, runs the
 // TrainingSession (src/run/session.cpp) and prints how it ended. The run folder's layout and
 // lifecycle: include/tokvec/run.h.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -27,7 +28,9 @@ auto with_flag_names(F f) -> decltype(f()) {
   try {
     return f();
   } catch (const FieldError& e) {
-    throw e.with_field_name("--" + e.field());
+    std::string flag = e.field();  // fields are spelt with '_', flags with '-'
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    throw e.with_field_name("--" + flag);
   }
 }
 
@@ -64,6 +67,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
                            "Train skip-gram (negative sampling) token embeddings.\n"
                            "  tokvec train --input FILE --output RUN_DIR [--tokenizer MODEL | --bpe-vocab-size N | --words]\n"
                            "  tokvec train --corpus CORPUS --output RUN_DIR [--tokenizer MODEL]\n"
+                           "  tokvec train --init-from RUN --input FILE --output RUN_DIR\n"
                            "  tokvec train --resume RUN_DIR");
   options.add_options()
       ("input", "Raw UTF-8 text to train on ('-' for stdin)", cxxopts::value<std::string>())
@@ -75,6 +79,9 @@ static int train_main(int argc, char** argv, distributed::World* world) {
       ("lowercase", "With --words: lowercase the text (Unicode) before counting; queries to the run are lowercased too")
       ("corpus", "Train on an already encoded token corpus (.tkc)", cxxopts::value<std::string>())
       ("resume", "Continue the run in RUN_DIR from its newest valid checkpoint", cxxopts::value<std::string>())
+      ("init-from", "Adapt a finished run (folder or state file) to --input: its tokenizer (words: its vocabulary, plus the new "
+                    "words that pass --min-count) and both matrices, trained on with a fresh learning-rate schedule; the source is "
+                    "not changed", cxxopts::value<std::string>())
       ("dim", "Embedding dimension", cxxopts::value<uint32_t>()->default_value(std::to_string(d.dim)))
       ("window", "Maximum context half-width", cxxopts::value<uint32_t>()->default_value(std::to_string(d.window)))
       ("negative", "Negative samples", cxxopts::value<uint32_t>()->default_value(std::to_string(d.negative)))
@@ -124,7 +131,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   session.world = world;
 
   if (r.count("resume") > 0) {
-    for (const char* other : {"input", "output", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
+    for (const char* other : {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
                               "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary"}) {
       if (r.count(other) > 0) {
         throw usage_error(std::string("--resume continues a run with the settings in its config.json; --") + other +
@@ -149,7 +156,23 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   cfg.seed = r["seed"].as<uint64_t>();
   cfg.kernel = r["kernel"].as<std::string>();
   cfg.quiet = session.quiet;
-  cfg.validate();
+  const bool adapt = r.count("init-from") > 0;
+  if (adapt) {
+    for (const char* other : {"words", "tokenizer", "bpe-vocab-size", "corpus", "lowercase"}) {
+      if (r.count(other) > 0) {
+        throw usage_error(std::string("--init-from keeps the tokenizer (and lowercasing) of the run it starts from; --") + other +
+                          " cannot be given with it");
+      }
+    }
+    if (r.count("input") == 0) throw usage_error("--init-from needs --input, the text to adapt the run to");
+    run.init_from = fs::absolute(r["init-from"].as<std::string>()).lexically_normal().string();
+    if (r.count("dim") == 0) cfg.dim = 0;  // the source's, taken when the session reads it
+    TrainConfig check = cfg;
+    if (check.dim == 0) check.dim = d.dim;
+    check.validate();
+  } else {
+    cfg.validate();
+  }
 
   const bool words = r.count("words") > 0;
   const bool have_tokenizer = r.count("tokenizer") > 0;
@@ -181,7 +204,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   if (have_input) check_readable_input(run.input);
   if (have_corpus) check_readable_file(run.corpus_path);
   if (have_tokenizer) check_readable_file(run.tokenizer_path);
-  if (run.mode == RunMode::bpe && !have_tokenizer) {
+  if (run.mode == RunMode::bpe && !have_tokenizer && !adapt) {
     BpeTrainConfig bc;
     bc.inputs = {run.input};
     bc.vocab_size = run.bpe_vocab;

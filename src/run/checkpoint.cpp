@@ -58,7 +58,13 @@ void save_state(const std::string& path, const TrainingState& s, uint64_t fail_a
       s.output.cols() != s.input.cols()) {
     throw internal_error("inconsistent training state for " + path);
   }
-  SectionWriter writer(path, std::string_view(kStateMagic, 8), kStateVersion);
+  if (s.pretrain && (s.pretrain->source_rows > n || s.pretrain->frequencies.size() != n || s.pretrain->input_updates.size() != n ||
+                     s.pretrain->output_positive_updates.size() != n || s.pretrain->output_negative_updates.size() != n)) {
+    throw internal_error("inconsistent pretraining counts for " + path);
+  }
+  // Version 1 unless the state needs version 2's sections: a run from scratch writes the
+  // same bytes as before, and older tokvec versions read it.
+  SectionWriter writer(path, std::string_view(kStateMagic, 8), s.pretrain ? kStateVersion : 1);
   ByteWriter meta;
   meta.str(s.config_json);
   meta.str(s.tokenizer_kind);
@@ -83,6 +89,16 @@ void save_state(const std::string& path, const TrainingState& s, uint64_t fail_a
   writer.add_view("UPOS", bytes_of(s.output_positive_updates));
   writer.add_view("UNEG", bytes_of(s.output_negative_updates));
   writer.add("CURS", s.cursor);
+  if (s.pretrain) {
+    ByteWriter pret;
+    pret.u32(s.pretrain->source_rows);
+    pret.u64(s.pretrain->tokens);
+    writer.add("PRET", std::move(pret.bytes()));
+    writer.add_view("PFRQ", bytes_of(s.pretrain->frequencies));
+    writer.add_view("PUIN", bytes_of(s.pretrain->input_updates));
+    writer.add_view("PUPS", bytes_of(s.pretrain->output_positive_updates));
+    writer.add_view("PUNG", bytes_of(s.pretrain->output_negative_updates));
+  }
   writer.commit(fail_after_bytes);
 }
 
@@ -125,6 +141,19 @@ TrainingState read_state(const SectionReader& file) {
   s.output_positive_updates = load_counts(file, "UPOS", n);
   s.output_negative_updates = load_counts(file, "UNEG", n);
   s.cursor = std::string(file.section("CURS"));
+  if (file.version() >= 2 && file.has("PRET")) {
+    PretrainCounts p;
+    ByteReader pret = file.reader("PRET");
+    p.source_rows = pret.u32();
+    p.tokens = pret.u64();
+    pret.expect_done();
+    if (p.source_rows > n) pret.fail("source rows " + std::to_string(p.source_rows) + " beyond the vocabulary size " + std::to_string(n));
+    p.frequencies = load_counts(file, "PFRQ", n);
+    p.input_updates = load_counts(file, "PUIN", n);
+    p.output_positive_updates = load_counts(file, "PUPS", n);
+    p.output_negative_updates = load_counts(file, "PUNG", n);
+    s.pretrain = std::move(p);
+  }
   return s;
 }
 
@@ -142,6 +171,11 @@ std::vector<std::string> describe_state(const std::string& path) {
   lines.push_back("progress: " + std::to_string(s.tokens_done) + " / " + std::to_string(s.tokens_total) +
                   " tokens, epochs done " + std::to_string(s.epochs_done) + (s.finished() ? " (finished)" : " (in progress)"));
   if (s.loss_count > 0) lines.push_back("mean loss: " + std::to_string(s.loss_sum / static_cast<double>(s.loss_count)));
+  if (s.pretrain) {
+    lines.push_back("adapted: the first " + std::to_string(s.pretrain->source_rows) + " rows from a source run that processed " +
+                    std::to_string(s.pretrain->tokens) + " tokens; " + std::to_string(s.vocab_size() - s.pretrain->source_rows) +
+                    " rows new");
+  }
   lines.push_back("config: " + s.config_json);
   for (std::string& d : file.describe()) lines.push_back("section " + d);
   return lines;

@@ -27,9 +27,16 @@ RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& l
     wc.check_text = !plan.text_checked;
     wc.allow_binary = plan.allow_binary;
     wc.on_warning = [&](const std::string& w) { log.line("warning: " + w); };
+    if (plan.base_vocab != nullptr) wc.base_vocab = *plan.base_vocab;
     const WordCorpusInfo info = write_word_corpus(plan.text_path(), wc, corpus_file, [&](const WordCorpusInfo& i) {
-      log.line("vocabulary: " + std::to_string(i.vocab_size) + " words with count >= " + std::to_string(cfg.min_count) + " (of " +
-               std::to_string(i.distinct_words) + " distinct), " + std::to_string(i.token_count) + " tokens");
+      if (plan.base_vocab != nullptr) {
+        log.line("vocabulary: the source run's " + std::to_string(plan.base_vocab->size()) + " words and " +
+                 std::to_string(i.vocab_size - plan.base_vocab->size()) + " new ones with count >= " + std::to_string(cfg.min_count) +
+                 " (of " + std::to_string(i.distinct_words) + " distinct in the text), " + std::to_string(i.token_count) + " tokens");
+      } else {
+        log.line("vocabulary: " + std::to_string(i.vocab_size) + " words with count >= " + std::to_string(cfg.min_count) + " (of " +
+                 std::to_string(i.distinct_words) + " distinct), " + std::to_string(i.token_count) + " tokens");
+      }
       before_write(i.token_count, i.vocab_size, "words", i.tokenizer_checksum);
     });
     log.line("corpus: " + std::to_string(info.token_count) + " tokens in " + std::to_string(info.line_count) + " lines, streamed to " +

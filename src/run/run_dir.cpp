@@ -37,7 +37,7 @@ namespace {
 /// The keys RunConfig models (with TrainConfig::to_json's); the rest goes to `extra`.
 bool is_modelled_key(const std::string& key) {
   static const char* const kKeys[] = {"mode", "input", "corpus", "tokenizer", "bpe_vocab_size", "lowercase",
-                                      "tokenizer_kind", "tokenizer_checksum", "threads_used", "processes"};
+                                      "tokenizer_kind", "tokenizer_checksum", "threads_used", "processes", "init_from"};
   for (const char* k : kKeys) {
     if (key == k) return true;
   }
@@ -64,6 +64,7 @@ nlohmann::json RunConfig::to_json() const {
   put_path("input", input);
   put_path("corpus", corpus_path);
   put_path("tokenizer", tokenizer_path);
+  if (!init_from.empty()) path_to_json(j, "init_from", init_from);  // absent from runs from scratch
   j["bpe_vocab_size"] = mode == RunMode::bpe ? nlohmann::json(bpe_vocab) : nlohmann::json(nullptr);
   j["lowercase"] = lowercase;
   if (!j.contains("version")) j["version"] = "0.1.0";
@@ -87,6 +88,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& file)
   c.input = path_from_json(j, "input");
   c.corpus_path = path_from_json(j, "corpus");
   c.tokenizer_path = path_from_json(j, "tokenizer");
+  c.init_from = path_from_json(j, "init_from");
   if (j.contains("bpe_vocab_size") && j.at("bpe_vocab_size").is_number_unsigned()) {
     c.bpe_vocab = j.at("bpe_vocab_size").get<uint32_t>();
   }

@@ -214,6 +214,20 @@ void check_run_tokenizer(const std::string& dir, const RunConfig& plan, const Ru
 SessionResult TrainingSession::start(const RunConfig& config, const std::string& dir, bool force, const SessionOptions& options) {
   RunConfig run = config;
   TrainConfig& cfg = run.train;
+  // An adapted run: the source is read and checked before the folder changes, and never
+  // written to.
+  std::optional<detail::AdaptSource> source;
+  if (!run.init_from.empty()) {
+    if (distributed::active()) throw FieldError(ErrorKind::usage, "init_from", "is not available in an MPI job: adapt a run in one process");
+    source = detail::load_adapt_source(run.init_from);
+    detail::apply_adapt_source(run, *source);
+    cfg.validate();
+    std::error_code ec;
+    if (fs::equivalent(dir, source->dir, ec) && !ec) {
+      throw FieldError(ErrorKind::usage, "output", dir + " is the folder of the run it starts from (" + source->dir +
+                                                        "), which an adapted run never changes: give a new folder");
+    }
+  }
   const bool have_corpus = run.mode == RunMode::corpus;
   const RunDir hold = RunDir::create(dir, force);
   const bool created = hold.created();
@@ -277,13 +291,20 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
       set_signal_note(dir + " holds config.json and no complete corpus yet; " + resume_hint);
     };
     plan.config = run;
+    if (source && source->state.tokenizer_kind == "words") plan.base_vocab = &source->state.vocab;
+    if (source) {
+      log.line("starting from " + source->path + ": " + std::to_string(source->state.vocab_size()) + " rows, dim " +
+               std::to_string(source->state.dim()) + ", " + source->state.tokenizer_kind + " tokenizer");
+    }
     RunCorpus corpus = detail::build_corpus(plan, dir, log, before_write, /*resuming=*/false);
     set_signal_note(dir + " holds config.json and corpus.tkc; " + resume_hint);
     spool = SpooledText();  // corpus.tkc holds the text now
     log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
              options.checkpoints.every.to_string() + ", keeping " + std::to_string(options.checkpoints.keep));
 
-    TrainingState state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+    TrainingState state = source ? detail::adapted_state(*source, corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg)
+                                 : initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+    source.reset();  // its matrices are copied: memory back before training
     state.config_json = run.to_json().dump();
     return train_to_end(hold, corpus, cfg, state, 0, options, log);
   } catch (...) {
@@ -356,6 +377,7 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
     cfg.quiet = options.quiet;
   }
   const RunConfig& run = plan.config;
+  std::optional<detail::AdaptSource> source;  // an adapted run's, when it has to be read again
   if (!have_corpus) {
     // The text passed the UTF-8 check when the run began (config.json is written after it).
     plan.allow_binary = true;
@@ -369,6 +391,10 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
       plan.text_checked = true;
     }
     const std::string name = run.mode == RunMode::corpus ? run.corpus_path : run.input;
+    if (!run.init_from.empty() && run.mode == RunMode::words) {
+      source = detail::load_adapt_source(run.init_from);
+      plan.base_vocab = &source->state.vocab;
+    }
     corpus = detail::build_corpus(plan, dir, log, [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
       cfg.validate(tokens, vocab, name);
       if (!j.contains("tokenizer_checksum")) {
@@ -399,7 +425,13 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
     log.line(buf);
   } else {
     log.line("no checkpoint yet: starting over with the settings of config.json");
-    state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+    if (!run.init_from.empty()) {
+      // An adapted run starts again from its source, which must still hold the same rows.
+      if (!source) source = detail::load_adapt_source(run.init_from);
+      state = detail::adapted_state(*source, corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+    } else {
+      state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+    }
     state.config_json = j.dump();
   }
   return train_to_end(run_dir, corpus, cfg, state, sequence, options, log);

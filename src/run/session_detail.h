@@ -60,6 +60,8 @@ struct CorpusPlan {
   bool allow_binary = false;
   bool text_checked = false;  ///< the text was checked already (while it was copied)
   bool quiet = false;
+  /// Words runs adapted from another: the source's vocabulary, which keeps the first ids.
+  const std::vector<std::string>* base_vocab = nullptr;
   const std::string& text_path() const { return read_path.empty() ? config.input : read_path; }
 };
 
@@ -90,5 +92,29 @@ using BeforeWrite = std::function<void(uint64_t, size_t, const std::string&, uin
 /// run trained earlier, which is used again; a new run (forced included) never reads the
 /// folder's old tokenizer.
 RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& log, const BeforeWrite& before_write, bool resuming);
+
+// ---- Runs adapted from another (train --init-from) ---------------------------------------
+
+/// The finished run an adapted run starts from.
+struct AdaptSource {
+  std::string path;            ///< its state file
+  std::string dir;             ///< its folder
+  std::string tokenizer_file;  ///< BPE: its tokenizer.bpe (checked against the state); words: ""
+  bool lowercase = false;      ///< words: the source lowercased its text
+  TrainingState state;
+};
+
+/// Loads the run `init_from` (a run folder or a state file) names: a finished state, and
+/// for BPE its tokenizer.bpe with the state's checksum; input/io errors naming the file.
+AdaptSource load_adapt_source(const std::string& init_from);
+/// Takes the mode, tokenizer and lowercasing of the source into `run`; dim 0 becomes the
+/// source's, another dim than the source's is a FieldError on "dim" (usage).
+void apply_adapt_source(RunConfig& run, const AdaptSource& src);
+/// The adapted run's first state: a fresh schedule over `corpus` (built with the source's
+/// tokenizer, or in words mode with its vocabulary first), the source's rows, new rows as
+/// a new run's (input uniform from the source's seed, output zero), the source's counts as
+/// the pretraining phase's and as the start of the totals.
+TrainingState adapted_state(const AdaptSource& src, const CorpusView& corpus, const std::vector<std::string>& vocab,
+                            const std::string& tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& cfg);
 
 }  // namespace tokvec::detail

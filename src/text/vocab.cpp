@@ -452,8 +452,18 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
   const std::vector<std::string_view>& gwords = cw.words.words();
   const std::vector<uint32_t> order = by_count_then_bytes(cw);
   cw.final_id.assign(counts.size(), kDropped);
+  // A base vocabulary keeps its ids, whatever its words' counts here (0 when absent).
+  for (const std::string& word : config.base_vocab) {
+    const uint32_t g = cw.words.find(word);
+    const uint64_t count = g == WordMap::kAbsent ? 0 : counts[g];
+    if (g != WordMap::kAbsent) cw.final_id[g] = static_cast<uint32_t>(cw.vocab.size());
+    cw.vocab.push_back(word);
+    cw.vocab_counts.push_back(count);
+    cw.token_count += count;
+  }
   for (uint32_t g : order) {
     if (counts[g] < config.min_count) break;
+    if (cw.final_id[g] != kDropped) continue;  // in the base vocabulary
     cw.final_id[g] = static_cast<uint32_t>(cw.vocab.size());
     cw.vocab.emplace_back(gwords[g]);
     cw.vocab_counts.push_back(counts[g]);
