@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokvec/postprocess.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "tokvec/audit.h"
@@ -150,7 +151,8 @@ int cmd_export(int argc, char** argv) {
       ("corpus-words", "Export a vector for every word of the training text with count >= the run's min_count")
       ("matrix", "Token vectors of the input or output matrix", cxxopts::value<std::string>()->default_value(ExportConfig{}.matrix == MatrixChoice::input ? "input" : "output"))
       ("skip-flagged", "Leave out rows the audit flags (and words composed from a flagged piece)")
-      ("min-updates", "With --skip-flagged: the audit's threshold", cxxopts::value<uint64_t>()->default_value(std::to_string(AuditConfig{}.min_updates)));
+      ("min-updates", "With --skip-flagged: the audit's threshold", cxxopts::value<uint64_t>()->default_value(std::to_string(AuditConfig{}.min_updates)))
+      ("postprocess", "center (subtract the mean vector) or abtt[:D] (all-but-the-top: the mean and the top D principal directions removed; D default dim/100, at least 1)", cxxopts::value<std::string>());
   options.parse_positional({"source"});
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
@@ -240,6 +242,13 @@ int cmd_export(int argc, char** argv) {
     throw usage_error("--min-updates applies only with --skip-flagged");
   }
   if (e.size() == 0) throw input_error(source, "", "nothing to export: no listed word has a vector");
+  if (p.count("postprocess")) {
+    const std::string text = p["postprocess"].as<std::string>();
+    const Postprocess pp = Postprocess::parse(text, e.dim);
+    postprocess(e, pp);
+    what += pp.kind == Postprocess::Kind::center ? ", mean removed"
+                                                  : ", mean and top " + std::to_string(pp.components) + " principal directions removed";
+  }
   if (to_stdout) {
     write_vectors_to_stream(stdout, "<stdout>", format, e);
   } else {
@@ -363,7 +372,8 @@ int cmd_neighbors(int argc, char** argv) {
   options.add_options()
       ("source", "Run folder, state file or vectors file", cxxopts::value<std::string>())
       ("words", "Words to look up (none: read them from stdin)", cxxopts::value<std::vector<std::string>>())
-      ("k", "Neighbours per word", cxxopts::value<size_t>()->default_value(std::to_string(EvalConfig{}.neighbors)));
+      ("k", "Neighbours per word", cxxopts::value<size_t>()->default_value(std::to_string(EvalConfig{}.neighbors)))
+      ("csls", "Rank by CSLS, 2 cos(x,y) - r(y) with r(y) the mean cosine of y to its 10 nearest (hubs drop), among the 200 nearest by cosine; the cosine is printed");
   options.parse_positional({"source", "words"});
   auto parsed = parse(options, argc, argv);
   if (!parsed) return 0;
@@ -373,6 +383,7 @@ int cmd_neighbors(int argc, char** argv) {
   config.neighbors = p["k"].as<size_t>();
   config.validate();
   const size_t k = config.neighbors;
+  const bool csls = p.count("csls") > 0;
   const bool from_stdin = p.count("words") == 0;
   std::vector<std::string> words = from_stdin ? std::vector<std::string>{} : p["words"].as<std::vector<std::string>>();
   const std::string source = p["source"].as<std::string>();
@@ -404,7 +415,7 @@ int cmd_neighbors(int argc, char** argv) {
       status = 3;
       return;
     }
-    std::vector<Neighbor> nn = nearest(s.vectors, unit, query, k, row, w);
+    std::vector<Neighbor> nn = csls ? nearest_csls(s.vectors, unit, query, k, row, w) : nearest(s.vectors, unit, query, k, row, w);
     if (nn.empty()) {
       // Never an empty answer with exit 0: say why there is none.
       std::fflush(stdout);
