@@ -218,7 +218,7 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
   // written to.
   std::optional<detail::AdaptSource> source;
   if (!run.init_from.empty()) {
-    if (distributed::active()) throw FieldError(ErrorKind::usage, "init_from", "is not available in an MPI job: adapt a run in one process");
+    if (options.world != nullptr) throw FieldError(ErrorKind::usage, "init_from", "is not available in an MPI job: adapt a run in one process");
     source = detail::load_adapt_source(run.init_from);
     detail::apply_adapt_source(run, *source);
     cfg.validate();
