@@ -1,9 +1,11 @@
 // train --init-from end to end: a words run adapted to a text that uses part of its
 // vocabulary and new words, a BPE run adapted with its tokenizer, exact resume of an
 // adapted run, and the requests it refuses.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -124,6 +126,20 @@ TEST(AdaptCli, WordsRunKeepsItsRowsAddsNewWordsAndLeavesAbsentRowsAlone) {
     EXPECT_EQ(a.pretrain->input_updates[i], 0u);
     EXPECT_EQ(a.pretrain->frequencies[i], 0u);
     EXPECT_GT(a.input_updates[i], 0u);
+  }
+  // Exports in frequency order count every phase, not only the adaptation text's.
+  r = run_cli("export " + out + " --output " + dir.file("a.vec"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::vector<uint32_t> order(a.vocab_size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    return a.frequencies[x] + a.pretrain->frequencies[x] > a.frequencies[y] + a.pretrain->frequencies[y];
+  });
+  const std::string vec = test::read_text(dir.file("a.vec"));
+  size_t at = vec.find('\n') + 1;
+  for (size_t i = 0; i < a.vocab_size(); ++i) {
+    ASSERT_EQ(vec.substr(at, vec.find(' ', at) - at), a.vocab[order[i]]) << "row " << i;
+    at = vec.find('\n', at) + 1;
   }
   // A run from scratch still writes format version 1 (what older tokvec reads); an adapted
   // one version 2.

@@ -48,8 +48,13 @@ Embeddings token_embeddings(const TrainingState& state, MatrixChoice matrix, Tok
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
   if (rows == TokenOrder::frequency) {
-    std::stable_sort(order.begin(), order.end(),
-                     [&](uint32_t a, uint32_t b) { return state.frequencies[a] > state.frequencies[b]; });
+    // An adapted run: frequency over everything it was trained on, so that "the N most
+    // frequent" rows are not just the adaptation text's.
+    std::vector<uint64_t> freq(state.frequencies);
+    if (state.pretrain) {
+      for (size_t i = 0; i < n; ++i) freq[i] += state.pretrain->frequencies[i];
+    }
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return freq[a] > freq[b]; });
   }
   Embeddings e;
   e.dim = static_cast<uint32_t>(m.cols());
