@@ -139,7 +139,7 @@ TEST_F(ResumeEdited, ValuesOfTheWrongTypeNameTheKeyAndTheFile) {
   for (const auto& [key, value, needle] : std::vector<std::tuple<std::string, nlohmann::json, std::string>>{
            {"lr", "fast", "\"lr\" must be a number, got \"fast\""},
            {"dim", -1, "\"dim\" must be a whole number"},
-           {"window", 0, "--window must be in [1, 100], got 0"},
+           {"window", 0, "\"window\" must be in [1, 100], got 0"},
            {"quiet", "no", "\"quiet\" must be true or false"}}) {
     nlohmann::json j = config;
     j[key] = value;

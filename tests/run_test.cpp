@@ -277,3 +277,30 @@ TEST(CheckpointPolicy, KeepIsCheckedByFieldAndPruningKeepsTheNewest) {
 
 }  // namespace
 }  // namespace tokvec
+
+namespace tokvec {
+namespace {
+
+TEST(RunConfig, SettingsErrorsNameTheFieldNotAFlag) {
+  TrainConfig c;
+  c.dim = 0;
+  try {
+    c.validate();
+    FAIL();
+  } catch (const FieldError& e) {
+    EXPECT_EQ(e.field(), "dim");
+    EXPECT_STREQ(e.what(), "dim must be in [1, 4096], got 0");
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+  }
+  c = TrainConfig{};
+  c.min_count = 0;
+  try {
+    c.validate();
+    FAIL();
+  } catch (const FieldError& e) {
+    EXPECT_EQ(e.field(), "min_count");  // the config.json key
+  }
+}
+
+}  // namespace
+}  // namespace tokvec

@@ -532,14 +532,14 @@ TEST(TrainConfig, RangesAreChecked) {
       EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
     }
   };
-  refuses([](TrainConfig& x) { x.dim = 0; }, ErrorKind::usage, "--dim");
-  refuses([](TrainConfig& x) { x.dim = 100000; }, ErrorKind::usage, "--dim");
-  refuses([](TrainConfig& x) { x.window = 0; }, ErrorKind::usage, "--window");
-  refuses([](TrainConfig& x) { x.negative = 0; }, ErrorKind::usage, "--negative");
-  refuses([](TrainConfig& x) { x.lr = 0; }, ErrorKind::usage, "--lr");
-  refuses([](TrainConfig& x) { x.sample = -1; }, ErrorKind::usage, "--sample");
-  refuses([](TrainConfig& x) { x.kernel = "fast"; }, ErrorKind::usage, "--kernel");
-  refuses([](TrainConfig& x) { x.threads = 81; }, ErrorKind::usage, "--threads 81");
+  refuses([](TrainConfig& x) { x.dim = 0; }, ErrorKind::usage, "dim must be");
+  refuses([](TrainConfig& x) { x.dim = 100000; }, ErrorKind::usage, "dim must be");
+  refuses([](TrainConfig& x) { x.window = 0; }, ErrorKind::usage, "window must be");
+  refuses([](TrainConfig& x) { x.negative = 0; }, ErrorKind::usage, "negative must be");
+  refuses([](TrainConfig& x) { x.lr = 0; }, ErrorKind::usage, "lr must be");
+  refuses([](TrainConfig& x) { x.sample = -1; }, ErrorKind::usage, "sample must be");
+  refuses([](TrainConfig& x) { x.kernel = "fast"; }, ErrorKind::usage, "kernel must be");
+  refuses([](TrainConfig& x) { x.threads = 81; }, ErrorKind::usage, "threads 81 is more");
   refuses([](TrainConfig& x) { x.window = 80; }, ErrorKind::input, "window");
   CorpusData empty = make_corpus({}, 1);
   EXPECT_THROW(small_config().validate(empty.view(), "e"), Error);

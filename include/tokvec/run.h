@@ -42,25 +42,6 @@ namespace distributed {
 struct World;  // src/distributed/distributed.h
 }
 
-// ---- Errors that name a setting ----------------------------------------------------------
-
-/// An error about one setting, named by its field (`dim`, `output`, ...), not by a
-/// command-line flag: what() is "FIELD DETAIL". A front end that spells its settings
-/// otherwise rewrites the name (the CLI: `--dim`) with with_field_name().
-class FieldError : public Error {
- public:
-  FieldError(ErrorKind kind, std::string field, const std::string& detail)
-      : Error(kind, field + " " + detail), field_(std::move(field)), detail_(detail) {}
-  const std::string& field() const noexcept { return field_; }
-  const std::string& detail() const noexcept { return detail_; }
-  /// The same error with the setting called `name`.
-  Error with_field_name(std::string_view name) const { return Error(kind(), std::string(name) + " " + detail_); }
-
- private:
-  std::string field_;
-  std::string detail_;
-};
-
 // ---- config.json -------------------------------------------------------------------------
 
 /// What a run trains on: text split into words, text with a BPE tokenizer (trained in the

@@ -50,6 +50,23 @@ ErrorReport describe_current_exception() noexcept;
 /// MESSAGE" on stderr and returns its exit code.
 int report_current_exception(std::string_view command) noexcept;
 
+/// An error about one setting, named by its field (`dim`, `output`, ...), not by a
+/// command-line flag: what() is "FIELD DETAIL". A front end that spells its settings
+/// otherwise rewrites the name (the CLI: `--dim`) with with_field_name().
+class FieldError : public Error {
+ public:
+  FieldError(ErrorKind kind, std::string field, const std::string& detail)
+      : Error(kind, field + " " + detail), field_(std::move(field)), detail_(detail) {}
+  const std::string& field() const noexcept { return field_; }
+  const std::string& detail() const noexcept { return detail_; }
+  /// The same error with the setting called `name`.
+  Error with_field_name(std::string_view name) const { return Error(kind(), std::string(name) + " " + detail_); }
+
+ private:
+  std::string field_;
+  std::string detail_;
+};
+
 /// A bad option or argument, e.g. usage_error("--vocab-size must be >= 258, got 7").
 Error usage_error(std::string_view message);
 /// Unusable input in `path`; `where` is a place such as "line 3" or "byte 1024" (may be empty).

@@ -30,4 +30,20 @@ void check_range(std::string_view option, int64_t value, int64_t lo, int64_t hi)
   }
 }
 
+void check_field_range(std::string_view field, double value, double lo, double hi) {
+  try {
+    check_range(field, value, lo, hi);
+  } catch (const Error& e) {
+    throw FieldError(ErrorKind::usage, std::string(field), std::string(e.what()).substr(field.size() + 1));
+  }
+}
+
+void check_field_range(std::string_view field, int64_t value, int64_t lo, int64_t hi) {
+  try {
+    check_range(field, value, lo, hi);
+  } catch (const Error& e) {
+    throw FieldError(ErrorKind::usage, std::string(field), std::string(e.what()).substr(field.size() + 1));
+  }
+}
+
 }  // namespace tokvec

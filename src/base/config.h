@@ -22,5 +22,9 @@ int resolve_threads(int requested);
 /// Throws a usage error "--name must be in [lo, hi], got v" when v is outside the range.
 void check_range(std::string_view option, double value, double lo, double hi);
 void check_range(std::string_view option, int64_t value, int64_t lo, int64_t hi);
+/// The same for a library setting: a FieldError (usage) "FIELD must be in [lo, hi], got v"
+/// naming the field, which a front end shows under its own name for it.
+void check_field_range(std::string_view field, double value, double lo, double hi);
+void check_field_range(std::string_view field, int64_t value, int64_t lo, int64_t hi);
 
 }  // namespace tokvec

@@ -139,7 +139,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
       }
     }
     const std::string dir = r["resume"].as<std::string>();
-    return report(TrainingSession::resume(dir, session), dir);
+    return report(with_flag_names([&] { return TrainingSession::resume(dir, session); }), dir);
   }
   require(r, "output");
 
@@ -169,9 +169,9 @@ static int train_main(int argc, char** argv, distributed::World* world) {
     if (r.count("dim") == 0) cfg.dim = 0;  // the source's, taken when the session reads it
     TrainConfig check = cfg;
     if (check.dim == 0) check.dim = d.dim;
-    check.validate();
+    with_flag_names([&] { check.validate(); });
   } else {
-    cfg.validate();
+    with_flag_names([&] { cfg.validate(); });
   }
 
   const bool words = r.count("words") > 0;

@@ -11,16 +11,18 @@
 #include "tokvec/trainer.h"
 
 namespace tokvec {
+
 void TrainConfig::validate() const {
-  check_range("--dim", static_cast<int64_t>(dim), 1, 4096);
-  check_range("--window", static_cast<int64_t>(window), 1, 100);
-  check_range("--negative", static_cast<int64_t>(negative), 1, 100);
-  check_range("--sample", sample, 0.0, 1.0);
-  check_range("--min-count", static_cast<int64_t>(min_count), 1, int64_t{1} << 32);
-  check_range("--epochs", static_cast<int64_t>(epochs), 1, 1000);
-  check_range("--threads", static_cast<int64_t>(threads), 0, kMaxThreads);
-  if (!(lr > 0.0 && lr <= 1.0)) check_range("--lr", lr, 1e-9, 1.0);
-  if (kernel != "hogbatch" && kernel != "pair") throw usage_error("--kernel must be hogbatch or pair, got '" + kernel + "'");
+  // Errors name the setting (its config.json key); the CLI shows its flag instead.
+  check_field_range("dim", static_cast<int64_t>(dim), 1, 4096);
+  check_field_range("window", static_cast<int64_t>(window), 1, 100);
+  check_field_range("negative", static_cast<int64_t>(negative), 1, 100);
+  check_field_range("sample", sample, 0.0, 1.0);
+  check_field_range("min_count", static_cast<int64_t>(min_count), 1, int64_t{1} << 32);
+  check_field_range("epochs", static_cast<int64_t>(epochs), 1, 1000);
+  check_field_range("threads", static_cast<int64_t>(threads), 0, kMaxThreads);
+  if (!(lr > 0.0 && lr <= 1.0)) check_field_range("lr", lr, 1e-9, 1.0);
+  if (kernel != "hogbatch" && kernel != "pair") throw FieldError(ErrorKind::usage, "kernel", "must be hogbatch or pair, got '" + kernel + "'");
 }
 
 void TrainConfig::validate(const CorpusView& corpus, const std::string& corpus_name) const {
@@ -36,7 +38,7 @@ void TrainConfig::validate(uint64_t n, size_t vocab_size, const std::string& cor
   }
   const int t = resolve_threads(threads);
   if (static_cast<uint64_t>(t) > n) {
-    throw usage_error("--threads " + std::to_string(t) + " is more than the corpus's " + std::to_string(n) + " tokens");
+    throw FieldError(ErrorKind::usage, "threads", std::to_string(t) + " is more than the corpus's " + std::to_string(n) + " tokens");
   }
 }
 
@@ -116,6 +118,9 @@ TrainConfig run_config_from_json(const nlohmann::json& config, const std::string
     TrainConfig c = TrainConfig::from_json(config, config_file);
     c.validate();
     return c;
+  } catch (const FieldError& e) {
+    // A value edited into the file: named by its key.
+    throw Error(ErrorKind::corrupt, config_file + ": \"" + e.field() + "\" " + e.detail());
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::usage) throw;
     const std::string m = e.what();
