@@ -79,7 +79,7 @@ TEST_F(BpeCli, BadTrainingInputIsRefused) {
   expect_refused(train + in + " --vocab-size 12x", 2, "--vocab-size", out);
   expect_refused(train + in + " --vocab-size 100", 2, "257", out);
   expect_refused(train + in + " --vocab-size 99999999999", 2, "--vocab-size", out);
-  expect_refused(train + in + " --vocab-size 900000", 3, "at most", out);
+  expect_refused(train + in + " --vocab-size 900000", 3, "with --min-frequency 2 (asked for 900000): lower --vocab-size or --min-frequency", out);
   expect_refused(train + q(dir.file("missing.txt")) + " --vocab-size 300", 4, "missing.txt", out);
   expect_refused(train + q(dir.path().string()) + " --vocab-size 300", 4, dir.path().filename().string(), out);
   expect_refused("bpe-train --input " + in + " --vocab-size 300 --output " + q(dir.file("no/such/m.bpe")), 4, "no/such", "");

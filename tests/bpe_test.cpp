@@ -323,6 +323,20 @@ TEST(BpeTrain, RefusesWhatTheCorpusCannotSupply) {
     EXPECT_EQ(e.kind(), ErrorKind::input);
     EXPECT_NE(std::string(e.what()).find("at most 259"), std::string::npos) << e.what();
   }
+  // The library names the settings by their fields; a front end words them with message().
+  try {
+    train_on(dir.file("t.txt"), 5000, 1);
+    FAIL();
+  } catch (const VocabularyTooLarge& e) {
+    const std::string file = dir.file("t.txt");
+    EXPECT_EQ(std::string(e.what()),
+              file + ": the text supports a vocabulary of at most 259 tokens with min_frequency 2 (asked for 5000): lower vocab_size or "
+                     "min_frequency");
+    EXPECT_EQ(e.message("--bpe-vocab-size", std::nullopt),
+              file + ": the text supports a vocabulary of at most 259 tokens with a minimum pair count of 2 (asked for 5000): lower "
+                     "--bpe-vocab-size or give more text");
+    EXPECT_EQ(e.supported(), 259u);
+  }
   // min_frequency: "ab" occurs 3 times; with 4 no pair qualifies.
   EXPECT_THROW(train_on(dir.file("t.txt"), 258, 1, 4), Error);
   EXPECT_EQ(train_on(dir.file("t.txt"), 259, 1, 3).vocab_size(), 259u);

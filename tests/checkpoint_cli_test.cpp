@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.h"
 #include "tokvec/checkpoint.h"
 
@@ -14,6 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::run_cli;
 using test::TempDir;
+using test::copy_stopped_at;
 
 /// About 30,000 tokens of a 300-word vocabulary in lines of 20, deterministic.
 std::string synthetic_text() {
@@ -48,14 +51,6 @@ void expect_same_model(const std::string& a_path, const std::string& b_path) {
       << "input vectors differ";
   EXPECT_EQ(std::memcmp(a.output.storage().data(), b.output.storage().data(), a.output.storage().size_bytes()), 0)
       << "output vectors differ";
-}
-
-/// A copy of `run` as it stood when `checkpoint` was its newest: config, corpus and that
-/// checkpoint (what a run killed just after writing it leaves behind).
-void copy_stopped_at(const std::string& run, const std::string& checkpoint, const std::string& copy) {
-  fs::create_directory(copy);
-  for (const char* name : {"config.json", "corpus.tkc"}) fs::copy_file(fs::path(run) / name, fs::path(copy) / name);
-  fs::copy_file(checkpoint, fs::path(copy) / fs::path(checkpoint).filename());
 }
 
 void expect_no_temp_files(const std::string& folder) {
@@ -96,6 +91,39 @@ TEST(CheckpointCli, ResumeFromAnyCheckpointIsBitIdenticalWithOneThread) {
   auto again = run_cli("train --resume " + full);
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_NE(again.output.find("already finished"), std::string::npos) << again.output;
+}
+
+TEST(CheckpointCli, ARunWhoseSettingsRecordQuietResumesAndNewRunsRecordNoDisplayOption) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), synthetic_text());
+  const std::string full = dir.file("full");
+  auto r = run_cli("train --input " + dir.file("in.txt") + " --output " + full + kSettings +
+                   " --epochs 2 --threads 1 --checkpoint-every 10000 --keep 100");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // --quiet is how the run was shown, not what it trains: neither file records it.
+  const nlohmann::json config = nlohmann::json::parse(test::read_text(full + "/config.json"));
+  EXPECT_FALSE(config.contains("quiet")) << config.dump();
+  EXPECT_EQ(config.at("kernel"), "hogbatch");
+  EXPECT_FALSE(nlohmann::json::parse(load_state(full + "/state.tkv").config_json).contains("quiet"));
+  // A run stopped by an earlier version, which wrote "quiet" into config.json and into the
+  // checkpoint's record of the settings (the rest of the files is the same bytes).
+  auto checkpoints = list_checkpoints(full);
+  ASSERT_GE(checkpoints.size(), 2u);
+  const std::string old = dir.file("old");
+  copy_stopped_at(full, checkpoints[1].second, old);
+  nlohmann::json old_config = config;
+  old_config["quiet"] = true;
+  test::write_text(old + "/config.json", old_config.dump(2) + "\n");
+  const std::string checkpoint = old + "/" + fs::path(checkpoints[1].second).filename().string();
+  TrainingState state = load_state(checkpoint);
+  nlohmann::json recorded = nlohmann::json::parse(state.config_json);
+  recorded["quiet"] = true;
+  state.config_json = recorded.dump();
+  ASSERT_NE(state.config_json.find("\"quiet\":true"), std::string::npos);
+  save_state(checkpoint, state);
+  auto resumed = run_cli("train --resume " + old);  // not quiet this time: allowed
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  expect_same_model(full + "/state.tkv", old + "/state.tkv");
 }
 
 /// Starts a long 1-thread training, sends `signal` once training runs, and returns the

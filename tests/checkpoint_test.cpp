@@ -12,20 +12,7 @@ namespace tokvec {
 namespace {
 
 using test::TempDir;
-
-TrainingState tiny_state(uint64_t tokens_done) {
-  TrainingState s;
-  s.tokenizer_kind = "words";
-  s.vocab = {"x", "y"};
-  s.frequencies = {3, 1};
-  s.input = Matrix(2, 3);
-  s.output = Matrix(2, 3);
-  s.input_updates = s.output_positive_updates = s.output_negative_updates = {0, 0};
-  s.tokens_total = 100;
-  s.tokens_done = tokens_done;
-  s.cursor = "cursor";
-  return s;
-}
+using test::tiny_state;
 
 TEST(CheckpointEvery, ParsesTimeTokensAndOff) {
   EXPECT_DOUBLE_EQ(CheckpointEvery::parse("30s").seconds, 30.0);

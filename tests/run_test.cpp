@@ -14,20 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::TempDir;
-
-TrainingState tiny_state(uint64_t tokens_done) {
-  TrainingState s;
-  s.tokenizer_kind = "words";
-  s.vocab = {"x", "y"};
-  s.frequencies = {3, 1};
-  s.input = Matrix(2, 3);
-  s.output = Matrix(2, 3);
-  s.input_updates = s.output_positive_updates = s.output_negative_updates = {0, 0};
-  s.tokens_total = 100;
-  s.tokens_done = tokens_done;
-  s.cursor = tokens_done < 100 ? "cursor" : "";
-  return s;
-}
+using test::tiny_state;
 
 /// Runs `f` and returns the tokvec::Error it throws (a failure when it throws none).
 template <class F>
@@ -48,7 +35,7 @@ TEST(RunConfig, RoundTripsThroughConfigJson) {
   c.input = "/data/text \xff.txt";  // not UTF-8: kept through the "_hex" twin
   c.lowercase = true;
   c.train.dim = 32;
-  c.train.kernel = "pair";
+  c.train.kernel = Kernel::pair;
   c.train.seed = 9;
   c.tokenizer_kind = "words";
   c.tokenizer_checksum = 0x0123456789abcdefull;
@@ -67,6 +54,9 @@ TEST(RunConfig, RoundTripsThroughConfigJson) {
   EXPECT_EQ(j.at("mode"), "words");
   EXPECT_EQ(j.at("tokenizer_checksum"), "0123456789abcdef");
   EXPECT_TRUE(j.at("bpe_vocab_size").is_null());  // words runs have no BPE size
+  c.train.quiet = true;  // a display option of the session: never persisted
+  EXPECT_FALSE(c.to_json().contains("quiet"));
+  EXPECT_FALSE(c.train.to_json().contains("quiet"));
 }
 
 TEST(RunConfig, AnOldConfigWithQuietAndUnknownKeysLoadsAndKeepsThem) {
@@ -80,7 +70,7 @@ TEST(RunConfig, AnOldConfigWithQuietAndUnknownKeysLoadsAndKeepsThem) {
   const RunConfig c = RunConfig::read(file);
   EXPECT_EQ(c.mode, RunMode::corpus);
   EXPECT_EQ(c.corpus_path, "/x/c.tkc");
-  EXPECT_TRUE(c.train.quiet);
+  EXPECT_FALSE(c.train.quiet);  // a display option: not read from the file, not written
   EXPECT_EQ(c.train.dim, 20u);
   EXPECT_FALSE(c.lowercase);
   EXPECT_FALSE(c.tokenizer_kind.has_value());
@@ -88,6 +78,7 @@ TEST(RunConfig, AnOldConfigWithQuietAndUnknownKeysLoadsAndKeepsThem) {
   EXPECT_EQ(out.at("version"), "0.0.9");
   EXPECT_EQ(out.at("note").at("by"), "hand");
   EXPECT_FALSE(out.contains("tokenizer_kind"));
+  EXPECT_FALSE(out.contains("quiet"));
   EXPECT_EQ(RunConfig::from_json(out, file), c);
 }
 
@@ -123,6 +114,10 @@ TEST(RunDir, CreatesAMissingFolderAndRefusesANonEmptyOneWithoutForce) {
     EXPECT_EQ(e.field(), "output");
     EXPECT_EQ(e.kind(), ErrorKind::usage);
     EXPECT_EQ(std::string(e.with_field_name("--output").what()).rfind("--output " + run + " is not empty", 0), 0u);
+    // The library's text names no flag of a front end; the CLI adds --force and --resume.
+    EXPECT_EQ(std::string(e.what()), "output " + run + " is not empty (nothing was changed)");
+    ASSERT_NE(dynamic_cast<const RunFolderNotEmpty*>(&e), nullptr);
+    EXPECT_EQ(dynamic_cast<const RunFolderNotEmpty&>(e).dir(), run);
   }
   EXPECT_EQ(test::read_text(run + "/notes.txt"), "mine");  // nothing changed
   const RunDir forced = RunDir::create(run, true);

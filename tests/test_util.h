@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "base/io.h"
+#include "tokvec/checkpoint.h"
 
 namespace tokvec::test {
 
@@ -108,6 +109,31 @@ inline std::string cycled_words_text(int lines, int distinct = 12, bool drift = 
     }
   }
   return t;
+}
+
+/// A two-token words state ("x", "y"; dim 3) with `tokens_done` of 100 tokens trained: a
+/// checkpoint (cursor set) below 100, a finished state at 100.
+inline TrainingState tiny_state(uint64_t tokens_done) {
+  TrainingState s;
+  s.tokenizer_kind = "words";
+  s.vocab = {"x", "y"};
+  s.frequencies = {3, 1};
+  s.input = Matrix(2, 3);
+  s.output = Matrix(2, 3);
+  s.input_updates = s.output_positive_updates = s.output_negative_updates = {0, 0};
+  s.tokens_total = 100;
+  s.tokens_done = tokens_done;
+  s.cursor = tokens_done < 100 ? "cursor" : "";
+  return s;
+}
+
+/// A copy of run folder `run` as it stood when `checkpoint` was its newest: config, corpus and
+/// that checkpoint (what a run killed just after writing it leaves behind).
+inline void copy_stopped_at(const std::string& run, const std::string& checkpoint, const std::string& copy) {
+  namespace fs = std::filesystem;
+  fs::create_directory(copy);
+  for (const char* name : {"config.json", "corpus.tkc"}) fs::copy_file(fs::path(run) / name, fs::path(copy) / name);
+  fs::copy_file(checkpoint, fs::path(copy) / fs::path(checkpoint).filename());
 }
 
 /// Runs `tokvec <args>` through the shell (args are shell-quoted by the caller).

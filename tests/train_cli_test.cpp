@@ -71,7 +71,10 @@ TEST(TrainCli, NonEmptyRunFolderIsRefusedWithoutForce) {
   test::write_text(run + "/state.tkv", "precious");
   auto r = run_cli("train --words --input " + dir.file("in.txt") + " --output " + run + kFast);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("--force"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("tokvec train: error: --output " + run + " is not empty; pass --force to replace its run, or --resume " + run +
+                          " to continue it (nothing was changed)\n"),
+            std::string::npos)
+      << r.output;
   EXPECT_EQ(test::read_text(run + "/state.tkv"), "precious");
   EXPECT_EQ(std::distance(fs::directory_iterator(run), {}), 1);
   auto forced = run_cli("train --words --force --input " + dir.file("in.txt") + " --output " + run + kFast);

@@ -110,7 +110,7 @@ TEST(Trainer, LearnsPlantedGroupsWithTwoThreadsAndThePairKernel) {
   cfg.threads = 2;
   expect_groups_learnt(run(c, cfg));
   cfg.threads = 1;
-  cfg.kernel = "pair";
+  cfg.kernel = Kernel::pair;
   expect_groups_learnt(run(c, cfg));
 }
 
@@ -172,7 +172,7 @@ TEST(Trainer, NoWindowCrossesALine) {
       cfg.window = 5;
       cfg.epochs = 1;
       cfg.threads = threads;
-      cfg.kernel = kernel;
+      cfg.kernel = kernel_from_name(kernel);
       TrainingState s = run(c, cfg);
       EXPECT_EQ(s.input_updates, (std::vector<uint64_t>{150, 150, 150, 150, 0})) << threads << " " << kernel;
       EXPECT_EQ(s.output_positive_updates, (std::vector<uint64_t>{150, 150, 150, 150, 0}));
@@ -238,7 +238,7 @@ TEST(Trainer, EverySimdPathTrainsLikeTheScalarPathAndRepeatsItself) {
   for (std::string kernel : {"hogbatch", "pair"}) {
     TrainConfig cfg = small_config();
     cfg.sample = 1e-2;
-    cfg.kernel = kernel;
+    cfg.kernel = kernel_from_name(kernel);
     const TrainingState reference = [&] {
       simd::ScopedPath scalar(simd::Path::scalar);
       return run(c, cfg);
@@ -415,7 +415,7 @@ TEST(Trainer, RunReturnsAtEachPauseAndContinuesToTheBytesOfAnUninterruptedRun) {
     SCOPED_TRACE(kernel);
     TrainConfig cfg = small_config();
     cfg.sample = 1e-2;
-    cfg.kernel = kernel;
+    cfg.kernel = kernel_from_name(kernel);
     const TrainingState reference = run(c, cfg);
     const uint64_t n = c.tokens.size();
     test::TempDir dir;
@@ -484,7 +484,7 @@ TEST(Trainer, CountsAreExactWithSeveralThreadsAndRowsBeyondTheThreadLocalOnes) {
       cfg.sample = 0;
       cfg.epochs = 2;
       cfg.threads = threads;
-      cfg.kernel = kernel;
+      cfg.kernel = kernel_from_name(kernel);
       TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
       Trainer trainer(c.view(), cfg, s);
       ASSERT_EQ(trainer.threads(), threads);
@@ -538,7 +538,6 @@ TEST(TrainConfig, RangesAreChecked) {
   refuses([](TrainConfig& x) { x.negative = 0; }, ErrorKind::usage, "negative must be");
   refuses([](TrainConfig& x) { x.lr = 0; }, ErrorKind::usage, "lr must be");
   refuses([](TrainConfig& x) { x.sample = -1; }, ErrorKind::usage, "sample must be");
-  refuses([](TrainConfig& x) { x.kernel = "fast"; }, ErrorKind::usage, "kernel must be");
   refuses([](TrainConfig& x) { x.threads = 81; }, ErrorKind::usage, "threads 81 is more");
   refuses([](TrainConfig& x) { x.window = 80; }, ErrorKind::input, "window");
   CorpusData empty = make_corpus({}, 1);
@@ -549,12 +548,34 @@ TEST(TrainConfig, RangesAreChecked) {
 TEST(TrainConfig, JsonRoundTrip) {
   TrainConfig a = small_config();
   a.seed = 12345678901234ull;
-  a.kernel = "pair";
+  a.kernel = Kernel::pair;
   a.sample = 3e-5;
   TrainConfig b = TrainConfig::from_json(nlohmann::json::parse(a.to_json().dump()));
   EXPECT_EQ(b.to_json(), a.to_json());
   EXPECT_THROW(TrainConfig::from_json(nlohmann::json{{"dim", "big"}}), Error);
   EXPECT_EQ(TrainConfig::from_json(nlohmann::json{{"mode", "words"}}).to_json(), TrainConfig{}.to_json());
+  EXPECT_EQ(a.to_json().at("kernel"), "pair");
+}
+
+TEST(TrainConfig, TheKernelIsParsedAndPrintedByName) {
+  EXPECT_EQ(parse_kernel("hogbatch"), Kernel::hogbatch);
+  EXPECT_EQ(parse_kernel("pair"), Kernel::pair);
+  EXPECT_FALSE(parse_kernel("Pair").has_value());
+  EXPECT_EQ(kernel_name(Kernel::pair), "pair");
+  try {
+    kernel_from_name("fast");
+    ADD_FAILURE() << "accepted fast";
+  } catch (const FieldError& e) {
+    EXPECT_EQ(e.field(), "kernel");
+    EXPECT_STREQ(e.what(), "kernel must be hogbatch or pair, got 'fast'");
+  }
+  // config.json's value: a bad name is an error naming the key.
+  try {
+    TrainConfig::from_json(nlohmann::json{{"kernel", "fast"}}, "config.json");
+    ADD_FAILURE() << "accepted fast";
+  } catch (const FieldError& e) {
+    EXPECT_EQ(e.field(), "kernel");
+  }
 }
 
 }  // namespace

@@ -27,12 +27,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tokvec/corpus.h"
+#include "tokvec/status.h"
 
 namespace tokvec {
 
@@ -51,10 +53,6 @@ struct BpeTrainConfig {
   int threads = 0;             ///< 0 = all cores
   bool quiet = false;
   size_t block_bytes = size_t{4} << 20;  ///< read size (a knob for tests; >= 4096)
-  /// How the caller's command line names vocab_size, for the "text too small" hint
-  /// (`bpe-train --vocab-size`, `train --bpe-vocab-size`, which has no min-frequency option).
-  std::string vocab_size_option = "--vocab-size";
-  bool min_frequency_is_option = true;
   /// The UTF-8 check of each input (text_check.h): refuse text that is not UTF-8, unless
   /// allow_binary; check_text false skips it (a caller that checked the text already).
   bool check_text = true;
@@ -127,7 +125,28 @@ class BpeEncoder {
   std::unique_ptr<State> state_;
 };
 
-/// Trains merges on the config's inputs.
+/// train_bpe on text too small for the vocabulary asked for (an input error). what() names
+/// the settings by their fields ("... with min_frequency 2 (asked for 900000): lower
+/// vocab_size or min_frequency"); a front end that spells them otherwise, or that does not
+/// offer min_frequency, words the same facts with message().
+class VocabularyTooLarge : public Error {
+ public:
+  VocabularyTooLarge(std::string inputs, uint32_t supported, uint32_t asked, uint64_t min_frequency);
+  /// The message with the vocabulary size called `vocab_size_name` and the minimum pair
+  /// count `min_frequency_name`, or, without one, described ("a minimum pair count of 2",
+  /// "give more text").
+  std::string message(std::string_view vocab_size_name, std::optional<std::string_view> min_frequency_name) const;
+  const std::string& inputs() const noexcept { return inputs_; }
+  uint32_t supported() const noexcept { return supported_; }
+
+ private:
+  std::string inputs_;
+  uint32_t supported_, asked_;
+  uint64_t min_frequency_;
+};
+
+/// Trains merges on the config's inputs. Text too small for config.vocab_size:
+/// VocabularyTooLarge.
 BpeModel train_bpe(const BpeTrainConfig& config);
 
 struct EncodeOptions {

@@ -90,11 +90,26 @@ struct RunConfig {
 
 /// A run folder this process writes, locked (FolderLock) while the object lives, so that two
 /// commands never write one run folder at once.
+class RunDir;
+
+/// RunDir::create refusing a folder that is not empty (no `force`): a FieldError (usage) on
+/// "output", "DIR is not empty (nothing was changed)". A front end adds, in its own words,
+/// how to replace the run or continue it.
+class RunFolderNotEmpty : public FieldError {
+ public:
+  explicit RunFolderNotEmpty(const std::string& dir)
+      : FieldError(ErrorKind::usage, "output", dir + " is not empty (nothing was changed)"), dir_(dir) {}
+  const std::string& dir() const noexcept { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
 class RunDir {
  public:
   /// A new run: creates `dir` when missing and locks it. A path that is not a folder is a
-  /// FieldError on "output" (usage). A non-empty folder is refused (FieldError on
-  /// "output", usage, nothing changed) unless `force`; its old run is replaced only once
+  /// FieldError on "output" (usage). A non-empty folder is refused (RunFolderNotEmpty,
+  /// nothing changed) unless `force`; its old run is replaced only once
   /// the new run's corpus is known (clear_old_run). Temporaries left by dead processes are
   /// removed first.
   static RunDir create(const std::string& dir, bool force);

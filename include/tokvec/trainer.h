@@ -53,6 +53,17 @@ namespace tokvec {
 /// segment boundaries, which costs < 0.1 % of the pairs at window 5.
 inline constexpr uint64_t kSegmentTokens = 4096;
 
+/// The SGNS step: HogBatch (one draw of negatives shared by a window's pairs) or word2vec.c's
+/// pair step (negatives drawn per pair).
+enum class Kernel { hogbatch, pair };
+
+/// The kernel's name in config.json and the front ends: "hogbatch" or "pair".
+std::string_view kernel_name(Kernel kernel) noexcept;
+/// The kernel named `name`, or nullopt.
+std::optional<Kernel> parse_kernel(std::string_view name) noexcept;
+/// parse_kernel, or a FieldError (usage) on "kernel": "must be hogbatch or pair, got 'NAME'".
+Kernel kernel_from_name(std::string_view name);
+
 struct TrainConfig {
   uint32_t dim = 100;        ///< embedding dimension, [1, 4096]
   uint32_t window = 5;       ///< maximum context half-width, [1, 100]
@@ -66,8 +77,10 @@ struct TrainConfig {
   /// 0.05 -> 18.57 / 0.517, 0.075 -> 14.66 / 0.513. 0.05 is also fastText's default.
   double lr = 0.05;
   uint64_t seed = 1;
+  Kernel kernel = Kernel::hogbatch;
+  /// No progress line on stderr. A display option of this session, not a setting of the
+  /// model: to_json() leaves it out (earlier versions wrote it; from_json ignores it).
   bool quiet = false;
-  std::string kernel = "hogbatch";  ///< "hogbatch" (shared negatives per window) or "pair" (word2vec.c)
 
   /// Checks every option's range (usage errors naming the option).
   void validate() const;
@@ -138,7 +151,7 @@ class JobProgress {
 
 /// Checks that a paused state's cursor fits `corpus` and `config` (what train() would
 /// refuse), with errors naming `path` and section CURS; `train --resume` calls it on the
-/// checkpoint it picked. (Found by fuzzing: the error used to name no file.)
+/// checkpoint it picked, so that a bad cursor is reported against the file that holds it.
 void check_cursor(const TrainingState& state, const CorpusView& corpus, const TrainConfig& config, const std::string& path);
 
 /// When Trainer::run() (or train()) should pause (for a checkpoint, or because the user asked to stop). Each

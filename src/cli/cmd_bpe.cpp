@@ -96,7 +96,13 @@ int cmd_bpe_train(int argc, char** argv) {
   check_output_folder(output);
   check_output_is_safe("--output", output, config.inputs);
   AtomicFileWriter writer(output);  // the temp file is removed if training (or a signal) stops it
-  BpeModel model = train_bpe(config);
+  BpeModel model = [&] {
+    try {
+      return train_bpe(config);
+    } catch (const VocabularyTooLarge& e) {
+      throw Error(e.kind(), e.message("--vocab-size", "--min-frequency"));
+    }
+  }();
   writer.write(model.serialize());
   writer.commit();
   if (!config.quiet) std::fprintf(stderr, "wrote %s: %u tokens, %zu merges, checksum %s\n", output.c_str(), model.vocab_size(), model.merges().size(), hex64(model.checksum()).c_str());

@@ -27,6 +27,11 @@ template <class F>
 auto with_flag_names(F f) -> decltype(f()) {
   try {
     return f();
+  } catch (const VocabularyTooLarge& e) {  // the tokenizer this run trains: train has no --min-frequency
+    throw Error(e.kind(), e.message("--bpe-vocab-size", std::nullopt));
+  } catch (const RunFolderNotEmpty& e) {
+    throw Error(e.kind(), "--output " + e.dir() + " is not empty; pass --force to replace its run, or --resume " + e.dir() +
+                              " to continue it (nothing was changed)");
   } catch (const FieldError& e) {
     std::string flag = e.field();  // fields are spelt with '_', flags with '-'
     std::replace(flag.begin(), flag.end(), '_', '-');
@@ -91,7 +96,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
       ("threads", "Threads (0 = all cores)", cxxopts::value<int>()->default_value(std::to_string(d.threads)))
       ("lr", "Initial learning rate (decays linearly)", cxxopts::value<double>()->default_value(nlohmann::json(d.lr).dump()))
       ("seed", "Random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(d.seed)))
-      ("kernel", "hogbatch or pair", cxxopts::value<std::string>()->default_value(d.kernel))
+      ("kernel", "hogbatch or pair", cxxopts::value<std::string>()->default_value(std::string(kernel_name(d.kernel))))
       ("checkpoint-every", "Checkpoint interval: 30s, 10m, 2h, a number of tokens, or off",
        cxxopts::value<std::string>()->default_value(kDefaultCheckpointEvery))
       ("keep", "Checkpoints kept (the newest)", cxxopts::value<size_t>()->default_value(std::to_string(ckpt_defaults.keep)))
@@ -154,7 +159,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   cfg.threads = r["threads"].as<int>();
   cfg.lr = r["lr"].as<double>();
   cfg.seed = r["seed"].as<uint64_t>();
-  cfg.kernel = r["kernel"].as<std::string>();
+  cfg.kernel = with_flag_names([&] { return kernel_from_name(r["kernel"].as<std::string>()); });
   cfg.quiet = session.quiet;
   const bool adapt = r.count("init-from") > 0;
   if (adapt) {

@@ -123,7 +123,6 @@ class Tokenizer {
     config.threads = static_cast<int>(threads);
     config.quiet = true;
     config.allow_binary = allow_binary;
-    config.vocab_size_option = "vocab_size";
     config.validate();
     py::gil_scoped_release release;
     for (const std::string& in : config.inputs) tokvec::check_readable_input(in);
@@ -654,6 +653,11 @@ py::dict run_session(F f, const py::object& on_progress, bool redraw) {
     if (sink) installed.emplace(std::move(*sink));
     try {
       r = f();
+    } catch (const tokvec::VocabularyTooLarge& e) {  // the run's own tokenizer: no min_frequency argument
+      throw tokvec::Error(e.kind(), e.message("bpe_vocab_size", std::nullopt));
+    } catch (const tokvec::RunFolderNotEmpty& e) {
+      throw tokvec::Error(e.kind(), "output " + e.dir() + " is not empty; pass force=True to replace its run, or tokvec.resume(\"" +
+                                        e.dir() + "\") to continue it (nothing was changed)");
     } catch (const tokvec::FieldError& e) {
       throw e.with_field_name(e.field());
     }
@@ -706,7 +710,7 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
   cfg.threads = static_cast<int>(threads);
   cfg.lr = lr;
   cfg.seed = static_cast<uint64_t>(seed);
-  cfg.kernel = kernel;
+  cfg.kernel = tokvec::kernel_from_name(kernel);
   cfg.quiet = !progress;
   cfg.validate();
   if (words && (tokenizer || bpe_vocab_size)) throw tokvec::usage_error("words=True cannot be combined with tokenizer or bpe_vocab_size");

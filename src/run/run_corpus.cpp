@@ -56,8 +56,6 @@ RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& l
       bc.vocab_size = rc_config.bpe_vocab;
       bc.threads = cfg.threads;
       bc.quiet = plan.quiet;
-      bc.vocab_size_option = "--bpe-vocab-size";
-      bc.min_frequency_is_option = false;
       bc.check_text = !text_checked;
       bc.allow_binary = plan.allow_binary;
       bc.on_warning = [&](const std::string& w) { log.line("warning: " + w); };

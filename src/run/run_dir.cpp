@@ -35,9 +35,11 @@ std::optional<RunMode> parse_run_mode(std::string_view name) noexcept {
 namespace {
 
 /// The keys RunConfig models (with TrainConfig::to_json's); the rest goes to `extra`.
+/// "quiet", which earlier versions wrote, is a display option: read past and not written.
 bool is_modelled_key(const std::string& key) {
-  static const char* const kKeys[] = {"mode", "input", "corpus", "tokenizer", "bpe_vocab_size", "lowercase",
-                                      "tokenizer_kind", "tokenizer_checksum", "threads_used", "processes", "init_from"};
+  static const char* const kKeys[] = {"mode",           "input",          "corpus",             "tokenizer",
+                                      "bpe_vocab_size", "lowercase",      "tokenizer_kind",     "tokenizer_checksum",
+                                      "threads_used",   "processes",      "init_from",          "quiet"};
   for (const char* k : kKeys) {
     if (key == k) return true;
   }
@@ -151,8 +153,7 @@ RunDir RunDir::create(const std::string& dir, bool force) {
   remove_stale_temporaries(dir);
   run.was_empty_ = fs::is_empty(dir, ec);
   if (!run.was_empty_ && !force) {
-    throw FieldError(ErrorKind::usage, "output",
-                     dir + " is not empty; pass --force to replace its run, or --resume " + dir + " to continue it (nothing was changed)");
+    throw RunFolderNotEmpty(dir);
   }
   return run;
 }

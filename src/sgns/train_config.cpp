@@ -1,6 +1,7 @@
 // TrainConfig (validation, config.json), resuming settings and a run's initial state: the
 // settings side of training, apart from the Trainer's thread loop in trainer.cpp.
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -12,6 +13,20 @@
 
 namespace tokvec {
 
+std::string_view kernel_name(Kernel kernel) noexcept { return kernel == Kernel::pair ? "pair" : "hogbatch"; }
+
+std::optional<Kernel> parse_kernel(std::string_view name) noexcept {
+  for (Kernel k : {Kernel::hogbatch, Kernel::pair}) {
+    if (name == kernel_name(k)) return k;
+  }
+  return std::nullopt;
+}
+
+Kernel kernel_from_name(std::string_view name) {
+  if (const std::optional<Kernel> k = parse_kernel(name)) return *k;
+  throw FieldError(ErrorKind::usage, "kernel", "must be hogbatch or pair, got '" + std::string(name) + "'");
+}
+
 void TrainConfig::validate() const {
   // Errors name the setting (its config.json key); the CLI shows its flag instead.
   check_field_range("dim", static_cast<int64_t>(dim), 1, 4096);
@@ -22,7 +37,6 @@ void TrainConfig::validate() const {
   check_field_range("epochs", static_cast<int64_t>(epochs), 1, 1000);
   check_field_range("threads", static_cast<int64_t>(threads), 0, kMaxThreads);
   if (!(lr > 0.0 && lr <= 1.0)) check_field_range("lr", lr, 1e-9, 1.0);
-  if (kernel != "hogbatch" && kernel != "pair") throw FieldError(ErrorKind::usage, "kernel", "must be hogbatch or pair, got '" + kernel + "'");
 }
 
 void TrainConfig::validate(const CorpusView& corpus, const std::string& corpus_name) const {
@@ -45,7 +59,7 @@ void TrainConfig::validate(uint64_t n, size_t vocab_size, const std::string& cor
 nlohmann::json TrainConfig::to_json() const {
   return {{"dim", dim},         {"window", window}, {"negative", negative}, {"sample", sample},
           {"min_count", min_count}, {"epochs", epochs}, {"threads", threads},  {"lr", lr},
-          {"seed", seed},       {"quiet", quiet},   {"kernel", kernel}};
+          {"seed", seed},       {"kernel", kernel_name(kernel)}};
 }
 
 TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& source) {
@@ -94,8 +108,9 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& s
     get("threads", c.threads);
     get("lr", c.lr);
     get("seed", c.seed);
-    get("quiet", c.quiet);
-    get("kernel", c.kernel);
+    std::string kernel(kernel_name(c.kernel));
+    get("kernel", kernel);
+    c.kernel = kernel_from_name(kernel);
   } catch (const nlohmann::json::exception& e) {
     throw usage_error(source + ": " + e.what());
   }
@@ -134,7 +149,7 @@ TrainConfig resume_settings(const nlohmann::json& config, const std::string& con
   if (!r.is_object()) throw corrupt_error(recorded_file, "section META", "its record of the run's settings is not a JSON object");
   if (!config.is_object()) throw corrupt_error(config_file, "", "expected a JSON object of settings");
   for (const auto& [key, value] : r.items()) {
-    if (key == "quiet") continue;  // progress output only: may differ between sessions
+    if (key == "quiet") continue;  // recorded by earlier versions: a display option, not a setting
     if (!config.contains(key)) {
       throw corrupt_error(config_file, "key \"" + key + "\"",
                           "is missing, but " + recorded_file + " recorded " + show_value(value) +

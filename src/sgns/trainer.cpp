@@ -144,11 +144,11 @@ struct Shared {
 };
 
 /// Work sharing. Static shards leave a thread idle at the end whenever the other ran
-/// slower (text that keeps more tokens after subsampling, or a virtual CPU the host gave
-/// less time: on this project's 2-vCPU machine one thread sometimes finished 0.5-0.8 s
-/// before the other in a 3 s training). A thread whose range has run out takes the second
-/// half of the largest unclaimed rest among the threads in its epoch and trains it with its
-/// own RNG, so every token of the epoch is trained once, by one thread or the other.
+/// slower (text that keeps more tokens after subsampling, or a virtual CPU the host gives
+/// less time, which can leave one thread idle for a sixth of a short training). A thread
+/// whose range has run out takes the second half of the largest unclaimed rest among the
+/// threads in its epoch and trains it with its own RNG, so every token of the epoch is
+/// trained once, by one thread or the other.
 /// Returns false when no rest of at least kMinShareTokens is left: the epoch ends.
 bool take_work(Shared& sh, int self, ThreadCursor& cur) {
   uint64_t from = 0, to = 0;
@@ -384,7 +384,7 @@ struct SegmentResult {
 SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr) {
   const CorpusView& corpus = sh.corpus;
   const TrainConfig& cfg = sh.config;
-  const bool hogbatch = cfg.kernel == "hogbatch";
+  const bool hogbatch = cfg.kernel == Kernel::hogbatch;
   const uint32_t window = cfg.window;
   const uint32_t K = cfg.negative;
   const size_t stride = sh.output.stride();

@@ -648,6 +648,32 @@ class MergeLearner {
 
 }  // namespace
 
+namespace {
+
+std::string too_large_message(const std::string& inputs, uint32_t supported, uint32_t asked, uint64_t min_frequency,
+                              std::string_view vocab_size_name, std::optional<std::string_view> min_frequency_name) {
+  const std::string count = std::to_string(min_frequency);
+  return input_error(inputs, "",
+                     "the text supports a vocabulary of at most " + std::to_string(supported) + " tokens with " +
+                         (min_frequency_name ? std::string(*min_frequency_name) + " " + count : "a minimum pair count of " + count) +
+                         " (asked for " + std::to_string(asked) + "): lower " + std::string(vocab_size_name) +
+                         (min_frequency_name ? " or " + std::string(*min_frequency_name) : std::string(" or give more text")))
+      .what();
+}
+
+}  // namespace
+
+VocabularyTooLarge::VocabularyTooLarge(std::string inputs, uint32_t supported, uint32_t asked, uint64_t min_frequency)
+    : Error(ErrorKind::input, too_large_message(inputs, supported, asked, min_frequency, "vocab_size", "min_frequency")),
+      inputs_(std::move(inputs)),
+      supported_(supported),
+      asked_(asked),
+      min_frequency_(min_frequency) {}
+
+std::string VocabularyTooLarge::message(std::string_view vocab_size_name, std::optional<std::string_view> min_frequency_name) const {
+  return too_large_message(inputs_, supported_, asked_, min_frequency_, vocab_size_name, min_frequency_name);
+}
+
 BpeModel train_bpe(const BpeTrainConfig& config) {
   config.validate();
   const int threads = resolve_threads(config.threads);
@@ -659,11 +685,7 @@ BpeModel train_bpe(const BpeTrainConfig& config) {
   pretokens = CountTable();
   learner.learn();
   if (learner.vocab_size() < config.vocab_size) {
-    throw input_error(describe_inputs(config.inputs), "",
-                      "the text supports a vocabulary of at most " + std::to_string(learner.vocab_size()) + " tokens with " +
-                          (config.min_frequency_is_option ? "--min-frequency " : "a minimum pair count of ") +
-                          std::to_string(config.min_frequency) + " (asked for " + std::to_string(config.vocab_size) + "): lower " +
-                          config.vocab_size_option + (config.min_frequency_is_option ? " or --min-frequency" : " or give more text"));
+    throw VocabularyTooLarge(describe_inputs(config.inputs), learner.vocab_size(), config.vocab_size, config.min_frequency);
   }
   return BpeModel::from_parts(learner.take_chars(), learner.take_merges());
 }
