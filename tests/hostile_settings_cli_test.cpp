@@ -25,6 +25,15 @@ std::string text(int lines = 200) { return test::cycled_words_text(lines, 40, tr
 
 const char* kSmall = " --min-count 1 --dim 8 --window 2 --threads 1 --quiet";
 
+/// A finished words run of text() (in dir/in.txt) in dir/run; its path.
+std::string words_run(const TempDir& dir) {
+  test::write_text(dir.file("in.txt"), text());
+  const std::string run = dir.file("run");
+  const test::CliResult r = run_cli("train --input " + q(dir.file("in.txt")) + " --output " + q(run) + " --words" + kSmall);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return run;
+}
+
 void expect_error(const test::CliResult& r, int code, const std::string& needle, const std::string& what) {
   EXPECT_EQ(r.exit_code, code) << what << "\n" << r.output;
   EXPECT_NE(r.output.find(needle), std::string::npos) << what << ": no '" << needle << "' in\n" << r.output;
@@ -231,9 +240,8 @@ TEST(HostileSettingsCli, PathsThatAreNotUtf8TrainAndResume) {
 // Before: --quiet hid it (warnings are not progress).
 TEST(HostileSettingsCli, QuietStillPrintsWarnings) {
   TempDir dir;
-  test::write_text(dir.file("in.txt"), text());
-  const std::string run = dir.file("run");
-  ASSERT_EQ(run_cli("train --input " + q(dir.file("in.txt")) + " --output " + q(run) + " --words" + kSmall).exit_code, 0);
+  const std::string run = words_run(dir);
+  ASSERT_FALSE(HasFailure());
   fs::remove(run + "/state.tkv");
   const std::string corpus = test::read_text(run + "/corpus.tkc");
   test::write_text(run + "/corpus.tkc", corpus.substr(0, corpus.size() / 2));
@@ -246,9 +254,8 @@ TEST(HostileSettingsCli, QuietStillPrintsWarnings) {
 // Before: "Spearman nan over 0 of 0 pairs" / "0 / 0", exit 0.
 TEST(HostileSettingsCli, EvaluationFilesOfTheWrongLayoutAreInputErrors) {
   TempDir dir;
-  test::write_text(dir.file("in.txt"), text());
-  const std::string run = dir.file("run");
-  ASSERT_EQ(run_cli("train --input " + q(dir.file("in.txt")) + " --output " + q(run) + " --words" + kSmall).exit_code, 0);
+  const std::string run = words_run(dir);
+  ASSERT_FALSE(HasFailure());
   test::write_text(dir.file("spaces.txt"), "# comment\nw1 w2 5.0\nw3 w4 2.5\n");
   expect_error(run_cli("eval " + q(run) + " --pairs " + q(dir.file("spaces.txt"))), 3,
                dir.file("spaces.txt") + ", line 2: not a word pair", "pairs separated by spaces");
@@ -270,9 +277,8 @@ TEST(HostileSettingsCli, EvaluationFilesOfTheWrongLayoutAreInputErrors) {
 // Before: the binary corpus's bytes went to the terminal.
 TEST(HostileSettingsCli, NeighborsOnACorpusSaysWhatItIs) {
   TempDir dir;
-  test::write_text(dir.file("in.txt"), text());
-  const std::string run = dir.file("run");
-  ASSERT_EQ(run_cli("train --input " + q(dir.file("in.txt")) + " --output " + q(run) + " --words" + kSmall).exit_code, 0);
+  const std::string run = words_run(dir);
+  ASSERT_FALSE(HasFailure());
   for (const char* file : {"corpus.tkc", "tokenizer.bpe"}) {
     if (!fs::exists(run + "/" + file)) continue;
     test::CliResult r = run_cli("neighbors " + q(run + "/" + file) + " w1");

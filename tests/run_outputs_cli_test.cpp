@@ -40,6 +40,18 @@ std::set<std::string> names_in(const std::string& dir) {
 
 const char* kFast = " --dim 8 --threads 1 --quiet";
 
+/// A finished words run of `text` in dir/full, trained with `settings` (checkpoint options
+/// among them) and keeping every checkpoint; its checkpoints, oldest first (at least two).
+std::vector<std::pair<uint64_t, std::string>> checkpointed_run(const TempDir& dir, const std::string& text, const std::string& settings) {
+  test::write_text(dir.file("in.txt"), text);
+  const test::CliResult r =
+      run_cli("train --words --input " + dir.file("in.txt") + " --output " + dir.file("full") + kFast + settings + " --keep 100");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto checkpoints = list_checkpoints(dir.file("full"));
+  EXPECT_GE(checkpoints.size(), 2u);
+  return checkpoints;
+}
+
 /// Runs a shell command line; `output` is its stdout only, its stderr goes to `err_file`.
 test::CliResult stdout_of(const std::string& command, const std::string& err_file) {
   // The group's own redirection wins over the 2>&1 run_command adds after it.
@@ -123,18 +135,12 @@ TEST(RunOutputsCli, UndertrainedLinesGoToTheLogAndOneToTheScreen) {
 // the whole run) and say how much of it this session trained.
 TEST(RunOutputsCli, ResumedRunReportsTheWholeRunsTokens) {
   TempDir dir;
-  test::write_text(dir.file("in.txt"), text_of("w", 500, 40, 5));
+  const auto checkpoints = checkpointed_run(dir, text_of("w", 500, 40, 5), " --epochs 2 --checkpoint-every 4000");
+  ASSERT_FALSE(HasFailure());
   const std::string full = dir.file("full");
-  auto r = run_cli("train --words --input " + dir.file("in.txt") + " --output " + full + kFast +
-                   " --epochs 2 --checkpoint-every 4000 --keep 100");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto checkpoints = list_checkpoints(full);
-  ASSERT_GE(checkpoints.size(), 2u);
   const TrainingState stopped = load_state(checkpoints[0].second);
   const std::string part = dir.file("part");
-  fs::create_directory(part);
-  for (const char* name : {"config.json", "corpus.tkc"}) fs::copy_file(fs::path(full) / name, fs::path(part) / name);
-  fs::copy_file(checkpoints[0].second, fs::path(part) / fs::path(checkpoints[0].second).filename());
+  test::copy_stopped_at(full, checkpoints[0].second, part);
   auto resumed = run_cli("train --resume " + part);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   const TrainingState done = load_state(part + "/state.tkv");
@@ -311,19 +317,12 @@ TEST(RunOutputsCli, VectorsAndNeighborsReadWordsFromStdin) {
 // and a folder that holds no run are refused, each saying which it is.
 TEST(RunOutputsCli, UnfinishedRunIsReadFromItsNewestCheckpoint) {
   TempDir dir;
-  test::write_text(dir.file("in.txt"), text_of("w", 500, 40, 7));
+  const auto checkpoints = checkpointed_run(dir, text_of("w", 500, 40, 7), " --min-count 1 --checkpoint-every 2000");
+  ASSERT_FALSE(HasFailure());
   const std::string full = dir.file("full");
-  auto r = run_cli("train --words --input " + dir.file("in.txt") + " --output " + full + kFast +
-                   " --min-count 1 --checkpoint-every 2000 --keep 100");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto checkpoints = list_checkpoints(full);
-  ASSERT_GE(checkpoints.size(), 2u);
   const std::string part = dir.file("part");
-  fs::create_directory(part);
-  for (const char* name : {"config.json", "corpus.tkc"}) fs::copy_file(fs::path(full) / name, fs::path(part) / name);
-  for (size_t k : {size_t{0}, size_t{1}}) {
-    fs::copy_file(checkpoints[k].second, fs::path(part) / fs::path(checkpoints[k].second).filename());
-  }
+  test::copy_stopped_at(full, checkpoints[0].second, part);
+  fs::copy_file(checkpoints[1].second, fs::path(part) / fs::path(checkpoints[1].second).filename());
   const std::string newest = fs::path(checkpoints[1].second).filename().string();
   const std::string note = part + " is unfinished (no state.tkv): using its newest checkpoint " + newest;
   const std::string resume = "tokvec train --resume " + part;

@@ -7,6 +7,12 @@
 #   bench_eval VEC OUTDIR LABEL          -> runs eval_vectors.py; sets BENCH_ANALOGY BENCH_ANALOGY_N BENCH_WS BENCH_WS_OOV
 #                                           BENCH_ANALOGY_SEM BENCH_ANALOGY_SYN
 #   bench_ratio A B                      -> prints A/B with 2 decimals (or "-" when either is missing)
+#   bench_need_positive_int OPT VALUE    -> dies unless VALUE is a positive integer
+#   bench_need_tokvec_and_input BIN FILE -> dies unless BIN is executable and FILE readable
+#   bench_common_option ARGS...          -> takes --tokvec/--input/--bytes/--threads/--out VALUE (caller shifts 2)
+#   bench_make_out DIR                   -> creates DIR, prints its absolute path
+#   bench_prepare_word_corpus BIN INPUT BYTES OUT -> OUT/slice.txt and its words corpus OUT/prep/corpus.tkc
+#   BENCH_NAME                           -> the script's name in bench_die's messages (default bench)
 #
 # Every temporary file goes under the output folder given by the caller.
 
@@ -20,7 +26,42 @@ BENCH_ANALOGIES=$BENCH_REPO_DIR/corpora/eval/questions-words.txt   # the bundled
 BENCH_PAIRS=$BENCH_REPO_DIR/corpora/eval/wordsim353.tsv
 
 bench_log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-bench_die() { printf 'bench: error: %s\n' "$*" >&2; exit 2; }
+bench_die() { printf '%s: error: %s\n' "${BENCH_NAME:-bench}" "$*" >&2; exit 2; }
+
+# bench_need_positive_int OPTION VALUE: dies unless VALUE is a whole number > 0.
+bench_need_positive_int() { [[ $2 =~ ^[1-9][0-9]*$ ]] || bench_die "$1 must be a positive integer, got '$2'"; }
+
+# bench_need_tokvec_and_input BIN INPUT: dies unless BIN runs and INPUT can be read.
+bench_need_tokvec_and_input() {
+    [[ -x $1 ]] || bench_die "tokvec binary not found: $1 (build it, or pass --tokvec PATH)"
+    [[ -r $2 ]] || bench_die "cannot read $2"
+}
+
+# bench_common_option ARGS...: the options of the training scripts (--tokvec, --input,
+# --bytes, --threads, --out): when $1 is one, sets TOKVEC_BIN, INPUT, BYTES, THREADS or OUT
+# from $2 and succeeds (the caller shifts 2); otherwise fails.
+bench_common_option() {
+    case $1 in
+        --tokvec) TOKVEC_BIN=${2:?--tokvec needs a value} ;;
+        --input) INPUT=${2:?--input needs a value} ;;
+        --bytes) BYTES=${2:?--bytes needs a value} ;;
+        --threads) THREADS=${2:?--threads needs a value} ;;
+        --out) OUT=${2:?--out needs a value} ;;
+        *) return 1 ;;
+    esac
+}
+
+# bench_make_out DIR: creates DIR and prints its absolute path.
+bench_make_out() { mkdir -p "$1" && (cd "$1" && pwd); }
+
+# bench_prepare_word_corpus TOKVEC INPUT BYTES OUT: OUT/slice.txt holds the first BYTES bytes
+# of INPUT (all of it when BYTES is empty) and OUT/prep/corpus.tkc its `train --words` corpus.
+bench_prepare_word_corpus() {
+    local bin=$1 input=$2 bytes=$3 out=$4
+    if [[ -n $bytes ]]; then head -c "$bytes" -- "$input" >"$out/slice.txt"; else cp -- "$input" "$out/slice.txt"; fi
+    "$bin" train --words --input "$out/slice.txt" --output "$out/prep" --threads 1 --quiet --force \
+        --checkpoint-every off >"$out/prep.log" 2>&1 || bench_die "preparing the corpus failed, see $out/prep.log"
+}
 
 # A python3 that can import gensim. The first python3 on PATH may be a pyenv shim
 # without Debian's python3-gensim; /usr/bin/python3 has it.

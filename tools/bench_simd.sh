@@ -26,6 +26,9 @@ USAGE
 }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/bench_common.sh
+source "$REPO/tools/bench_common.sh"
+BENCH_NAME=bench_simd
 TOKVEC_BIN=${TOKVEC:-$REPO/build/tokvec}
 INPUT=$REPO/corpora/gutenberg-3m.txt
 BYTES=''
@@ -34,36 +37,26 @@ ROUNDS=5
 PATHS=''
 OUT=''
 while (($#)); do
+    if bench_common_option "$@"; then shift 2; continue; fi
     case $1 in
-        --tokvec) TOKVEC_BIN=${2:?--tokvec needs a value}; shift 2 ;;
-        --input) INPUT=${2:?--input needs a value}; shift 2 ;;
-        --bytes) BYTES=${2:?--bytes needs a value}; shift 2 ;;
-        --threads) THREADS=${2:?--threads needs a value}; shift 2 ;;
         --rounds) ROUNDS=${2:?--rounds needs a value}; shift 2 ;;
         --paths) PATHS=${2:?--paths needs a value}; shift 2 ;;
-        --out) OUT=${2:?--out needs a value}; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; printf 'bench_simd: error: unknown argument: %s\n' "$1" >&2; exit 2 ;;
     esac
 done
-die() { printf 'bench_simd: error: %s\n' "$*" >&2; exit 2; }
-[[ -x $TOKVEC_BIN ]] || die "tokvec binary not found: $TOKVEC_BIN (build it, or pass --tokvec PATH)"
-[[ -r $INPUT ]] || die "cannot read $INPUT"
-[[ -z $BYTES || $BYTES =~ ^[1-9][0-9]*$ ]] || die "--bytes must be a positive integer, got '$BYTES'"
-[[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "--threads must be a positive integer, got '$THREADS'"
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, got '$ROUNDS'"
+die() { bench_die "$@"; }
+bench_need_tokvec_and_input "$TOKVEC_BIN" "$INPUT"
+[[ -z $BYTES ]] || bench_need_positive_int --bytes "$BYTES"
+bench_need_positive_int --threads "$THREADS"
+bench_need_positive_int --rounds "$ROUNDS"
 if [[ -z $PATHS ]]; then
     PATHS=$(env -u TOKVEC_SIMD "$TOKVEC_BIN" --version | sed -n 's/.*runnable: \([^;)]*\).*/\1/p' | tr ' ' ',')
 fi
 IFS=, read -r -a paths <<<"$PATHS"
 ((${#paths[@]} > 0)) || die "no SIMD path to run"
-OUT=${OUT:-out/bench-simd-$(date -u +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-
-if [[ -n $BYTES ]]; then head -c "$BYTES" -- "$INPUT" >"$OUT/text.txt"; else cp -- "$INPUT" "$OUT/text.txt"; fi
-"$TOKVEC_BIN" train --words --input "$OUT/text.txt" --output "$OUT/prep" --threads 1 --quiet --force \
-    --checkpoint-every off >"$OUT/prep.log" 2>&1 || die "preparing the corpus failed, see $OUT/prep.log"
+OUT=$(bench_make_out "${OUT:-out/bench-simd-$(date -u +%Y%m%d-%H%M%S)}")
+bench_prepare_word_corpus "$TOKVEC_BIN" "$INPUT" "$BYTES" "$OUT"
 
 results=$OUT/runs.tsv
 printf 'round\tpath\ttrain_s\ttokens_per_s\n' >"$results"

@@ -29,6 +29,9 @@ EOF
 }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/bench_common.sh
+source "$REPO/tools/bench_common.sh"
+BENCH_NAME=profile
 TOKVEC_BIN=${TOKVEC:-$REPO/build/tokvec}
 INPUT=$REPO/corpora/gutenberg-3m.txt
 BYTES=1000000
@@ -36,32 +39,22 @@ THREADS=1
 OUT=''
 TOP=8
 while (($#)); do
+    if bench_common_option "$@"; then shift 2; continue; fi
     case $1 in
-        --tokvec) TOKVEC_BIN=${2:?--tokvec needs a value}; shift 2 ;;
-        --input) INPUT=${2:?--input needs a value}; shift 2 ;;
-        --bytes) BYTES=${2:?--bytes needs a value}; shift 2 ;;
-        --threads) THREADS=${2:?--threads needs a value}; shift 2 ;;
-        --out) OUT=${2:?--out needs a value}; shift 2 ;;
         --top) TOP=${2:?--top needs a value}; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; printf 'profile: error: unknown argument: %s\n' "$1" >&2; exit 2 ;;
     esac
 done
-die() { printf 'profile: error: %s\n' "$*" >&2; exit 2; }
-[[ $BYTES =~ ^[1-9][0-9]*$ ]] || die "--bytes must be a positive integer, got '$BYTES'"
-[[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "--threads must be a positive integer, got '$THREADS'"
-[[ $TOP =~ ^[1-9][0-9]*$ ]] || die "--top must be a positive integer, got '$TOP'"
-[[ -x $TOKVEC_BIN ]] || die "tokvec binary not found: $TOKVEC_BIN (build it, or pass --tokvec PATH)"
-[[ -r $INPUT ]] || die "cannot read $INPUT"
+die() { bench_die "$@"; }
+bench_need_positive_int --bytes "$BYTES"
+bench_need_positive_int --threads "$THREADS"
+bench_need_positive_int --top "$TOP"
+bench_need_tokvec_and_input "$TOKVEC_BIN" "$INPUT"
 command -v valgrind >/dev/null || die "valgrind not found (Debian: valgrind)"
 command -v callgrind_annotate >/dev/null || die "callgrind_annotate not found (Debian: valgrind)"
-OUT=${OUT:-out/profile-train-$(date -u +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-
-head -c "$BYTES" -- "$INPUT" >"$OUT/slice.txt"
-"$TOKVEC_BIN" train --words --input "$OUT/slice.txt" --output "$OUT/prep" --threads 1 --quiet --force \
-    --checkpoint-every off >"$OUT/prep.log" 2>&1 || die "preparing the corpus failed, see $OUT/prep.log"
+OUT=$(bench_make_out "${OUT:-out/profile-train-$(date -u +%Y%m%d-%H%M%S)}")
+bench_prepare_word_corpus "$TOKVEC_BIN" "$INPUT" "$BYTES" "$OUT"
 printf '[profile] corpus: %s\n' "$(grep -o 'vocabulary: .*' "$OUT/prep/train.log")" >&2
 printf '[profile] callgrind, %s thread(s) (takes about a minute per 100,000 words)\n' "$THREADS" >&2
 
