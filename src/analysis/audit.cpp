@@ -226,15 +226,22 @@ std::string csv_field(const std::string& s) {
 /// first (a frequent token that is still under-trained is the surprise worth seeing), then
 /// fewest updates, then by id. Rows that never occur (unused byte pieces, a tokenizer trained
 /// on other text) are only counted: they have no vector to trust and nothing to fix.
-std::vector<const AuditRow*> worst_rows(const AuditReport& report, uint64_t top) {
+/// The flagged rows with a nonzero `frequency` (the corpus's or the target's), most frequent
+/// first, then fewest updates, then by id; all of them, for the caller to count and cut.
+std::vector<const AuditRow*> flagged_rows_by(const AuditReport& report, uint64_t AuditRow::*frequency) {
   std::vector<const AuditRow*> rows;
   for (const AuditRow& r : report.rows) {
-    if (r.flagged && r.frequency > 0) rows.push_back(&r);
+    if (r.flagged && r.*frequency > 0) rows.push_back(&r);
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const AuditRow* a, const AuditRow* b) {
-    if (a->frequency != b->frequency) return a->frequency > b->frequency;
+  std::stable_sort(rows.begin(), rows.end(), [frequency](const AuditRow* a, const AuditRow* b) {
+    if (a->*frequency != b->*frequency) return a->*frequency > b->*frequency;
     return a->input_updates != b->input_updates ? a->input_updates < b->input_updates : a->id < b->id;
   });
+  return rows;
+}
+
+std::vector<const AuditRow*> worst_rows(const AuditReport& report, uint64_t top) {
+  std::vector<const AuditRow*> rows = flagged_rows_by(report, &AuditRow::frequency);
   if (rows.size() > top) rows.resize(top);
   return rows;
 }
@@ -276,14 +283,7 @@ std::string target_text(const AuditReport& r, uint64_t top) {
                 static_cast<unsigned long long>(t.unknown_tokens), static_cast<unsigned long long>(t.unknown_words),
                 static_cast<unsigned long long>(t.rows_used), static_cast<unsigned long long>(t.flagged_rows_used));
   out += buf;
-  std::vector<const AuditRow*> rows;
-  for (const AuditRow& row : r.rows) {
-    if (row.flagged && row.target_frequency > 0) rows.push_back(&row);
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const AuditRow* a, const AuditRow* b) {
-    if (a->target_frequency != b->target_frequency) return a->target_frequency > b->target_frequency;
-    return a->input_updates != b->input_updates ? a->input_updates < b->input_updates : a->id < b->id;
-  });
+  std::vector<const AuditRow*> rows = flagged_rows_by(r, &AuditRow::target_frequency);
   const size_t flagged_used = rows.size();
   if (rows.size() > top) rows.resize(top);
   if (!rows.empty()) {
