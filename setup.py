@@ -1,7 +1,7 @@
 """Builds tokvec's Python module (tokvec._tokvec) with the project's CMake build.
 
 pip calls this through pyproject.toml. The C++ module is the CMake target _tokvec
-(src/python/_tokvec.cpp linked with the library); this script configures a build folder,
+(src/python/*.cpp linked with the library); this script configures a build folder,
 builds that one target and puts the result into the package. Nothing is downloaded.
 
 Environment:
