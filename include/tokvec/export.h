@@ -157,9 +157,13 @@ Embeddings read_vectors(const std::string& path);
 struct Run {
   std::string state_path;
   TrainingState state;
-  std::string tokenizer_kind;  ///< "bpe" or "words"
-  /// Encodes a word into piece ids (BPE runs, from tokenizer.bpe); empty for words runs.
+  std::string tokenizer_kind;  ///< "bpe", "words" or "subwords" (a train --subwords run)
+  /// Encodes a word into piece ids (BPE runs, from tokenizer.bpe), or, in a subword run,
+  /// into its input rows R(w) (src/sgns/subword.h); empty for words runs.
   PieceEncoder encode;
+  /// Subword runs: the composition, and the corpus words (the state's first rows).
+  SubwordConfig subwords;
+  uint32_t subword_words = 0;
   uint64_t min_count = 5;   ///< from the run's config
   std::string input_path;   ///< the training text ("" when trained from an encoded corpus)
   bool lowercase = false;   ///< a --words --lowercase run: queries are lowercased to match
@@ -168,6 +172,9 @@ struct Run {
   std::string note;         ///< for the user: an unfinished run read from its newest checkpoint
 
   bool is_bpe() const noexcept { return tokenizer_kind == "bpe"; }
+  bool is_subwords() const noexcept { return tokenizer_kind == "subwords"; }
+  /// A vector for any word, composed of rows: BPE and subword runs.
+  bool composes() const noexcept { return is_bpe() || is_subwords(); }
 };
 
 // RunState and load_run_state (the state a run folder's results are read from): run.h.
@@ -190,7 +197,12 @@ bool is_run_path(const std::string& path);
 /// receives where the words came from.
 std::vector<std::string> run_corpus_words(const Run& run, std::string* source = nullptr);
 
-/// Vectors for `words` in a run: a BPE run composes each word from its pieces (every word
+/// The composed vector of each word of a BPE run (the mean of its pieces:
+/// compose_word_vectors) or of a subword run (its trained composition of R(w), seen or
+/// not); an internal error for a words run.
+Embeddings run_compose(const Run& run, const std::vector<std::string>& words);
+
+/// Vectors for `words` in a run: a BPE or subword run composes each word (every word
 /// gets one); a words run looks each word up (lowercased first in a --lowercase run, each
 /// vocabulary word given once) and skips missing ones, counted in *missing.
 Embeddings run_word_vectors(const Run& run, const std::vector<std::string>& words, size_t* missing = nullptr);

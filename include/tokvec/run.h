@@ -33,6 +33,7 @@
 
 #include "tokvec/checkpoint.h"
 #include "tokvec/status.h"
+#include "tokvec/subword.h"
 #include "tokvec/trainer.h"
 
 namespace tokvec {
@@ -45,9 +46,10 @@ struct World;  // src/distributed/distributed.h
 // ---- config.json -------------------------------------------------------------------------
 
 /// What a run trains on: text split into words, text with a BPE tokenizer (trained in the
-/// run or given), or an already encoded token corpus.
-enum class RunMode { words, bpe, corpus };
-/// "words", "bpe" or "corpus".
+/// run or given), an already encoded token corpus, or words composed of BPE pieces
+/// (train --subwords: a words corpus plus the run's tokenizer.bpe).
+enum class RunMode { words, bpe, corpus, subwords };
+/// "words", "bpe", "corpus" or "subwords".
 std::string_view run_mode_name(RunMode mode) noexcept;
 /// The mode of a name run_mode_name gives; nullopt for anything else.
 std::optional<RunMode> parse_run_mode(std::string_view name) noexcept;
@@ -66,6 +68,7 @@ struct RunConfig {
   /// new text's words) and both matrices are the start; mode, tokenizer and lowercase are
   /// the source's.
   std::string init_from;
+  SubwordConfig subwords;      ///< subword runs: the composition (written only for them)
   TrainConfig train;
   // What only the corpus tells; absent until it is built.
   std::optional<std::string> tokenizer_kind;

@@ -184,11 +184,17 @@ struct TrainPause {
 /// may read the state and change the weights (a distributed job averages them), nothing
 /// else. A paused state continues with the thread count it started with (the cursor holds
 /// one position per thread), whatever config.threads says.
+class SubwordMap;  // src/sgns/subword.h
+
 class Trainer {
  public:
   /// Throws usage/input errors from config.validate() and an internal error when `state`
   /// does not belong to `corpus` and `config`.
   Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingState& state);
+  /// A subword run (train --subwords): the corpus's words are composed from the rows
+  /// `subwords` gives (state from initial_subword_state; the hogbatch kernel only).
+  Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingState& state,
+          std::shared_ptr<const SubwordMap> subwords);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;

@@ -77,7 +77,7 @@ Searchable load_searchable(const char* command, const std::string& source, const
   Run run = load_run(source);
   // An unfinished run read from its newest checkpoint: said first, on its own line.
   if (!run.note.empty()) std::fprintf(stderr, "tokvec %s: note: %s\n", command, run.note.c_str());
-  if (!run.is_bpe()) {
+  if (!run.composes()) {
     s.vectors = token_embeddings(run.state);
     s.restrict = restrict;
     s.lowercase = run.lowercase;
@@ -96,7 +96,7 @@ Searchable load_searchable(const char* command, const std::string& source, const
     base = "(no training text: " + (run.input_path.empty() ? std::string("none recorded") : run.input_path + " is missing") + ", and so is " +
            corpus + ") for ";
   }
-  Embeddings corpus = compose_word_vectors(run.state, words, run.encode);
+  Embeddings corpus = run_compose(run, words);
   s.corpus_rows = corpus.size();
   WordIndex index(corpus, corpus.size());
   std::vector<std::string> extra;
@@ -105,12 +105,12 @@ Searchable load_searchable(const char* command, const std::string& source, const
     if (index.find(w) >= 0) continue;
     if (extra_seen.insert(WordIndex::upper(w)).second) extra.push_back(w);
   }
-  Embeddings more = compose_word_vectors(run.state, extra, run.encode);
+  Embeddings more = run_compose(run, extra);
   corpus.words.insert(corpus.words.end(), more.words.begin(), more.words.end());
   corpus.data.insert(corpus.data.end(), more.data.begin(), more.data.end());
   s.vectors = std::move(corpus);
   s.restrict = s.vectors.size();
-  s.note = "BPE run: vectors composed from pieces (mean) " + base + std::to_string(extra.size()) + " requested words outside them; all " +
+  s.note = std::string(run.is_subwords() ? "subword run: vectors composed as trained " : "BPE run: vectors composed from pieces (mean) ") + base + std::to_string(extra.size()) + " requested words outside them; all " +
            std::to_string(s.vectors.size()) + " are searched";
   s.run = std::move(run);
   return s;
@@ -217,7 +217,7 @@ int cmd_export(int argc, char** argv) {
     if (corpus_words) listed = run_corpus_words(run);
     size_t missing = 0;
     e = run_word_vectors(run, listed, &missing);
-    what = run.is_bpe() ? "word vectors (mean of BPE pieces)" : "word vectors";
+    what = run.is_bpe() ? "word vectors (mean of BPE pieces)" : run.is_subwords() ? "word vectors (trained compositions)" : "word vectors";
     if (missing > 0) {
       std::fprintf(stderr, "tokvec export: %zu of %zu listed words are not in the vocabulary of this words run; skipped\n", missing, listed.size());
     }
@@ -235,7 +235,7 @@ int cmd_export(int argc, char** argv) {
   }
   if (skip_flagged) {
     const uint64_t threshold = p["min-updates"].as<uint64_t>();
-    const size_t dropped = drop_flagged(run, e, threshold, (words_file || corpus_words) && run.is_bpe());
+    const size_t dropped = drop_flagged(run, e, threshold, (words_file || corpus_words) && run.composes());
     std::fprintf(stderr, "tokvec export: --skip-flagged left out %zu entries resting on rows with fewer than %llu updates\n",
                  dropped, static_cast<unsigned long long>(threshold));
   } else if (p.count("min-updates")) {
@@ -296,7 +296,7 @@ class WordLookup {
     if (is_run_path(source)) {
       run_ = load_run(source);
       if (!run_.note.empty()) note_ = run_.note;
-      if (run_.is_bpe()) return;
+      if (run_.composes()) return;
       vectors_ = token_embeddings(run_.state);
     } else {
       vectors_ = read_vectors(source);
@@ -304,12 +304,12 @@ class WordLookup {
     index_.emplace(vectors_, vectors_.size());
     for (size_t i = 0; i < vectors_.size(); ++i) exact_.emplace(vectors_.words[i], i);
   }
-  uint32_t dim() const { return run_.is_bpe() ? run_.state.dim() : vectors_.dim; }
+  uint32_t dim() const { return run_.composes() ? run_.state.dim() : vectors_.dim; }
   const std::string& note() const { return note_; }
   /// The word's vector into `out` (dim floats); false when it has none.
   bool find(const std::string& word, std::vector<float>& out) const {
-    if (run_.is_bpe()) {
-      Embeddings one = compose_word_vectors(run_.state, {word}, run_.encode);
+    if (run_.composes()) {
+      Embeddings one = run_compose(run_, {word});
       out = std::move(one.data);
       return true;
     }
@@ -407,7 +407,7 @@ int cmd_neighbors(int argc, char** argv) {
     if (row >= 0) {
       query = s.vectors.row(static_cast<size_t>(row));
     } else if (run) {
-      composed = compose_word_vectors(run->state, {w}, run->encode).data;
+      composed = run_compose(*run, {w}).data;
       query = composed.data();
     } else {
       std::fflush(stdout);

@@ -68,9 +68,11 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   const SyncOptions sync_defaults;
   const BpeTrainConfig bpe_defaults;
   const CheckpointPolicy ckpt_defaults;
+  const SubwordConfig sub_defaults;
   cxxopts::Options options("tokvec train",
                            "Train skip-gram (negative sampling) token embeddings.\n"
                            "  tokvec train --input FILE --output RUN_DIR [--tokenizer MODEL | --bpe-vocab-size N | --words]\n"
+                           "  tokvec train --subwords --input FILE --output RUN_DIR [--tokenizer MODEL | --bpe-vocab-size N]\n"
                            "  tokvec train --corpus CORPUS --output RUN_DIR [--tokenizer MODEL]\n"
                            "  tokvec train --init-from RUN --input FILE --output RUN_DIR\n"
                            "  tokvec train --resume RUN_DIR");
@@ -81,6 +83,13 @@ static int train_main(int argc, char** argv, distributed::World* world) {
       ("bpe-vocab-size", "Train a BPE tokenizer of this size (the default mode)",
        cxxopts::value<uint32_t>()->default_value(std::to_string(bpe_defaults.vocab_size)))
       ("words", "Whitespace-separated words as tokens (as word2vec/fastText/gensim)")
+      ("subwords", "Whitespace words as tokens, each word's input vector composed of its BPE pieces' rows, trained end to end")
+      ("subword-compose", "With --subwords: sum or mean of the word's rows",
+       cxxopts::value<std::string>()->default_value(std::string(subword_compose_name(sub_defaults.compose))))
+      ("subword-ancestors", "With --subwords: also the rows of the pieces each piece was merged from (yes or no)",
+       cxxopts::value<std::string>()->default_value(sub_defaults.ancestors ? "yes" : "no"))
+      ("subword-own-rows", "With --subwords: a row of its own for each word seen at least N times (0 = none)",
+       cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.own_min_count)))
       ("lowercase", "With --words: lowercase the text (Unicode) before counting; queries to the run are lowercased too")
       ("corpus", "Train on an already encoded token corpus (.tkc)", cxxopts::value<std::string>())
       ("resume", "Continue the run in RUN_DIR from its newest valid checkpoint", cxxopts::value<std::string>())
@@ -137,7 +146,8 @@ static int train_main(int argc, char** argv, distributed::World* world) {
 
   if (r.count("resume") > 0) {
     for (const char* other : {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
-                              "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary"}) {
+                              "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary",
+                              "subwords", "subword-compose", "subword-ancestors", "subword-own-rows"}) {
       if (r.count(other) > 0) {
         throw usage_error(std::string("--resume continues a run with the settings in its config.json; --") + other +
                           " cannot be changed");
@@ -163,7 +173,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   cfg.quiet = session.quiet;
   const bool adapt = r.count("init-from") > 0;
   if (adapt) {
-    for (const char* other : {"words", "tokenizer", "bpe-vocab-size", "corpus", "lowercase"}) {
+    for (const char* other : {"words", "subwords", "tokenizer", "bpe-vocab-size", "corpus", "lowercase"}) {
       if (r.count(other) > 0) {
         throw usage_error(std::string("--init-from keeps the tokenizer (and lowercasing) of the run it starts from; --") + other +
                           " cannot be given with it");
@@ -180,6 +190,24 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   }
 
   const bool words = r.count("words") > 0;
+  const bool subwords = r.count("subwords") > 0;
+  for (const char* opt : {"subword-compose", "subword-ancestors", "subword-own-rows"}) {
+    if (r.count(opt) > 0 && !subwords) throw usage_error(std::string("--") + opt + " applies to --subwords runs");
+  }
+  if (subwords) {
+    if (words) throw usage_error("give --words or --subwords, not both");
+    if (r.count("corpus") > 0) throw usage_error("--subwords trains on text (--input): --corpus does not apply");
+    if (r.count("lowercase") > 0) throw usage_error("--lowercase applies to --words runs, not --subwords");
+    if (cfg.kernel != Kernel::hogbatch) throw usage_error("--kernel pair is not available with --subwords (use hogbatch)");
+    const std::string compose = r["subword-compose"].as<std::string>();
+    const auto c = parse_subword_compose(compose);
+    if (!c) throw usage_error("--subword-compose must be sum or mean, got '" + compose + "'");
+    run.subwords.compose = *c;
+    const std::string anc = r["subword-ancestors"].as<std::string>();
+    if (anc != "yes" && anc != "no") throw usage_error("--subword-ancestors must be yes or no, got '" + anc + "'");
+    run.subwords.ancestors = anc == "yes";
+    run.subwords.own_min_count = r["subword-own-rows"].as<uint64_t>();
+  }
   const bool have_tokenizer = r.count("tokenizer") > 0;
   const bool have_corpus = r.count("corpus") > 0;
   const bool have_input = r.count("input") > 0;
@@ -196,7 +224,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   }
   if (!have_corpus && !have_input) throw usage_error("--input is required (or --corpus, or --resume)");
   if (have_corpus && have_input) throw usage_error("give --input or --corpus, not both");
-  run.mode = have_corpus ? RunMode::corpus : (words ? RunMode::words : RunMode::bpe);
+  run.mode = have_corpus ? RunMode::corpus : (words ? RunMode::words : subwords ? RunMode::subwords : RunMode::bpe);
   run.bpe_vocab = r["bpe-vocab-size"].as<uint32_t>();
   // Paths are kept absolute in config.json so --resume works from any folder.
   auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
@@ -209,7 +237,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   if (have_input) check_readable_input(run.input);
   if (have_corpus) check_readable_file(run.corpus_path);
   if (have_tokenizer) check_readable_file(run.tokenizer_path);
-  if (run.mode == RunMode::bpe && !have_tokenizer && !adapt) {
+  if ((run.mode == RunMode::bpe || run.mode == RunMode::subwords) && !have_tokenizer && !adapt) {
     BpeTrainConfig bc;
     bc.inputs = {run.input};
     bc.vocab_size = run.bpe_vocab;

@@ -42,12 +42,17 @@ AdaptSource load_adapt_source(const std::string& init_from) {
     throw corrupt_error(src.path, "section META", "unknown tokenizer kind '" + src.state.tokenizer_kind + "'");
   }
   // Words runs record whether they lowercased in the settings the state keeps.
+  bool subwords = false;
   try {
     const nlohmann::json j = nlohmann::json::parse(src.state.config_json);
     if (j.is_object() && j.contains("lowercase") && j.at("lowercase").is_boolean()) src.lowercase = j.at("lowercase").get<bool>();
+    subwords = j.is_object() && j.contains("mode") && j.at("mode") == "subwords";
   } catch (const nlohmann::json::exception&) {
     // Settings that do not parse record nothing about lowercasing: the default (off).
   }
+  // A subword run's rows are words and pieces composed together: adapting one would need the
+  // composition rebuilt over the new text's words, which --init-from does not do.
+  if (subwords) throw input_error(rs.path, "", "is a --subwords run: --init-from starts from a words or BPE run");
   return src;
 }
 

@@ -62,6 +62,8 @@ class TrainingBackend {
 };
 
 /// This process's Trainer on `state` (built once, at the first stretch).
-std::unique_ptr<TrainingBackend> local_backend(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state);
+/// `subwords`: a subword run's rows (src/sgns/subword.h), null for the other modes.
+std::unique_ptr<TrainingBackend> local_backend(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state,
+                                               std::shared_ptr<const SubwordMap> subwords = nullptr);
 
 }  // namespace tokvec::detail

@@ -12,7 +12,8 @@ namespace {
 
 class LocalBackend final : public TrainingBackend {
  public:
-  LocalBackend(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state) : corpus_(corpus), cfg_(cfg), state_(state) {}
+  LocalBackend(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state, std::shared_ptr<const SubwordMap> subwords)
+      : corpus_(corpus), cfg_(cfg), state_(state), subwords_(std::move(subwords)) {}
 
   StretchEnd run(const StretchGoal& goal) override {
     using Clock = CheckpointSchedule::Clock;
@@ -27,7 +28,7 @@ class LocalBackend final : public TrainingBackend {
     }
     // Built at the first stretch and kept: a pause is a return from run(), not a rebuild of
     // the samplers, tables and thread state.
-    if (!trainer_) trainer_.emplace(corpus_, cfg_, state_);
+    if (!trainer_) trainer_.emplace(corpus_, cfg_, state_, subwords_);
     StretchEnd end;
     end.finished = trainer_->run(pause);
     if (end.finished) return end;
@@ -44,13 +45,15 @@ class LocalBackend final : public TrainingBackend {
   CorpusView corpus_;
   TrainConfig cfg_;
   TrainingState& state_;
+  std::shared_ptr<const SubwordMap> subwords_;
   std::optional<Trainer> trainer_;
 };
 
 }  // namespace
 
-std::unique_ptr<TrainingBackend> local_backend(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state) {
-  return std::make_unique<LocalBackend>(corpus, cfg, state);
+std::unique_ptr<TrainingBackend> local_backend(const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state,
+                                               std::shared_ptr<const SubwordMap> subwords) {
+  return std::make_unique<LocalBackend>(corpus, cfg, state, std::move(subwords));
 }
 
 }  // namespace tokvec::detail

@@ -19,31 +19,11 @@ RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& l
   const RunConfig& rc_config = plan.config;
   const std::string tokenizer_file = (fs::path(dir) / "tokenizer.bpe").string();
   const std::string corpus_file = (fs::path(dir) / "corpus.tkc").string();
-  if (rc_config.mode == RunMode::words) {
-    WordVocabConfig wc;
-    wc.min_count = cfg.min_count;
-    wc.threads = cfg.threads;
-    wc.lowercase = rc_config.lowercase;
-    wc.check_text = !plan.text_checked;
-    wc.allow_binary = plan.allow_binary;
-    wc.on_warning = [&](const std::string& w) { log.line("warning: " + w); };
-    if (plan.base_vocab != nullptr) wc.base_vocab = *plan.base_vocab;
-    const WordCorpusInfo info = write_word_corpus(plan.text_path(), wc, corpus_file, [&](const WordCorpusInfo& i) {
-      if (plan.base_vocab != nullptr) {
-        log.line("vocabulary: the source run's " + std::to_string(plan.base_vocab->size()) + " words and " +
-                 std::to_string(i.vocab_size - plan.base_vocab->size()) + " new ones with count >= " + std::to_string(cfg.min_count) +
-                 " (of " + std::to_string(i.distinct_words) + " distinct in the text), " + std::to_string(i.token_count) + " tokens");
-      } else {
-        log.line("vocabulary: " + std::to_string(i.vocab_size) + " words with count >= " + std::to_string(cfg.min_count) + " (of " +
-                 std::to_string(i.distinct_words) + " distinct), " + std::to_string(i.token_count) + " tokens");
-      }
-      before_write(i.token_count, i.vocab_size, "words", i.tokenizer_checksum);
-    });
-    log.line("corpus: " + std::to_string(info.token_count) + " tokens in " + std::to_string(info.line_count) + " lines, streamed to " +
-             corpus_file);
-  } else if (rc_config.mode == RunMode::bpe) {
+  bool text_checked = plan.text_checked;
+  // The run's tokenizer (BPE and subword runs): given, trained in this run earlier (a
+  // resume), or trained now.
+  auto tokenizer = [&] {
     std::error_code ec;
-    bool text_checked = plan.text_checked;
     if (!rc_config.tokenizer_path.empty()) {
       rc.model = BpeModel::load(rc_config.tokenizer_path);
       log.line("tokenizer: " + rc_config.tokenizer_path + ", " + std::to_string(rc.model->vocab_size()) + " tokens");
@@ -63,6 +43,36 @@ RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& l
       text_checked = true;
       log.line("tokenizer: trained, " + std::to_string(rc.model->vocab_size()) + " tokens");
     }
+  };
+  if (rc_config.mode == RunMode::words || rc_config.mode == RunMode::subwords) {
+    const bool subwords = rc_config.mode == RunMode::subwords;
+    if (subwords) tokenizer();
+    WordVocabConfig wc;
+    wc.min_count = cfg.min_count;
+    wc.threads = cfg.threads;
+    wc.lowercase = rc_config.lowercase;
+    wc.check_text = !text_checked;
+    wc.allow_binary = plan.allow_binary;
+    wc.on_warning = [&](const std::string& w) { log.line("warning: " + w); };
+    if (plan.base_vocab != nullptr) wc.base_vocab = *plan.base_vocab;
+    const WordCorpusInfo info = write_word_corpus(plan.text_path(), wc, corpus_file, [&](const WordCorpusInfo& i) {
+      if (plan.base_vocab != nullptr) {
+        log.line("vocabulary: the source run's " + std::to_string(plan.base_vocab->size()) + " words and " +
+                 std::to_string(i.vocab_size - plan.base_vocab->size()) + " new ones with count >= " + std::to_string(cfg.min_count) +
+                 " (of " + std::to_string(i.distinct_words) + " distinct in the text), " + std::to_string(i.token_count) + " tokens");
+      } else {
+        log.line("vocabulary: " + std::to_string(i.vocab_size) + " words with count >= " + std::to_string(cfg.min_count) + " (of " +
+                 std::to_string(i.distinct_words) + " distinct), " + std::to_string(i.token_count) + " tokens");
+      }
+      before_write(i.token_count, i.vocab_size, "words", i.tokenizer_checksum);
+      // Before the corpus: a subword run's corpus is never in the folder without the
+      // tokenizer its rows come from.
+      if (subwords) rc.model->save(tokenizer_file);
+    });
+    log.line("corpus: " + std::to_string(info.token_count) + " tokens in " + std::to_string(info.line_count) + " lines, streamed to " +
+             corpus_file);
+  } else if (rc_config.mode == RunMode::bpe) {
+    tokenizer();
     // The ids go straight into corpus.tkc's temporary file as they are encoded (never all in
     // memory); it is renamed into place after config.json and the tokenizer, as before.
     EncodeOptions eo;

@@ -21,12 +21,13 @@ std::string_view run_mode_name(RunMode mode) noexcept {
     case RunMode::words: return "words";
     case RunMode::bpe: return "bpe";
     case RunMode::corpus: return "corpus";
+    case RunMode::subwords: return "subwords";
   }
   return "bpe";
 }
 
 std::optional<RunMode> parse_run_mode(std::string_view name) noexcept {
-  for (RunMode m : {RunMode::words, RunMode::bpe, RunMode::corpus}) {
+  for (RunMode m : {RunMode::words, RunMode::bpe, RunMode::corpus, RunMode::subwords}) {
     if (name == run_mode_name(m)) return m;
   }
   return std::nullopt;
@@ -37,9 +38,10 @@ namespace {
 /// The keys RunConfig models (with TrainConfig::to_json's); the rest goes to `extra`.
 /// "quiet", which earlier versions wrote, is a display option: read past and not written.
 bool is_modelled_key(const std::string& key) {
-  static const char* const kKeys[] = {"mode",           "input",          "corpus",             "tokenizer",
-                                      "bpe_vocab_size", "lowercase",      "tokenizer_kind",     "tokenizer_checksum",
-                                      "threads_used",   "processes",      "init_from",          "quiet"};
+  static const char* const kKeys[] = {"mode",           "input",          "corpus",          "tokenizer",
+                                      "bpe_vocab_size", "lowercase",      "tokenizer_kind",  "tokenizer_checksum",
+                                      "threads_used",   "processes",      "init_from",       "quiet",
+                                      "subword_compose", "subword_ancestors", "subword_own_min_count"};
   for (const char* k : kKeys) {
     if (key == k) return true;
   }
@@ -67,7 +69,8 @@ nlohmann::json RunConfig::to_json() const {
   put_path("corpus", corpus_path);
   put_path("tokenizer", tokenizer_path);
   if (!init_from.empty()) path_to_json(j, "init_from", init_from);  // absent from runs from scratch
-  j["bpe_vocab_size"] = mode == RunMode::bpe ? nlohmann::json(bpe_vocab) : nlohmann::json(nullptr);
+  j["bpe_vocab_size"] = mode == RunMode::bpe || mode == RunMode::subwords ? nlohmann::json(bpe_vocab) : nlohmann::json(nullptr);
+  if (mode == RunMode::subwords) subwords.to_json(j);
   j["lowercase"] = lowercase;
   if (!j.contains("version")) j["version"] = "0.1.0";
   if (tokenizer_kind) j["tokenizer_kind"] = *tokenizer_kind;
@@ -85,8 +88,9 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& file)
     return j.contains(key) && j.at(key).is_string() ? j.at(key).get<std::string>() : std::string();
   };
   const std::optional<RunMode> mode = parse_run_mode(text("mode"));
-  if (!mode) throw corrupt_error(file, "key \"mode\"", "expected words, bpe or corpus");
+  if (!mode) throw corrupt_error(file, "key \"mode\"", "expected words, bpe, corpus or subwords");
   c.mode = *mode;
+  if (c.mode == RunMode::subwords) c.subwords = SubwordConfig::from_json(j, file);
   c.input = path_from_json(j, "input");
   c.corpus_path = path_from_json(j, "corpus");
   c.tokenizer_path = path_from_json(j, "tokenizer");

@@ -19,6 +19,7 @@
 #include "text/text.h"
 #include "text/text_check.h"
 #include "tokvec/trainer.h"
+#include "sgns/subword.h"
 
 namespace tokvec {
 
@@ -80,8 +81,9 @@ SessionResult stopped(int sig, const std::string& checkpoint, int processes) {
 /// or, on rank 0 of an MPI job, the job (src/distributed): either way the policy, the
 /// checkpoints, the log and the summary are this function's.
 SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const TrainConfig& cfg, TrainingState& state, uint64_t sequence,
-                           const SessionOptions& options, RunLog& log) {
+                           const SessionOptions& options, RunLog& log, const std::shared_ptr<const SubwordMap>& subwords) {
   const CheckpointPolicy& policy = options.checkpoints;
+  if (subwords && options.world != nullptr) throw internal_error("subword runs do not train under MPI");
   // A second Ctrl-C ends at once: what it leaves.
   set_signal_note(dir.path() + " keeps config.json, corpus.tkc and the checkpoints written so far; resume with: tokvec train --resume " +
                   dir.path());
@@ -89,7 +91,7 @@ SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const Tra
   InterruptGuard interrupt;
   std::unique_ptr<detail::TrainingBackend> backend =
       options.world != nullptr ? distributed::lead(*options.world, dir.path(), corpus.view(), cfg, state)
-                               : detail::local_backend(corpus.view(), cfg, state);
+                               : detail::local_backend(corpus.view(), cfg, state, subwords);
   if (const std::string line = backend->describe(); !line.empty()) log.line(line);
   // Progress lines in the log: ten a run, so the log shows how the under-trained rows
   // shrink as training goes.
@@ -170,17 +172,51 @@ bool same_file(const std::string& a, const std::string& b) {
   return !a.empty() && !b.empty() && fs::equivalent(a, b, ec) && !ec;
 }
 
+/// A subword run's rows (subword.h) from its tokenizer (loaded from RUN_DIR/tokenizer.bpe
+/// when the corpus was not built in this session) and its corpus's words; null for the
+/// other modes.
+std::shared_ptr<const SubwordMap> subword_map(const RunConfig& run, RunCorpus& corpus, const std::string& dir, RunLog& log) {
+  if (run.mode != RunMode::subwords) return nullptr;
+  if (!corpus.model) {
+    const std::string tokenizer_file = (fs::path(dir) / "tokenizer.bpe").string();
+    std::error_code ec;
+    if (!fs::exists(tokenizer_file, ec)) {
+      throw input_error(tokenizer_file, "", "is missing: this subword run's words are composed of its pieces, and its vectors "
+                                            "cannot be used without it (restore it, or train a new run)");
+    }
+    corpus.model = BpeModel::load(tokenizer_file);
+  }
+  auto map = std::make_shared<const SubwordMap>(SubwordMap::build(*corpus.model, corpus.vocab(), corpus.view().counts, run.subwords));
+  log.line("subwords: " + std::to_string(map->words()) + " words composed of " + std::string(subword_compose_name(run.subwords.compose)) +
+           "s of their pieces" + (run.subwords.ancestors ? " and the pieces' merge ancestors" : "") +
+           (run.subwords.own_min_count > 0 ? ", plus an own row for words seen >= " + std::to_string(run.subwords.own_min_count) + " times"
+                                           : std::string()) +
+           "; " + std::to_string(map->rows()) + " rows");
+  return map;
+}
+
+/// A subword run's state: its rows are the words' and then the pieces'.
+TrainingState initial_run_state(const RunConfig& run, const RunCorpus& corpus, const TrainConfig& cfg,
+                                const std::shared_ptr<const SubwordMap>& subwords) {
+  if (!subwords) return initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+  (void)run;
+  TrainingState s = initial_subword_state(corpus.view(), corpus.vocab(), *corpus.model, *subwords, corpus.kind(), corpus.checksum(),
+                                          cfg.dim, cfg.seed, cfg.epochs, cfg.threads);
+  return s;
+}
+
 /// Makes sure a checkpoint belongs to this run's corpus.
-void check_checkpoint_corpus(const std::string& path, const TrainingState& s, const RunCorpus& corpus) {
-  if (s.tokenizer_checksum != corpus.checksum() || s.vocab_size() != corpus.view().counts.size()) {
+void check_checkpoint_corpus(const std::string& path, const TrainingState& s, const RunCorpus& corpus, size_t rows) {
+  if (s.tokenizer_checksum != corpus.checksum() || s.vocab_size() != rows) {
     throw corrupt_error(path, "section META", "belongs to another tokenizer or corpus than this run folder's corpus.tkc");
   }
 }
 
 /// Makes sure a checkpoint belongs to this run's corpus and config before continuing it.
-void check_checkpoint_matches(const std::string& path, const TrainingState& s, const RunCorpus& corpus, const TrainConfig& cfg) {
+void check_checkpoint_matches(const std::string& path, const TrainingState& s, const RunCorpus& corpus, const TrainConfig& cfg,
+                              size_t rows) {
   const CorpusView v = corpus.view();
-  check_checkpoint_corpus(path, s, corpus);
+  check_checkpoint_corpus(path, s, corpus, rows);
   if (s.dim() != cfg.dim || s.tokens_total != static_cast<uint64_t>(cfg.epochs) * v.tokens.size()) {
     throw corrupt_error(path, "section META", "its dimension or length does not match config.json");
   }
@@ -194,7 +230,7 @@ void check_checkpoint_matches(const std::string& path, const TrainingState& s, c
 /// with another) the trained vectors cannot be used, so resuming would train for nothing.
 void check_run_tokenizer(const std::string& dir, const RunConfig& plan, const RunCorpus& corpus, const std::string& corpus_file) {
   const bool has_tokenizer = plan.mode == RunMode::bpe || (plan.mode == RunMode::corpus && !plan.tokenizer_path.empty());
-  if (!has_tokenizer) return;
+  if (!has_tokenizer) return;  // a subword run's tokenizer: subword_map
   const std::string tokenizer_file = (fs::path(dir) / "tokenizer.bpe").string();
   std::error_code ec;
   if (!fs::exists(tokenizer_file, ec)) {
@@ -229,6 +265,9 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
     }
   }
   const bool have_corpus = run.mode == RunMode::corpus;
+  if (run.mode == RunMode::subwords && options.world != nullptr) {
+    throw FieldError(ErrorKind::usage, "subwords", "does not train under MPI yet: run it as a single process (without mpirun)");
+  }
   const RunDir hold = RunDir::create(dir, force);
   const bool created = hold.created();
   // A forced run replaces the old run's files once the new corpus is known. What this run
@@ -302,11 +341,12 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
     log.line("settings: " + cfg.to_json().dump() + ", " + std::to_string(threads) + " threads, checkpoints every " +
              options.checkpoints.every.to_string() + ", keeping " + std::to_string(options.checkpoints.keep));
 
+    const std::shared_ptr<const SubwordMap> subwords = subword_map(run, corpus, dir, log);
     TrainingState state = source ? detail::adapted_state(*source, corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg)
-                                 : initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+                                 : initial_run_state(run, corpus, cfg, subwords);
     source.reset();  // its matrices are copied: memory back before training
     state.config_json = run.to_json().dump();
-    return train_to_end(hold, corpus, cfg, state, 0, options, log);
+    return train_to_end(hold, corpus, cfg, state, 0, options, log, subwords);
   } catch (...) {
     std::error_code ec;
     // A folder created here for a run that failed before training leaves nothing to resume;
@@ -371,8 +411,15 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
   // and an edited config.json is refused before anything uses it (a checkpoint of another
   // run is named as such first).
   std::optional<LoadedCheckpoint> loaded = run_dir.newest_checkpoint([&](const std::string& warning) { log.warn("warning: " + warning); });
+  if (plan.config.mode == RunMode::subwords && options.world != nullptr) {
+    throw FieldError(ErrorKind::usage, "subwords", "does not train under MPI yet: resume it as a single process (without mpirun)");
+  }
+  // A subword run's rows: its words' and its tokenizer's pieces.
+  auto run_rows = [&] {
+    return corpus.view().counts.size() + (plan.config.mode == RunMode::subwords && corpus.model ? corpus.model->vocab_size() : 0);
+  };
   if (loaded) {
-    if (have_corpus) check_checkpoint_corpus(loaded->path, loaded->state, corpus);
+    if (have_corpus && plan.config.mode != RunMode::subwords) check_checkpoint_corpus(loaded->path, loaded->state, corpus, run_rows());
     cfg = resume_settings(j, config_file, loaded->state.config_json, loaded->path);
     cfg.quiet = options.quiet;
   }
@@ -411,12 +458,13 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
   cfg.validate(corpus.view(), corpus_file);
   check_config_matches_corpus(j, config_file, corpus_file, corpus.kind(), corpus.checksum());
   check_run_tokenizer(dir, run, corpus, corpus_file);
+  const std::shared_ptr<const SubwordMap> subwords = subword_map(run, corpus, dir, log);
 
   TrainingState state;
   uint64_t sequence = 0;
   if (loaded) {
     check_resume_ranks(loaded->path, loaded->state.cursor, options.world != nullptr ? options.world->size : 1, dir);  // same process count
-    check_checkpoint_matches(loaded->path, loaded->state, corpus, cfg);
+    check_checkpoint_matches(loaded->path, loaded->state, corpus, cfg, run_rows());
     state = std::move(loaded->state);
     sequence = loaded->sequence;
     char buf[200];
@@ -430,11 +478,11 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
       if (!source) source = detail::load_adapt_source(run.init_from);
       state = detail::adapted_state(*source, corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
     } else {
-      state = initial_state(corpus.view(), corpus.vocab(), corpus.kind(), corpus.checksum(), cfg);
+      state = initial_run_state(run, corpus, cfg, subwords);
     }
     state.config_json = j.dump();
   }
-  return train_to_end(run_dir, corpus, cfg, state, sequence, options, log);
+  return train_to_end(run_dir, corpus, cfg, state, sequence, options, log, subwords);
 }
 
 }  // namespace tokvec

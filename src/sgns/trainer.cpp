@@ -19,6 +19,7 @@
 #include "base/progress.h"
 #include "sgns/sampler.h"
 #include "sgns/sgns.h"
+#include "sgns/subword.h"
 #include "tokvec/simd.h"
 #include "tokvec/status.h"
 
@@ -141,6 +142,8 @@ struct Shared {
   bool has_deadline = false;
   std::unique_ptr<RangeSlot[]> slots{};  ///< one per thread
   int threads = 0;
+  /// Subword runs: each word's input rows (the inputs are compositions; subword.h).
+  std::shared_ptr<const SubwordMap> subwords{};
 };
 
 /// Work sharing. Static shards leave a thread idle at the end whenever the other ran
@@ -272,7 +275,7 @@ constexpr uint32_t kLookahead = 2;
 /// that span segments (divergence, progress line). Aligned so that two threads' workers
 /// never share a cache line (the RNG state is written at every draw).
 struct alignas(128) Worker {
-  Worker(const TrainConfig& cfg, size_t vocab)
+  Worker(const TrainConfig& cfg, size_t vocab, bool subwords)
       : kept(kSegmentTokens),
         context(2 * cfg.window),
         targets(cfg.negative + 1),
@@ -283,7 +286,9 @@ struct alignas(128) Worker {
         delta(cfg.negative + 1, cfg.dim),
         input_counts(vocab),
         positive_counts(vocab),
-        negative_counts(vocab) {}
+        negative_counts(vocab) {
+    if (subwords) sub.emplace(2 * cfg.window, cfg.negative + 1, cfg.dim);
+  }
 
   ThreadCursor cur;
   Rng rng;
@@ -298,6 +303,7 @@ struct alignas(128) Worker {
   std::vector<float> scores;  ///< the HogBatch step's B x T scores
   Matrix delta;               ///< ΔU (HogBatch) or the input's Δ (pair)
   RowCounter input_counts, positive_counts, negative_counts;
+  std::optional<SubwordScratch> sub;  ///< subword runs: the composed inputs
   double recent_loss = 0.0;  ///< divergence watch: this thread's segments since the last check
   uint64_t recent_pairs = 0;
   std::chrono::steady_clock::time_point last_report{};
@@ -433,10 +439,15 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
       }
       if (B == 0) continue;
       const uint32_t* targets = targets_of(i);
-      for (uint32_t b = 0; b < B; ++b) wk.input_rows[b] = sh.input.row(context[b]);
-      for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(targets[t]);
-      r.loss += wk.kernels.hogbatch(wk.input_rows.data(), B, wk.target_rows.data(), K + 1, stride, cols, lr, sh.sigmoid,
-                                    wk.scores.data(), wk.delta.row(0));
+      if (sh.subwords) {
+        r.loss += subword_step(sh.input, sh.output, *sh.subwords, {context, B}, {targets, K + 1}, lr, sh.sigmoid, *wk.sub,
+                               wk.kernels.hogbatch);
+      } else {
+        for (uint32_t b = 0; b < B; ++b) wk.input_rows[b] = sh.input.row(context[b]);
+        for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(targets[t]);
+        r.loss += wk.kernels.hogbatch(wk.input_rows.data(), B, wk.target_rows.data(), K + 1, stride, cols, lr, sh.sigmoid,
+                                      wk.scores.data(), wk.delta.row(0));
+      }
       for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(targets[k], B);
     } else {
       for (uint32_t b = 0; b < B; ++b) {
@@ -446,7 +457,13 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
         for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(wk.targets[k], 1);
       }
     }
-    for (uint32_t b = 0; b < B; ++b) wk.input_counts.add(context[b], 1);
+    if (sh.subwords) {
+      for (uint32_t b = 0; b < B; ++b) {
+        for (uint32_t row : sh.subwords->rows_of(context[b])) wk.input_counts.add(row, 1);
+      }
+    } else {
+      for (uint32_t b = 0; b < B; ++b) wk.input_counts.add(context[b], 1);
+    }
     wk.positive_counts.add(centre, B);
     r.pairs += B;
   }
@@ -552,9 +569,17 @@ struct Trainer::Impl {
   bool failed = false;
 };
 
-Trainer::Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingState& state) {
+Trainer::Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingState& state)
+    : Trainer(corpus, config, state, nullptr) {}
+
+Trainer::Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingState& state,
+                 std::shared_ptr<const SubwordMap> subwords) {
   config.validate(corpus, "corpus");
-  const size_t v = corpus.counts.size();
+  if (subwords && (subwords->words() != corpus.counts.size() || config.kernel != Kernel::hogbatch)) {
+    throw internal_error("subword training needs its corpus's map and the hogbatch kernel");
+  }
+  // A subword run's matrices hold the words' rows and then the pieces' (subword.h).
+  const size_t v = subwords ? subwords->rows() : corpus.counts.size();
   if (state.vocab_size() != v || state.input.rows() != v || state.output.rows() != v || state.dim() != config.dim ||
       state.input_updates.size() != v || state.output_positive_updates.size() != v ||
       state.output_negative_updates.size() != v ||
@@ -572,12 +597,13 @@ Trainer::Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingSt
   impl_ = std::make_unique<Impl>(corpus, config, state);
   Impl& m = *impl_;
   m.finished = finished;
+  m.sh.subwords = std::move(subwords);
   const int threads = static_cast<int>(cursors.size());
   m.sh.threads = threads;
   m.sh.slots = std::make_unique<RangeSlot[]>(threads);
   m.workers.reserve(threads);
   for (const ThreadCursor& c : cursors) {
-    m.workers.push_back(std::make_unique<Worker>(m.config, v));
+    m.workers.push_back(std::make_unique<Worker>(m.config, v, m.sh.subwords != nullptr));
     m.workers.back()->cur = c;
   }
 }

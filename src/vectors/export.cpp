@@ -132,6 +132,10 @@ std::vector<std::string> read_word_list(const std::string& path) {
 
 bool is_run_path(const std::string& path) { return find_run_target(path).has_value(); }
 
+namespace detail {
+void attach_subwords(Run& run, const fs::path& dir, const nlohmann::json& config);  // subword_vectors.cpp
+}
+
 Run load_run(const std::string& path) {
   std::error_code ec;
   Run run;
@@ -149,7 +153,10 @@ Run load_run(const std::string& path) {
     run.input_path = path_from_json(config, "input");
     if (config.contains("lowercase") && config["lowercase"].is_boolean()) run.lowercase = config["lowercase"].get<bool>();
   }
-  if (run.is_bpe()) {
+  if (config.is_object() && config.contains("mode") && config["mode"] == "subwords") {
+    run.tokenizer_kind = "subwords";
+    detail::attach_subwords(run, dir, config);
+  } else if (run.is_bpe()) {
     std::string tok = (dir / "tokenizer.bpe").string();
     if (!fs::exists(tok, ec)) throw input_error(run.state_path, "", "is a BPE run but " + tok + " is missing");
     auto model = std::make_shared<const BpeModel>(BpeModel::load(tok));
@@ -165,6 +172,10 @@ Run load_run(const std::string& path) {
 }
 
 std::vector<std::string> run_corpus_words(const Run& run, std::string* source) {
+  if (run.is_subwords()) {  // its corpus words, most frequent first: the state's first rows
+    if (source) *source = "the vocabulary of " + run.state_path;
+    return {run.state.vocab.begin(), run.state.vocab.begin() + run.subword_words};
+  }
   if (!run.is_bpe()) {
     if (source) *source = "the vocabulary of " + run.state_path;
     return token_embeddings(run.state).words;
@@ -204,7 +215,7 @@ std::vector<std::string> run_corpus_words(const Run& run, std::string* source) {
 
 Embeddings run_word_vectors(const Run& run, const std::vector<std::string>& words, size_t* missing) {
   if (missing) *missing = 0;
-  if (run.is_bpe()) return compose_word_vectors(run.state, words, run.encode);
+  if (run.composes()) return run_compose(run, words);
   std::unordered_map<std::string_view, uint32_t> index;
   for (uint32_t i = 0; i < run.state.vocab.size(); ++i) index.emplace(run.state.vocab[i], i);
   Embeddings e;

@@ -1,0 +1,41 @@
+// The settings of a subword run (train --subwords): how a word's input vector is composed
+// from rows of the input matrix. The maths and the row layout: src/sgns/subword.h and
+// docs/design.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace tokvec {
+
+/// x_w = Σ v_r (sum) or (1/|R(w)|) Σ v_r (mean) over the word's rows R(w).
+enum class SubwordCompose { sum, mean };
+
+/// The composition settings of a subword run (config.json keys "subword_compose",
+/// "subword_ancestors", "subword_own_min_count").
+/// The defaults are the variant that scored best on gut100m (docs/benchmarks.md): the mean,
+/// with the merge ancestors and an own row for every vocabulary word.
+struct SubwordConfig {
+  SubwordCompose compose = SubwordCompose::mean;
+  /// Also the multi-character pieces each piece was merged from (the BPE merge tree).
+  bool ancestors = true;
+  /// A word seen at least this many times has a row of its own in its composition; 0: none.
+  uint64_t own_min_count = 1;
+
+  /// Writes the three keys into `j`.
+  void to_json(nlohmann::json& j) const;
+  /// Reads the keys to_json writes; missing keys keep their defaults; a bad value is a
+  /// corrupt error naming `file` and the key.
+  static SubwordConfig from_json(const nlohmann::json& j, const std::string& file);
+  bool operator==(const SubwordConfig&) const = default;
+};
+
+/// "sum" or "mean"; nullopt otherwise.
+std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexcept;
+std::string_view subword_compose_name(SubwordCompose c) noexcept;
+
+}  // namespace tokvec

@@ -1,0 +1,189 @@
+#include "sgns/subword.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/config.h"
+#include "tokvec/status.h"
+#include "tokvec/trainer.h"
+
+namespace tokvec {
+
+std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexcept {
+  if (name == "sum") return SubwordCompose::sum;
+  if (name == "mean") return SubwordCompose::mean;
+  return std::nullopt;
+}
+
+std::string_view subword_compose_name(SubwordCompose c) noexcept { return c == SubwordCompose::mean ? "mean" : "sum"; }
+
+void SubwordConfig::to_json(nlohmann::json& j) const {
+  j["subword_compose"] = subword_compose_name(compose);
+  j["subword_ancestors"] = ancestors;
+  j["subword_own_min_count"] = own_min_count;
+}
+
+SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::string& file) {
+  SubwordConfig c;
+  if (j.contains("subword_compose")) {
+    const nlohmann::json& v = j.at("subword_compose");
+    const auto parsed = v.is_string() ? parse_subword_compose(v.get<std::string>()) : std::nullopt;
+    if (!parsed) throw corrupt_error(file, "key \"subword_compose\"", "expected \"sum\" or \"mean\", got " + v.dump());
+    c.compose = *parsed;
+  }
+  if (j.contains("subword_ancestors")) {
+    const nlohmann::json& v = j.at("subword_ancestors");
+    if (!v.is_boolean()) throw corrupt_error(file, "key \"subword_ancestors\"", "expected true or false, got " + v.dump());
+    c.ancestors = v.get<bool>();
+  }
+  if (j.contains("subword_own_min_count")) {
+    const nlohmann::json& v = j.at("subword_own_min_count");
+    if (!v.is_number_unsigned()) throw corrupt_error(file, "key \"subword_own_min_count\"", "expected a whole number >= 0, got " + v.dump());
+    c.own_min_count = v.get<uint64_t>();
+  }
+  return c;
+}
+
+namespace {
+
+/// The first id of a merge: ids below it are bytes, the marker and single characters.
+uint32_t first_merge_id(const BpeModel& model) { return model.vocab_size() - static_cast<uint32_t>(model.merges().size()); }
+
+/// Adds the multi-character pieces `id` was merged from, recursively.
+void add_ancestors(const BpeModel& model, uint32_t first_merge, uint32_t id, std::vector<uint32_t>& out) {
+  if (id < first_merge) return;
+  const BpeMerge m = model.merges()[id - first_merge];
+  for (uint32_t part : {m.left, m.right}) {
+    if (part >= first_merge) {
+      out.push_back(part);
+      add_ancestors(model, first_merge, part, out);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<uint32_t> subword_rows(const BpeModel& model, std::string_view word, uint32_t words, const SubwordConfig& config,
+                                   uint32_t own_row) {
+  std::vector<uint32_t> pieces = model.encode_word(word);
+  if (config.ancestors) {
+    const uint32_t first = first_merge_id(model);
+    const size_t n = pieces.size();
+    for (size_t i = 0; i < n; ++i) add_ancestors(model, first, pieces[i], pieces);
+  }
+  std::vector<uint32_t> rows;
+  rows.reserve(pieces.size() + 1);
+  if (own_row != UINT32_MAX) rows.push_back(own_row);
+  for (uint32_t p : pieces) rows.push_back(words + p);
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+SubwordMap SubwordMap::build(const BpeModel& model, const std::vector<std::string>& words, std::span<const uint64_t> counts,
+                             const SubwordConfig& config) {
+  if (counts.size() != words.size()) throw internal_error("subword map: words and counts differ in size");
+  const uint64_t rows = static_cast<uint64_t>(words.size()) + model.vocab_size();
+  if (rows > UINT32_MAX) throw input_error("corpus", "", "too many words and pieces for one matrix (" + std::to_string(rows) + ")");
+  SubwordMap m;
+  m.config_ = config;
+  m.words_ = static_cast<uint32_t>(words.size());
+  m.rows_ = static_cast<uint32_t>(rows);
+  m.offsets_.reserve(words.size() + 1);
+  m.offsets_.push_back(0);
+  m.rows_list_.reserve(words.size() * 4);
+  for (uint32_t w = 0; w < m.words_; ++w) {
+    const bool own = config.own_min_count > 0 && counts[w] >= config.own_min_count;
+    const std::vector<uint32_t> r = subword_rows(model, words[w], m.words_, config, own ? w : UINT32_MAX);
+    if (r.empty()) throw input_error("corpus", "word " + std::to_string(w), "is empty: it has no piece to compose it from");
+    m.rows_list_.insert(m.rows_list_.end(), r.begin(), r.end());
+    m.offsets_.push_back(m.rows_list_.size());
+    m.max_rows_ = std::max(m.max_rows_, r.size());
+  }
+  return m;
+}
+
+void compose_rows(const Matrix& input, std::span<const uint32_t> rows, float s, float* __restrict out) noexcept {
+  const size_t stride = input.stride();
+  std::memcpy(out, input.row(rows[0]), stride * sizeof(float));
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const float* __restrict v = input.row(rows[i]);
+    for (size_t c = 0; c < stride; ++c) out[c] += v[c];
+  }
+  if (s != 1.0f) {
+    for (size_t c = 0; c < stride; ++c) out[c] *= s;
+  }
+}
+
+void scatter_rows(Matrix& input, std::span<const uint32_t> rows, float s, const float* __restrict after,
+                  const float* __restrict before, size_t cols) noexcept {
+  // Hogwild, as the kernel: another thread may update a shared piece row at the same time;
+  // the race is intentional (a slightly stale gradient, which SGD tolerates).
+  for (uint32_t r : rows) {
+    float* __restrict v = input.row(r);
+    for (size_t c = 0; c < cols; ++c) v[c] += s * (after[c] - before[c]);
+  }
+}
+
+double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::span<const uint32_t> inputs,
+                    std::span<const uint32_t> targets, float lr, const SigmoidTable& table, SubwordScratch& scratch,
+                    SubwordKernel kernel) {
+  const size_t B = inputs.size(), T = targets.size(), stride = input.stride(), cols = input.cols();
+  for (size_t b = 0; b < B; ++b) {
+    const std::span<const uint32_t> rows = map.rows_of(inputs[b]);
+    float* x = scratch.composed.row(b);
+    compose_rows(input, rows, map.scale(rows.size()), x);
+    std::memcpy(scratch.before.row(b), x, stride * sizeof(float));
+    scratch.input_rows[b] = x;
+  }
+  for (size_t t = 0; t < T; ++t) scratch.target_rows[t] = output.row(targets[t]);
+  const double loss = kernel(scratch.input_rows.data(), B, scratch.target_rows.data(), T, stride, cols, lr, table,
+                             scratch.scores.data(), scratch.delta.row(0));
+  for (size_t b = 0; b < B; ++b) {
+    const std::span<const uint32_t> rows = map.rows_of(inputs[b]);
+    scatter_rows(input, rows, map.scale(rows.size()), scratch.composed.row(b), scratch.before.row(b), cols);
+  }
+  return loss;
+}
+
+TrainingState initial_subword_state(const CorpusView& corpus, const std::vector<std::string>& words, const BpeModel& model,
+                                    const SubwordMap& map, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+                                    uint32_t dim, uint64_t seed, uint32_t epochs, int threads) {
+  if (words.size() != corpus.counts.size() || map.words() != words.size() || map.pieces() != model.vocab_size()) {
+    throw internal_error("subword state: the corpus, the map and the tokenizer differ in size");
+  }
+  TrainingState s;
+  s.tokenizer_kind = tokenizer_kind;
+  s.tokenizer_checksum = tokenizer_checksum;
+  const size_t n = map.rows();
+  s.vocab = words;
+  s.vocab.reserve(n);
+  for (uint32_t p = 0; p < model.vocab_size(); ++p) s.vocab.emplace_back(model.piece(p));
+  s.frequencies.assign(n, 0);
+  for (uint32_t w = 0; w < map.words(); ++w) {
+    s.frequencies[w] = corpus.counts[w];
+    for (uint32_t r : map.rows_of(w)) {
+      if (r >= map.words()) s.frequencies[r] += corpus.counts[w];
+    }
+  }
+  try {
+    s.input = Matrix(n, dim);
+    s.output = Matrix(n, dim);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::io) throw;
+    throw Error(ErrorKind::io, std::string(e.what()) + " for the vectors (" + std::to_string(n) + " words and pieces x dim " +
+                                   std::to_string(dim) + "; training holds two such matrices): lower --dim, or shrink the "
+                                   "vocabulary (--min-count, --bpe-vocab-size)");
+  }
+  Matrix& in = s.input;
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
+  for (size_t r = 0; r < n; ++r) initial_input_row(seed, static_cast<uint32_t>(r), {in.row(r), in.cols()});
+  s.input_updates.assign(n, 0);
+  s.output_positive_updates.assign(n, 0);
+  s.output_negative_updates.assign(n, 0);
+  s.seed = seed;
+  s.tokens_total = static_cast<uint64_t>(epochs) * corpus.tokens.size();
+  return s;
+}
+
+}  // namespace tokvec

@@ -1,0 +1,114 @@
+// `tokvec train --subwords` end to end: the run folder, word vectors for unseen words,
+// resume, and the settings it refuses.
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+#include "tokvec/checkpoint.h"
+#include "tokvec/export.h"
+
+namespace tokvec {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_cli;
+using test::TempDir;
+
+/// Stems with -s, -ing and -ed, in lines of 10 words; "walked" never appears.
+std::string inflected_text() {
+  const char* const stems[] = {"walk", "jump", "talk", "paint", "cook", "wash"};
+  const char* const suffixes[] = {"", "s", "ing", "ed"};
+  std::string text;
+  unsigned x = 7;
+  for (int line = 0; line < 300; ++line) {
+    for (int k = 0; k < 10; ++k) {
+      x = x * 1103515245u + 12345u;
+      const unsigned stem = (x >> 8) % 6, suffix = (x >> 16) % 4;
+      if (stem == 0 && suffix == 3) continue;
+      text += std::string(stems[stem]) + suffixes[suffix] + " ";
+    }
+    text += "\n";
+  }
+  return text;
+}
+
+const char* kFast = " --dim 8 --threads 1 --quiet --bpe-vocab-size 300";
+
+TEST(SubwordCli, TrainsAndComposesAnyWord) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), inflected_text());
+  const std::string run = dir.file("run");
+  auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + run + kFast + " --subword-own-rows 50 --subword-compose sum");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"config.json", "corpus.tkc", "state.tkv", "train.log", "tokenizer.bpe"}) {
+    EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
+  }
+  const nlohmann::json cfg = nlohmann::json::parse(test::read_text(run + "/config.json"));
+  EXPECT_EQ(cfg["mode"], "subwords");
+  EXPECT_EQ(cfg["subword_compose"], "sum");
+  EXPECT_EQ(cfg["subword_own_min_count"], 50);
+  const TrainingState s = load_state(run + "/state.tkv");
+  EXPECT_TRUE(s.finished());
+  EXPECT_EQ(s.vocab_size(), 23u + 300u);  // 23 words, then the 300 pieces
+  EXPECT_NE(test::read_text(run + "/train.log").find("subwords: 23 words"), std::string::npos);
+
+  // A word never seen gets its composition; a seen one the one it trained with.
+  test::write_text(dir.file("list.txt"), "walked\nwalk\ntalks\n");
+  r = run_cli("export " + run + " --output " + dir.file("w.vec") + " --words " + dir.file("list.txt"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Embeddings e = read_vectors(dir.file("w.vec"));
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e.words[0], "walked");
+  const Run loaded = load_run(run);
+  EXPECT_TRUE(loaded.is_subwords());
+  const Embeddings again = run_word_vectors(loaded, {"walked", "walk", "talks"});
+  EXPECT_EQ(again.data, e.data);
+  r = run_cli("export " + run + " --output " + dir.file("c.vec") + " --corpus-words");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_vectors(dir.file("c.vec")).size(), 23u);
+  r = run_cli("neighbors " + run + " walked -k 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(SubwordCli, ResumedRunEqualsAnUninterruptedOne) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), inflected_text());
+  const std::string args = " --input " + dir.file("in.txt") + kFast + " --epochs 3 --subword-compose mean";
+  auto r = run_cli("train --subwords --output " + dir.file("a") + args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Checkpoints every 1000 tokens; the newest but one stands for a run stopped there.
+  r = run_cli("train --subwords --output " + dir.file("b") + args + " --checkpoint-every 1000 --keep 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto checkpoints = list_checkpoints(dir.file("b"));
+  ASSERT_EQ(checkpoints.size(), 2u);
+  fs::remove(dir.file("b") + "/state.tkv");
+  fs::remove(checkpoints[1].second);
+  r = run_cli("train --resume " + dir.file("b") + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(test::read_text(dir.file("a") + "/state.tkv"), test::read_text(dir.file("b") + "/state.tkv"));
+}
+
+TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), inflected_text());
+  const std::string in = " --input " + dir.file("in.txt") + " --output " + dir.file("r") + " --quiet";
+  struct Case {
+    std::string args, message;
+  } cases[] = {
+      {"--subwords --words", "give --words or --subwords, not both"},
+      {"--subwords --kernel pair", "--kernel pair is not available with --subwords"},
+      {"--subwords --subword-compose max", "--subword-compose must be sum or mean, got 'max'"},
+      {"--subwords --subword-ancestors maybe", "--subword-ancestors must be yes or no"},
+      {"--subword-own-rows 5", "--subword-own-rows applies to --subwords runs"},
+  };
+  for (const Case& c : cases) {
+    auto r = run_cli("train " + c.args + in);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find("tokvec train: error: " + c.message), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir.file("r"))) << c.args;
+  }
+}
+
+}  // namespace
+}  // namespace tokvec

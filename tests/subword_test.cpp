@@ -1,0 +1,378 @@
+#include "sgns/subword.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "test_util.h"
+#include "tokvec/checkpoint.h"
+#include "tokvec/trainer.h"
+
+#include "sgns/sampler.h"
+#include "sgns/sgns_detail.h"
+#include "tokvec/simd.h"
+
+namespace tokvec {
+namespace {
+
+/// "▁cat" and "s" built up by merges: 257 = ▁c, 258 = ▁ca, 259 = ▁cat, 260 = ts... ids
+/// from the fixed alphabet (257 symbols) on.
+BpeModel cat_model() {
+  return BpeModel::from_parts({}, {{kBpeMarkerId, 'c'},                 // 257 ▁c
+                                   {kBpeFixedAlphabet, 'a'},            // 258 ▁ca
+                                   {kBpeFixedAlphabet + 1, 't'},        // 259 ▁cat
+                                   {kBpeFixedAlphabet + 2, 's'},        // 260 ▁cats
+                                   {kBpeMarkerId, 'd'},                 // 261 ▁d
+                                   {kBpeFixedAlphabet + 4, 'o'},        // 262 ▁do
+                                   {kBpeFixedAlphabet + 5, 'g'}});      // 263 ▁dog
+}
+
+TEST(SubwordMap, PiecesAncestorsAndOwnRows) {
+  const BpeModel model = cat_model();
+  const std::vector<std::string> words = {"cat", "cats", "dogs"};
+  const std::vector<uint64_t> counts = {10, 3, 1};
+  const uint32_t W = 3;
+  SubwordConfig plain;
+  plain.ancestors = false;
+  plain.own_min_count = 0;
+  SubwordMap m = SubwordMap::build(model, words, counts, plain);
+  EXPECT_EQ(m.words(), W);
+  EXPECT_EQ(m.rows(), W + model.vocab_size());
+  EXPECT_EQ(std::vector<uint32_t>(m.rows_of(0).begin(), m.rows_of(0).end()), (std::vector<uint32_t>{W + 259}));
+  EXPECT_EQ(std::vector<uint32_t>(m.rows_of(1).begin(), m.rows_of(1).end()), (std::vector<uint32_t>{W + 260}));
+  // "dogs": ▁dog + the byte s.
+  EXPECT_EQ(std::vector<uint32_t>(m.rows_of(2).begin(), m.rows_of(2).end()), (std::vector<uint32_t>{W + 's', W + 263}));
+
+  SubwordConfig anc;
+  anc.ancestors = true;
+  anc.own_min_count = 3;
+  m = SubwordMap::build(model, words, counts, anc);
+  // cat: its own row (count 10 >= 3), ▁cat and the merges it came from, ▁ca and ▁c.
+  EXPECT_EQ(std::vector<uint32_t>(m.rows_of(0).begin(), m.rows_of(0).end()),
+            (std::vector<uint32_t>{0, W + 257, W + 258, W + 259}));
+  EXPECT_EQ(std::vector<uint32_t>(m.rows_of(1).begin(), m.rows_of(1).end()),
+            (std::vector<uint32_t>{1, W + 257, W + 258, W + 259, W + 260}));
+  // dogs: no own row (count 1 < 3); single bytes are never ancestors.
+  EXPECT_EQ(std::vector<uint32_t>(m.rows_of(2).begin(), m.rows_of(2).end()),
+            (std::vector<uint32_t>{W + 's', W + 261, W + 262, W + 263}));
+  EXPECT_EQ(m.max_rows(), 5u);
+  // An unseen word gets the same pieces and ancestors, without an own row.
+  EXPECT_EQ(subword_rows(model, "cats", W, anc), (std::vector<uint32_t>{W + 257, W + 258, W + 259, W + 260}));
+}
+
+/// The exact loss (double, no table) of input words composed by `map` against `targets`.
+double composed_loss(const Matrix& in, const Matrix& out, const SubwordMap& map, std::span<const uint32_t> inputs,
+                     std::span<const uint32_t> targets) {
+  double loss = 0.0;
+  for (uint32_t w : inputs) {
+    const auto rows = map.rows_of(w);
+    const double s = map.scale(rows.size());
+    for (size_t t = 0; t < targets.size(); ++t) {
+      double z = 0.0;
+      for (size_t j = 0; j < in.cols(); ++j) {
+        double x = 0.0;
+        for (uint32_t r : rows) x += in.row(r)[j];
+        z += s * x * out.row(targets[t])[j];
+      }
+      loss += t == 0 ? std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+    }
+  }
+  return loss;
+}
+
+void check_composed_gradient(SubwordCompose compose) {
+  const BpeModel model = cat_model();
+  const std::vector<std::string> words = {"cat", "cats", "dogs", "dog"};
+  const std::vector<uint64_t> counts = {10, 3, 1, 5};
+  SubwordConfig cfg;
+  cfg.compose = compose;
+  cfg.ancestors = true;
+  cfg.own_min_count = 3;
+  const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
+  const size_t dim = 20;  // stride 32: the padding must stay zero
+  Matrix in(map.rows(), dim), out(map.rows(), dim);
+  Rng rng(7, 0);
+  for (size_t r = 0; r < map.rows(); ++r) {
+    for (size_t j = 0; j < dim; ++j) {
+      in.row(r)[j] = (rng.uniform() - 0.5f) * 0.6f;
+      out.row(r)[j] = (rng.uniform() - 0.5f) * 0.6f;
+    }
+  }
+  // "cats" twice: its rows' updates add up. Targets: word 3 positive, then negatives.
+  const std::vector<uint32_t> inputs = {1, 0, 2, 1};
+  const std::vector<uint32_t> targets = {3, 0, 2};
+  const Matrix in0 = in, out0 = out;
+  SigmoidTable table;
+  SubwordScratch scratch(inputs.size(), targets.size(), dim);
+  const float lr = 1e-3f;
+  const double loss = subword_step(in, out, map, inputs, targets, lr, table, scratch,
+                                   detail::sgns_kernels(simd::Path::scalar, in.stride()).hogbatch);
+  EXPECT_NEAR(loss, composed_loss(in0, out0, map, inputs, targets), 2e-3 * inputs.size() * targets.size());
+  Matrix a = in0, b = out0;
+  auto numeric = [&](Matrix& m, size_t r, size_t j) {
+    const float h = 1e-2f, saved = m.row(r)[j];
+    m.row(r)[j] = saved + h;
+    const double up = composed_loss(a, b, map, inputs, targets);
+    m.row(r)[j] = saved - h;
+    const double down = composed_loss(a, b, map, inputs, targets);
+    m.row(r)[j] = saved;
+    return (up - down) / (2.0 * h);
+  };
+  size_t touched = 0;
+  for (size_t r = 0; r < map.rows(); ++r) {
+    for (size_t j = 0; j < dim; ++j) {
+      const double g_in = numeric(a, r, j), g_out = numeric(b, r, j);
+      const double step_in = (in.row(r)[j] - in0.row(r)[j]) / -lr;
+      const double step_out = (out.row(r)[j] - out0.row(r)[j]) / -lr;
+      EXPECT_NEAR(step_in, g_in, 5e-3 + 5e-3 * std::abs(g_in)) << "input row " << r << " col " << j;
+      EXPECT_NEAR(step_out, g_out, 5e-3 + 5e-3 * std::abs(g_out)) << "output row " << r << " col " << j;
+      touched += step_in != 0.0;
+    }
+    for (size_t j = dim; j < in.stride(); ++j) ASSERT_EQ(in.row(r)[j], 0.0f) << "padding of row " << r;
+  }
+  EXPECT_GT(touched, 5 * dim);  // the step really moved the composed rows
+}
+
+TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesSum) { check_composed_gradient(SubwordCompose::sum); }
+TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesMean) { check_composed_gradient(SubwordCompose::mean); }
+
+// ---- Training ------------------------------------------------------------------------------
+
+/// A words corpus from lines of words (vocabulary in first-seen order; ids need not be in
+/// frequency order for the trainer).
+CorpusData word_corpus(const std::vector<std::vector<std::string>>& lines) {
+  CorpusData c;
+  c.tokenizer_kind = "words";
+  std::unordered_map<std::string, uint32_t> ids;
+  for (const auto& line : lines) {
+    for (const std::string& w : line) {
+      auto [it, added] = ids.emplace(w, static_cast<uint32_t>(c.vocab.size()));
+      if (added) c.vocab.push_back(w);
+      c.tokens.push_back(it->second);
+    }
+    c.line_ends.push_back(c.tokens.size());
+  }
+  c.recount();
+  return c;
+}
+
+TrainConfig small_config() {
+  TrainConfig c;
+  c.dim = 16;
+  c.window = 3;
+  c.negative = 3;
+  c.sample = 0;
+  c.epochs = 2;
+  c.threads = 1;
+  c.lr = 0.05;
+  c.quiet = true;
+  return c;
+}
+
+struct SubwordRun {
+  std::shared_ptr<const SubwordMap> map;
+  TrainingState state;
+};
+
+SubwordRun start(const CorpusData& c, const BpeModel& model, const SubwordConfig& sc, const TrainConfig& cfg) {
+  SubwordRun r;
+  r.map = std::make_shared<const SubwordMap>(SubwordMap::build(model, c.vocab, c.counts, sc));
+  r.state = initial_subword_state(c.view(), c.vocab, model, *r.map, "words", 0, cfg.dim, cfg.seed, cfg.epochs, cfg.threads);
+  return r;
+}
+
+TEST(SubwordTrainer, UpdateCountsArePerRowAndExact) {
+  // Window 1 never shrinks and sample 0 keeps every token: each word is the input (context)
+  // of one pair per neighbour inside its line, and each of its rows counts that pair.
+  const BpeModel model = cat_model();
+  const CorpusData c = word_corpus({{"cat", "cats", "dog", "cat", "dogs"}, {"dog"}, {"cats", "cats"}, {"dogs", "cat"}});
+  SubwordConfig sc;
+  sc.ancestors = true;
+  sc.own_min_count = 3;  // cat (3 times) and cats (3 times) get their own rows
+  TrainConfig cfg = small_config();
+  cfg.window = 1;
+  SubwordRun r = start(c, model, sc, cfg);
+  const uint32_t W = r.map->words();
+  std::vector<uint64_t> pairs_as_input(W, 0), positive(r.map->rows(), 0);
+  uint64_t begin = 0, pairs = 0;
+  for (uint64_t end : c.line_ends) {
+    for (uint64_t i = begin; i < end; ++i) {
+      const uint64_t neighbours = (i > begin) + (i + 1 < end);
+      pairs_as_input[c.tokens[i]] += neighbours * cfg.epochs;
+      positive[c.tokens[i]] += neighbours * cfg.epochs;
+      pairs += neighbours * cfg.epochs;
+    }
+    begin = end;
+  }
+  std::vector<uint64_t> input(r.map->rows(), 0);
+  for (uint32_t w = 0; w < W; ++w) {
+    for (uint32_t row : r.map->rows_of(w)) input[row] += pairs_as_input[w];
+  }
+  EXPECT_GT(input[0], 0u);                      // cat's own row
+  EXPECT_GT(input[W + kBpeFixedAlphabet], 0u);  // ▁c, an ancestor shared by cat and cats
+  EXPECT_EQ(input[2], 0u);                      // dog (2 times): no own row
+  Trainer(c.view(), cfg, r.state, r.map).run();
+  EXPECT_EQ(r.state.input_updates, input);
+  EXPECT_EQ(r.state.output_positive_updates, positive);
+  uint64_t negatives = 0;
+  for (uint32_t row = 0; row < r.map->rows(); ++row) {
+    negatives += r.state.output_negative_updates[row];
+    if (row >= W) EXPECT_EQ(r.state.output_negative_updates[row], 0u) << "piece row " << row << " is no output";
+  }
+  EXPECT_EQ(negatives, cfg.negative * pairs);
+  EXPECT_EQ(r.state.loss_count, pairs);
+  // A piece's frequency: the corpus count of the words it composes.
+  EXPECT_EQ(r.state.frequencies[W + kBpeFixedAlphabet], c.counts[0] + c.counts[1]);
+}
+
+void expect_same_state(const TrainingState& a, const TrainingState& b) {
+  ASSERT_EQ(a.input.storage().size(), b.input.storage().size());
+  EXPECT_EQ(std::memcmp(a.input.storage().data(), b.input.storage().data(), a.input.storage().size_bytes()), 0);
+  EXPECT_EQ(std::memcmp(a.output.storage().data(), b.output.storage().data(), a.output.storage().size_bytes()), 0);
+  EXPECT_EQ(a.input_updates, b.input_updates);
+  EXPECT_EQ(a.output_positive_updates, b.output_positive_updates);
+  EXPECT_EQ(a.output_negative_updates, b.output_negative_updates);
+  EXPECT_EQ(a.tokens_done, b.tokens_done);
+  EXPECT_EQ(a.loss_sum, b.loss_sum);
+  EXPECT_EQ(a.loss_count, b.loss_count);
+}
+
+/// Lines of 8 words from one of two groups of stems, each stem bare or inflected with -s,
+/// -ing or -ed, except one held-out inflection per stem, never in the corpus.
+struct Morphology {
+  std::vector<std::string> stems[2];
+  std::vector<std::string> held_out[2];  ///< held_out[g][i]: stems[g][i] + its unseen suffix
+  std::vector<std::vector<std::string>> lines;
+};
+
+Morphology planted_morphology(int n_lines) {
+  Morphology m;
+  const char* const suffixes[] = {"", "s", "ing", "ed"};
+  const char* const stems[2][6] = {{"walk", "jump", "talk", "climb", "kick", "pull"},
+                                   {"paint", "fold", "cook", "wash", "bake", "mend"}};
+  for (int g = 0; g < 2; ++g) {
+    for (int i = 0; i < 6; ++i) {
+      m.stems[g].push_back(stems[g][i]);
+      m.held_out[g].push_back(std::string(stems[g][i]) + suffixes[1 + (i % 3)]);
+    }
+  }
+  Rng rng(11, 0);
+  for (int l = 0; l < n_lines; ++l) {
+    const int g = l % 2;
+    std::vector<std::string> line;
+    while (line.size() < 8) {
+      const size_t i = rng.below(6);
+      const std::string w = m.stems[g][i] + suffixes[rng.below(4)];
+      if (w != m.held_out[g][i]) line.push_back(w);
+    }
+    m.lines.push_back(line);
+  }
+  return m;
+}
+
+double cosine(const float* a, const float* b, size_t n) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t j = 0; j < n; ++j) ab += a[j] * b[j], aa += a[j] * a[j], bb += b[j] * b[j];
+  return ab / std::sqrt(aa * bb);
+}
+
+TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdentical) {
+  const Morphology m = planted_morphology(120);
+  const CorpusData c = word_corpus(m.lines);
+  test::TempDir dir;
+  const std::string text = dir.file("text.txt");
+  {
+    std::ofstream out(text);
+    for (const auto& line : m.lines) {
+      for (const std::string& w : line) out << w << ' ';
+      out << '\n';
+    }
+  }
+  BpeTrainConfig bc;
+  bc.inputs = {text};
+  bc.vocab_size = 300;
+  bc.threads = 1;
+  bc.quiet = true;
+  const BpeModel model = train_bpe(bc);
+  SubwordConfig sc;
+  sc.own_min_count = 20;
+  TrainConfig cfg = small_config();
+  cfg.sample = 1e-2;
+  SubwordRun reference = start(c, model, sc, cfg);
+  Trainer(c.view(), cfg, reference.state, reference.map).run();
+  const uint64_t n = c.tokens.size();
+  for (uint64_t at : {uint64_t{1}, n - 3, n + 100}) {
+    SubwordRun r = start(c, model, sc, cfg);
+    TrainPause pause;
+    pause.at_tokens = at;
+    EXPECT_FALSE(Trainer(c.view(), cfg, r.state, r.map).run(pause)) << at;
+    save_state(dir.file("paused.tkv"), r.state);  // through the file format, as a checkpoint goes
+    TrainingState resumed = load_state(dir.file("paused.tkv"));
+    EXPECT_TRUE(Trainer(c.view(), cfg, resumed, r.map).run());
+    expect_same_state(resumed, reference.state);
+  }
+}
+
+/// Unseen inflected forms, composed from the trained rows of their pieces, land nearer
+/// their own stem than any stem of the other group.
+TEST(SubwordTrainer, UnseenInflectionsLandNearTheirStems) {
+  const Morphology m = planted_morphology(600);
+  const CorpusData c = word_corpus(m.lines);
+  test::TempDir dir;
+  const std::string text = dir.file("text.txt");
+  {
+    std::ofstream out(text);
+    for (const auto& line : m.lines) {
+      for (const std::string& w : line) out << w << ' ';
+      out << '\n';
+    }
+  }
+  BpeTrainConfig bc;
+  bc.inputs = {text};
+  bc.vocab_size = 330;  // the stems and suffixes become pieces (unseen forms never do)
+  bc.threads = 1;
+  bc.quiet = true;
+  const BpeModel model = train_bpe(bc);
+  for (SubwordCompose compose : {SubwordCompose::sum, SubwordCompose::mean}) {
+    SubwordConfig sc;
+    sc.compose = compose;
+    sc.ancestors = true;
+    sc.own_min_count = 0;
+    TrainConfig cfg = small_config();
+    cfg.epochs = 5;
+    SubwordRun r = start(c, model, sc, cfg);
+    Trainer(c.view(), cfg, r.state, r.map).run();
+    const uint32_t W = r.map->words();
+    auto vec = [&](const std::string& w) {
+      std::vector<float> x(r.state.input.stride());
+      const std::vector<uint32_t> rows = subword_rows(model, w, W, sc);
+      compose_rows(r.state.input, rows, r.map->scale(rows.size()), x.data());
+      return x;
+    };
+    int near = 0, total = 0;
+    for (int g = 0; g < 2; ++g) {
+      for (size_t i = 0; i < m.held_out[g].size(); ++i) {
+        const std::string& unseen = m.held_out[g][i];
+        ASSERT_EQ(std::find(c.vocab.begin(), c.vocab.end(), unseen), c.vocab.end()) << unseen;
+        const std::vector<float> x = vec(unseen), own = vec(m.stems[g][i]);
+        const double to_own = cosine(x.data(), own.data(), cfg.dim);
+        double to_other = -1.0;
+        for (const std::string& s : m.stems[1 - g]) {
+          const std::vector<float> y = vec(s);
+          to_other = std::max(to_other, cosine(x.data(), y.data(), cfg.dim));
+        }
+        near += to_own > to_other;
+        ++total;
+      }
+    }
+    EXPECT_EQ(near, total) << subword_compose_name(compose);
+  }
+}
+
+}  // namespace
+}  // namespace tokvec
