@@ -141,6 +141,91 @@ void check_composed_gradient(SubwordCompose compose) {
 TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesSum) { check_composed_gradient(SubwordCompose::sum); }
 TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesMean) { check_composed_gradient(SubwordCompose::mean); }
 
+/// The trainer's window of composed inputs against a compose and a scatter per step
+/// (subword_step): with no row shared by two live positions, the same rows up to float order.
+void check_window_matches_per_step(SubwordCompose compose) {
+  const BpeModel model = cat_model();
+  // Disjoint rows: ▁c ▁ca ▁cat / ▁d ▁do ▁dog / ▁ q.
+  const std::vector<std::string> words = {"cat", "dog", "q"};
+  const std::vector<uint64_t> counts = {1, 1, 1};
+  SubwordConfig cfg;
+  cfg.compose = compose;
+  cfg.ancestors = true;
+  cfg.own_min_count = 0;
+  const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
+  for (uint32_t a = 0; a < 3; ++a) {
+    for (uint32_t b = a + 1; b < 3; ++b) {
+      for (uint32_t r : map.rows_of(a)) ASSERT_EQ(std::count(map.rows_of(b).begin(), map.rows_of(b).end(), r), 0);
+    }
+  }
+  const size_t dim = 20;
+  Matrix in(map.rows(), dim), out(map.rows(), dim);
+  Rng rng(11, 0);
+  for (size_t r = 0; r < map.rows(); ++r) {
+    for (size_t j = 0; j < dim; ++j) {
+      in.row(r)[j] = (rng.uniform() - 0.5f) * 0.6f;
+      out.row(r)[j] = (rng.uniform() - 0.5f) * 0.6f;
+    }
+  }
+  // Window 1: the live positions i - 1, i, i + 1 always hold the three words.
+  std::vector<uint32_t> seg;
+  for (int k = 0; k < 8; ++k) seg.insert(seg.end(), {0, 1, 2});
+  const size_t n = seg.size();
+  const auto kernel = detail::sgns_kernels(simd::Path::scalar, in.stride()).hogbatch;
+  SigmoidTable table;
+  const float lr = 0.05f;
+  auto targets_of = [&](size_t i) { return std::vector<uint32_t>{seg[i], seg[(i + 1) % n]}; };
+
+  Matrix in_a = in, out_a = out;
+  SubwordScratch scratch(2, 2, dim);
+  double loss_a = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<uint32_t> ctx;
+    if (i > 0) ctx.push_back(seg[i - 1]);
+    if (i + 1 < n) ctx.push_back(seg[i + 1]);
+    loss_a += subword_step(in_a, out_a, map, ctx, targets_of(i), lr, table, scratch, kernel);
+  }
+
+  Matrix in_b = in, out_b = out;
+  SubwordWindow win(3, 2, dim);
+  win.begin(map, in_b, seg.data(), n);
+  double loss_b = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    win.advance(i > 0 ? i - 1 : 0, i + 2);
+    std::vector<size_t> pos;
+    if (i > 0) pos.push_back(i - 1);
+    if (i + 1 < n) pos.push_back(i + 1);
+    std::vector<float*> xs;
+    for (size_t p : pos) xs.push_back(win.row(p));
+    const std::vector<uint32_t> t = targets_of(i);
+    std::vector<float*> us = {out_b.row(t[0]), out_b.row(t[1])};
+    std::vector<float> scores(4);
+    Matrix delta(2, dim);
+    win.before(pos.data(), pos.size());
+    loss_b += kernel(xs.data(), xs.size(), us.data(), 2, in.stride(), dim, lr, table, scores.data(), delta.row(0));
+    win.absorb(pos.size());
+  }
+  win.finish();
+
+  EXPECT_NEAR(loss_a, loss_b, 1e-4);
+  for (size_t r = 0; r < map.rows(); ++r) {
+    for (size_t j = 0; j < dim; ++j) {
+      EXPECT_NEAR(in_a.row(r)[j], in_b.row(r)[j], 2e-5) << "input row " << r << " col " << j;
+      EXPECT_NEAR(out_a.row(r)[j], out_b.row(r)[j], 2e-5) << "output row " << r << " col " << j;
+    }
+    for (size_t j = dim; j < in.stride(); ++j) ASSERT_EQ(in_b.row(r)[j], 0.0f) << "padding of row " << r;
+  }
+  // The rows moved: the comparison is not between two untouched matrices.
+  double moved = 0.0;
+  for (size_t r = 0; r < map.rows(); ++r) {
+    for (size_t j = 0; j < dim; ++j) moved += std::abs(in_b.row(r)[j] - in.row(r)[j]);
+  }
+  EXPECT_GT(moved, 1e-2);
+}
+
+TEST(SubwordWindow, MatchesAComposeAndScatterPerStepSum) { check_window_matches_per_step(SubwordCompose::sum); }
+TEST(SubwordWindow, MatchesAComposeAndScatterPerStepMean) { check_window_matches_per_step(SubwordCompose::mean); }
+
 // ---- Training ------------------------------------------------------------------------------
 
 /// A words corpus from lines of words (vocabulary in first-seen order; ids need not be in

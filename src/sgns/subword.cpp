@@ -103,6 +103,23 @@ SubwordMap SubwordMap::build(const BpeModel& model, const std::vector<std::strin
   return m;
 }
 
+SubwordMap SubwordMap::from_parts(const SubwordConfig& config, uint32_t words, uint32_t rows, std::vector<uint64_t> offsets,
+                                  std::vector<uint32_t> rows_list) {
+  bool ok = words <= rows && offsets.size() == static_cast<size_t>(words) + 1 && offsets.front() == 0 &&
+            offsets.back() == rows_list.size();
+  for (size_t w = 0; ok && w < words; ++w) ok = offsets[w] < offsets[w + 1];
+  for (size_t i = 0; ok && i < rows_list.size(); ++i) ok = rows_list[i] < rows;
+  if (!ok) throw internal_error("subword map: the parts do not form a table of " + std::to_string(rows) + " rows");
+  SubwordMap m;
+  m.config_ = config;
+  m.words_ = words;
+  m.rows_ = rows;
+  for (size_t w = 0; w < words; ++w) m.max_rows_ = std::max<size_t>(m.max_rows_, offsets[w + 1] - offsets[w]);
+  m.offsets_ = std::move(offsets);
+  m.rows_list_ = std::move(rows_list);
+  return m;
+}
+
 void compose_rows(const Matrix& input, std::span<const uint32_t> rows, float s, float* __restrict out) noexcept {
   const size_t stride = input.stride();
   std::memcpy(out, input.row(rows[0]), stride * sizeof(float));
@@ -144,6 +161,65 @@ double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::s
     scatter_rows(input, rows, map.scale(rows.size()), scratch.composed.row(b), scratch.before.row(b), cols);
   }
   return loss;
+}
+
+void SubwordWindow::begin(const SubwordMap& map, Matrix& input, const uint32_t* words, size_t n) noexcept {
+  map_ = &map;
+  input_ = &input;
+  seg_ = words;
+  n_ = n;
+  lo_ = hi_ = 0;
+}
+
+void SubwordWindow::leave(size_t j) noexcept {
+  const size_t slot = j % span_;
+  const std::span<const uint32_t> rows = map_->rows_of(words_[slot]);
+  const float s = map_->scale(rows.size());
+  const float c = s * s * static_cast<float>(rows.size());
+  // rows += (s / c) (x - x₀): the sum of the steps, as subword_step would have scattered them.
+  if (uses_[slot] > 0) scatter_rows(*input_, rows, s / c, x_.row(slot), x0_.row(slot), input_->cols());
+  left_.push_back({words_[slot], uses_[slot]});
+}
+
+void SubwordWindow::advance(size_t lo, size_t hi) noexcept {
+  hi = std::min(hi, n_);
+  for (; lo_ < lo && lo_ < hi_; ++lo_) leave(lo_);
+  if (lo_ < lo) lo_ = hi_ = lo;
+  for (; hi_ < hi; ++hi_) {
+    const size_t slot = hi_ % span_;
+    const uint32_t w = seg_[hi_];
+    words_[slot] = w;
+    uses_[slot] = 0;
+    const std::span<const uint32_t> rows = map_->rows_of(w);
+    compose_rows(*input_, rows, map_->scale(rows.size()), x_.row(slot));
+    std::memcpy(x0_.row(slot), x_.row(slot), x_.stride() * sizeof(float));
+  }
+}
+
+void SubwordWindow::before(const size_t* positions, size_t B) noexcept {
+  for (size_t b = 0; b < B; ++b) {
+    slots_[b] = positions[b] % span_;
+    ++uses_[slots_[b]];
+    std::memcpy(before_.row(b), x_.row(slots_[b]), x_.stride() * sizeof(float));
+  }
+}
+
+void SubwordWindow::absorb(size_t B) noexcept {
+  const size_t cols = x_.cols();
+  for (size_t b = 0; b < B; ++b) {
+    const size_t slot = slots_[b];
+    const size_t n = map_->rows_of(words_[slot]).size();
+    const float s = map_->scale(n);
+    const float c = s * s * static_cast<float>(n);
+    if (c == 1.0f) continue;
+    float* __restrict x = x_.row(slot);
+    const float* __restrict x_before = before_.row(b);
+    for (size_t k = 0; k < cols; ++k) x[k] = x_before[k] + c * (x[k] - x_before[k]);
+  }
+}
+
+void SubwordWindow::finish() noexcept {
+  for (; lo_ < hi_; ++lo_) leave(lo_);
 }
 
 TrainingState initial_subword_state(const CorpusView& corpus, const std::vector<std::string>& words, const BpeModel& model,

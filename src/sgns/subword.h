@@ -65,6 +65,13 @@ class SubwordMap {
   /// Longest R(w) over the corpus words.
   size_t max_rows() const noexcept { return max_rows_; }
 
+  /// The table as plain parts (a distributed job sends it to the other ranks, which have no
+  /// tokenizer) and back; from_parts checks that the parts form a table of `rows` rows.
+  const std::vector<uint64_t>& offsets() const noexcept { return offsets_; }
+  const std::vector<uint32_t>& rows_list() const noexcept { return rows_list_; }
+  static SubwordMap from_parts(const SubwordConfig& config, uint32_t words, uint32_t rows, std::vector<uint64_t> offsets,
+                               std::vector<uint32_t> rows_list);
+
  private:
   SubwordConfig config_;
   uint32_t words_ = 0;
@@ -112,6 +119,64 @@ using SubwordKernel = double (*)(float* const* xs, size_t B, float* const* us, s
 double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::span<const uint32_t> inputs,
                     std::span<const uint32_t> targets, float lr, const SigmoidTable& table, SubwordScratch& scratch,
                     SubwordKernel kernel);
+
+/// One thread's composed inputs over a segment (the trainer's HogBatch loop): each position
+/// of the segment is composed once when it enters the window of the centres it serves as
+/// context for, and its rows R(w) receive its steps once it leaves, instead of a compose and
+/// a scatter per pair batch.
+///
+/// The same maths as subword_step for a position whose rows no other live position shares:
+/// recomposing after a scatter of s Δ to each of the |R| rows moves x by c Δ with
+/// c = s² |R| (|R| for sum, 1/|R| for mean), so after each step the kept x moves by c Δ
+/// (absorb), and on leaving the rows get s Σ Δ = (s / c) (x - x₀). What differs: a row
+/// shared by two live positions (the same word twice within a window, or a common piece)
+/// sees the other position's steps only once that one leaves, as a Hogwild thread sees
+/// another's.
+class SubwordWindow {
+ public:
+  /// Room for `span` live positions (2 window + 1) of `dim` columns and `max_inputs` inputs
+  /// per step.
+  SubwordWindow(size_t span, size_t max_inputs, size_t dim)
+      : x_(span, dim), x0_(span, dim), before_(max_inputs, dim), words_(span), uses_(span), slots_(max_inputs), span_(span) {
+    left_.reserve(span + 1);
+  }
+
+  /// A new segment of `n` positions holding `words` (corpus word ids); nothing live.
+  void begin(const SubwordMap& map, Matrix& input, const uint32_t* words, size_t n) noexcept;
+  /// Positions [lo, hi) live: those below lo leave (their rows get their steps), those up
+  /// to hi are composed. lo and hi never decrease within a segment; hi - lo <= span.
+  void advance(size_t lo, size_t hi) noexcept;
+  /// Position j's composed x (live).
+  float* row(size_t j) noexcept { return x_.row(j % span_); }
+  /// Around a kernel step on the live positions `positions` (their rows, in this order, are
+  /// the kernel's inputs): before() keeps their x, absorb() rescales the kernel's step by c.
+  void before(const size_t* positions, size_t B) noexcept;
+  void absorb(size_t B) noexcept;
+  /// The end of the segment: every live position leaves.
+  void finish() noexcept;
+  /// The positions that left since the last clear: their word and how many steps used them
+  /// (each step updates every row of the word's composition once: the update counts).
+  struct Left {
+    uint32_t word;
+    uint32_t uses;
+  };
+  const std::vector<Left>& left() const noexcept { return left_; }
+  void clear_left() noexcept { left_.clear(); }
+
+ private:
+  void leave(size_t j) noexcept;
+
+  Matrix x_, x0_;      ///< per live position (slot j % span): x and x as composed
+  Matrix before_;      ///< per input of the current step: x before the kernel
+  std::vector<uint32_t> words_, uses_;  ///< per live position
+  std::vector<size_t> slots_;  ///< the current step's inputs' slots
+  std::vector<Left> left_;
+  size_t span_;
+  const SubwordMap* map_ = nullptr;
+  Matrix* input_ = nullptr;
+  const uint32_t* seg_ = nullptr;
+  size_t n_ = 0, lo_ = 0, hi_ = 0;
+};
 
 /// A fresh state for a subword run: the vocabulary is the W corpus words then the P pieces'
 /// display forms; the words' frequencies are their counts, a piece's the sum of the counts

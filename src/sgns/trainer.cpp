@@ -287,7 +287,10 @@ struct alignas(128) Worker {
         input_counts(vocab),
         positive_counts(vocab),
         negative_counts(vocab) {
-    if (subwords) sub.emplace(2 * cfg.window, cfg.negative + 1, cfg.dim);
+    if (subwords) {
+      sub.emplace(2 * static_cast<size_t>(cfg.window) + 1, 2 * static_cast<size_t>(cfg.window), cfg.dim);
+      positions.resize(2 * static_cast<size_t>(cfg.window));
+    }
   }
 
   ThreadCursor cur;
@@ -303,7 +306,8 @@ struct alignas(128) Worker {
   std::vector<float> scores;  ///< the HogBatch step's B x T scores
   Matrix delta;               ///< ΔU (HogBatch) or the input's Δ (pair)
   RowCounter input_counts, positive_counts, negative_counts;
-  std::optional<SubwordScratch> sub;  ///< subword runs: the composed inputs
+  std::optional<SubwordWindow> sub;  ///< subword runs: the segment's composed inputs
+  std::vector<size_t> positions;      ///< subword runs: the current window's context positions
   double recent_loss = 0.0;  ///< divergence watch: this thread's segments since the last check
   uint64_t recent_pairs = 0;
   std::chrono::steady_clock::time_point last_report{};
@@ -385,6 +389,15 @@ struct SegmentResult {
   uint64_t pairs = 0;
 };
 
+/// Subword runs: a position's input rows are counted once it leaves the window, with the
+/// number of steps that used it (the same counts as one per pair, by the segment's end).
+void count_left(const Shared& sh, Worker& wk) {
+  for (const SubwordWindow::Left& l : wk.sub->left()) {
+    for (uint32_t row : sh.subwords->rows_of(l.word)) wk.input_counts.add(row, l.uses);
+  }
+  wk.sub->clear_left();
+}
+
 /// Training a segment: subsampling, then every kept token's window with the kernel at
 /// learning rate `lr`, counting each pair's row updates.
 SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr) {
@@ -421,6 +434,7 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
       __builtin_prefetch(wk.positive_counts.address(kept[drawn]), 1, 3);
     }
   };
+  if (sh.subwords) wk.sub->begin(*sh.subwords, sh.input, kept, n);
   for (size_t i = 0; i < n; ++i) {
     if (hogbatch) draw_ahead(std::min(n, i + kLookahead + 1));
     const uint32_t w = windows > i ? wk.ahead_windows[i % ring] : 1 + static_cast<uint32_t>(wk.rng.below(window));  // random window shrinking
@@ -434,20 +448,35 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
     const uint32_t centre = kept[i];
     if (hogbatch) {
       if (i + window + 1 < n) {
-        prefetch_row(sh.input.row(kept[i + window + 1]), row_bytes);
-        __builtin_prefetch(wk.input_counts.address(kept[i + window + 1]), 1, 3);
+        if (sh.subwords) {
+          // The rows the position entering the window at the next centre is composed of.
+          for (uint32_t row : sh.subwords->rows_of(kept[i + window + 1])) prefetch_row(sh.input.row(row), row_bytes);
+        } else {
+          prefetch_row(sh.input.row(kept[i + window + 1]), row_bytes);
+          __builtin_prefetch(wk.input_counts.address(kept[i + window + 1]), 1, 3);
+        }
       }
       if (B == 0) continue;
       const uint32_t* targets = targets_of(i);
       if (sh.subwords) {
-        r.loss += subword_step(sh.input, sh.output, *sh.subwords, {context, B}, {targets, K + 1}, lr, sh.sigmoid, *wk.sub,
-                               wk.kernels.hogbatch);
+        // The inputs are the context positions' composed x, kept while they are in the
+        // window (subword.h: SubwordWindow).
+        wk.sub->advance(i >= window ? i - window : 0, i + window + 1);
+        uint32_t b = 0;
+        for (size_t j = lo; j < hi; ++j) {
+          if (j != i) {
+            wk.positions[b] = j;
+            wk.input_rows[b++] = wk.sub->row(j);
+          }
+        }
+        wk.sub->before(wk.positions.data(), B);
       } else {
         for (uint32_t b = 0; b < B; ++b) wk.input_rows[b] = sh.input.row(context[b]);
-        for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(targets[t]);
-        r.loss += wk.kernels.hogbatch(wk.input_rows.data(), B, wk.target_rows.data(), K + 1, stride, cols, lr, sh.sigmoid,
-                                      wk.scores.data(), wk.delta.row(0));
       }
+      for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(targets[t]);
+      r.loss += wk.kernels.hogbatch(wk.input_rows.data(), B, wk.target_rows.data(), K + 1, stride, cols, lr, sh.sigmoid,
+                                    wk.scores.data(), wk.delta.row(0));
+      if (sh.subwords) wk.sub->absorb(B);
       for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(targets[k], B);
     } else {
       for (uint32_t b = 0; b < B; ++b) {
@@ -458,14 +487,16 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
       }
     }
     if (sh.subwords) {
-      for (uint32_t b = 0; b < B; ++b) {
-        for (uint32_t row : sh.subwords->rows_of(context[b])) wk.input_counts.add(row, 1);
-      }
+      count_left(sh, wk);  // the rows of the positions that left the window
     } else {
       for (uint32_t b = 0; b < B; ++b) wk.input_counts.add(context[b], 1);
     }
     wk.positive_counts.add(centre, B);
     r.pairs += B;
+  }
+  if (sh.subwords) {
+    wk.sub->finish();
+    count_left(sh, wk);
   }
   return r;
 }
