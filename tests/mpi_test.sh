@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Distributed training end to end, with mpirun --oversubscribe on this machine.
-# usage: tests/mpi_test.sh TOKVEC MPIRUN CORPUS (train|checkpoint|killed|golden)
+# usage: tests/mpi_test.sh TOKVEC MPIRUN CORPUS (train|checkpoint|killed|golden|subwords)
 #   train       -np 2 and -np 3 finish, every rank ends with the same model, its loss on
 #               held-out text is within 6% of one process doing the same work (and ranks that
 #               never sync are clearly worse), export and audit read it
@@ -11,6 +11,8 @@
 #   golden      2 ranks x 1 thread, scalar kernels, no sync before the end (the one setting
 #               where a job is deterministic): the vectors are byte-identical to pinned
 #               hashes for every sync mode (a refactor must not change what a job computes)
+#   subwords    a --subwords job pauses at a collective checkpoint and resumes to the end,
+#               every rank with the same model; counts summed; composed words exported
 # Registered in CTest only when CMake found MPI (CMakeLists.txt).
 set -euo pipefail
 tokvec=$(realpath "$1") mpirun=$2 corpus=$(realpath "$3") part=$4
@@ -205,6 +207,41 @@ golden)
     [[ $got == "${want[$mode]}" ]] || fail "--sync-mode $mode: the vectors changed (md5 $got, pinned ${want[$mode]})"
   done
   check_counts g-sum
+  ;;
+subwords)
+  # A subword run (rows: the words', then the pieces') trains under 2 processes as the other
+  # modes do: paused by SIGTERM to rank 1 at a collective checkpoint, resumed to the end, the
+  # same model on both ranks, one positive update per pair, composed word vectors exported.
+  sw=(--input "$corpus" --subwords --bpe-vocab-size 2000 --min-count 5 --dim 32 --quiet)
+  "$mpirun" --oversubscribe -np 2 "$tokvec" train "${sw[@]}" --epochs 4 --threads 1 --checkpoint-every 100000 --sync-every 0.05 \
+    --output run >out.txt 2>&1 &
+  job=$!
+  wait_for_checkpoint run
+  kill -TERM "$(last_rank_pid $job)"
+  rc=0
+  wait $job || rc=$?
+  [[ $rc == 143 ]] || { cat out.txt; fail "SIGTERM to rank 1 of a subword job: expected exit 143, got $rc"; }
+  "$tokvec" inspect "$(ls run/checkpoint-*.tkv | tail -1)" | grep -q "(in progress)" || fail "checkpoint not in progress"
+  mpi 2 train --resume run --quiet --sync-every 0.05
+  check_finished run
+  check_same_model run 2
+  grep -q "resuming from checkpoint-" run/train.log || fail "did not resume from a checkpoint"
+  grep -q '"mode": "subwords"' run/config.json || fail "config.json does not record the subword mode"
+  "$tokvec" audit run --json run/audit.json >/dev/null || fail "audit run"
+  pairs=$(sed -n 's/.* over \([0-9]*\) pairs.*/\1/p' run/train.log | tail -1)
+  python3 - run/audit.json "$pairs" <<'EOF2' || fail "subword job: the update counts are not the sums over the ranks"
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+pairs = int(sys.argv[2])
+pos = sum(r["output_positive_updates"] for r in rows)
+ins = sum(r["input_updates"] for r in rows)
+# Each pair updates one output row as the positive target and every row of its input's composition.
+if pos != pairs or ins < 2 * pairs:
+    sys.exit(f"positive updates {pos}, input updates {ins}, pairs trained {pairs}")
+EOF2
+  printf 'the\nwhale\nzqxjkvw\n' >words.txt
+  "$tokvec" export run --words words.txt --output run/w.txt >/dev/null || fail "export --words"
+  [[ $(head -1 run/w.txt) == "3 32" ]] || fail "export --words of the subword job: header $(head -1 run/w.txt)"
   ;;
 *)
   fail "unknown part '$part'"

@@ -170,8 +170,10 @@ int run_command(int argc, char** argv, Command command);
 /// job of world.size ranks; moved from) with all ranks, for the session of run `dir` to
 /// drive. Errors found before the job is handed over (the rank count of a checkpoint, too
 /// few tokens per rank) are thrown; creating the backend hands the job over.
+/// `subwords`: a subword run's rows (src/sgns/subword.h), sent to the other ranks; null
+/// for the other modes.
 std::unique_ptr<detail::TrainingBackend> lead(World& world, const std::string& dir, const CorpusView& corpus, const TrainConfig& cfg,
-                                              TrainingState& state);
+                                              TrainingState& state, std::shared_ptr<const SubwordMap> subwords = nullptr);
 
 }  // namespace distributed
 }  // namespace tokvec

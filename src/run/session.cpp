@@ -83,14 +83,13 @@ SessionResult stopped(int sig, const std::string& checkpoint, int processes) {
 SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const TrainConfig& cfg, TrainingState& state, uint64_t sequence,
                            const SessionOptions& options, RunLog& log, const std::shared_ptr<const SubwordMap>& subwords) {
   const CheckpointPolicy& policy = options.checkpoints;
-  if (subwords && options.world != nullptr) throw internal_error("subword runs do not train under MPI");
   // A second Ctrl-C ends at once: what it leaves.
   set_signal_note(dir.path() + " keeps config.json, corpus.tkc and the checkpoints written so far; resume with: tokvec train --resume " +
                   dir.path());
   const uint64_t fault_bytes = checkpoint_fault_bytes(policy);
   InterruptGuard interrupt;
   std::unique_ptr<detail::TrainingBackend> backend =
-      options.world != nullptr ? distributed::lead(*options.world, dir.path(), corpus.view(), cfg, state)
+      options.world != nullptr ? distributed::lead(*options.world, dir.path(), corpus.view(), cfg, state, subwords)
                                : detail::local_backend(corpus.view(), cfg, state, subwords);
   if (const std::string line = backend->describe(); !line.empty()) log.line(line);
   // Progress lines in the log: ten a run, so the log shows how the under-trained rows
@@ -265,9 +264,6 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
     }
   }
   const bool have_corpus = run.mode == RunMode::corpus;
-  if (run.mode == RunMode::subwords && options.world != nullptr) {
-    throw FieldError(ErrorKind::usage, "subwords", "does not train under MPI yet: run it as a single process (without mpirun)");
-  }
   const RunDir hold = RunDir::create(dir, force);
   const bool created = hold.created();
   // A forced run replaces the old run's files once the new corpus is known. What this run
@@ -411,9 +407,6 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
   // and an edited config.json is refused before anything uses it (a checkpoint of another
   // run is named as such first).
   std::optional<LoadedCheckpoint> loaded = run_dir.newest_checkpoint([&](const std::string& warning) { log.warn("warning: " + warning); });
-  if (plan.config.mode == RunMode::subwords && options.world != nullptr) {
-    throw FieldError(ErrorKind::usage, "subwords", "does not train under MPI yet: resume it as a single process (without mpirun)");
-  }
   // A subword run's rows: its words' and its tokenizer's pieces.
   auto run_rows = [&] {
     return corpus.view().counts.size() + (plan.config.mode == RunMode::subwords && corpus.model ? corpus.model->vocab_size() : 0);

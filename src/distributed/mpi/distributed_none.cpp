@@ -19,7 +19,8 @@ int run_command(int argc, char** argv, Command command) {
   return command(argc, argv, nullptr);
 }
 
-std::unique_ptr<detail::TrainingBackend> lead(World&, const std::string&, const CorpusView&, const TrainConfig&, TrainingState&) {
+std::unique_ptr<detail::TrainingBackend> lead(World&, const std::string&, const CorpusView&, const TrainConfig&, TrainingState&,
+                                              std::shared_ptr<const SubwordMap>) {
   throw internal_error("distributed::lead in a build without MPI");
 }
 

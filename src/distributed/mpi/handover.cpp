@@ -24,6 +24,21 @@ std::string encode_job(const Job& job, const TrainingState& s) {
   for (const std::string& t : s.vocab) w.str(t);
   for (uint64_t c : s.frequencies) w.u64(c);
   w.str(encode_job_cursor(job.corpus_tokens, job.ranks));
+  // A subword run: the words' rows (the followers have no tokenizer to build them from).
+  w.u8(job.subwords ? 1 : 0);
+  if (job.subwords) {
+    const SubwordMap& m = *job.subwords;
+    const SubwordConfig& c = m.config();
+    w.u8(c.compose == SubwordCompose::mean ? 1 : 0);
+    w.u8(c.ancestors ? 1 : 0);
+    w.u64(c.own_min_count);
+    w.u32(m.words());
+    w.u32(m.rows());
+    w.u64(m.offsets().size());
+    for (uint64_t o : m.offsets()) w.u64(o);
+    w.u64(m.rows_list().size());
+    for (uint32_t r : m.rows_list()) w.u32(r);
+  }
   return std::move(w.bytes());
 }
 
@@ -86,6 +101,20 @@ bool receive_job(const Comm& comm, Job& job, int& code) {
   s.frequencies.resize(v);
   for (uint64_t& c : s.frequencies) c = r.u64();
   job.ranks = *decode_job_cursor(r.str(), "job from rank 0", job.corpus_tokens);
+  if (r.u8() != 0) {
+    SubwordConfig c;
+    c.compose = r.u8() != 0 ? SubwordCompose::mean : SubwordCompose::sum;
+    c.ancestors = r.u8() != 0;
+    c.own_min_count = r.u64();
+    const uint32_t words = r.u32();
+    const uint32_t rows = r.u32();
+    std::vector<uint64_t> offsets(r.u64());
+    for (uint64_t& o : offsets) o = r.u64();
+    std::vector<uint32_t> list(r.u64());
+    for (uint32_t& x : list) x = r.u32();
+    if (rows != v) throw internal_error("the subword rows received from rank 0 do not match its state");
+    job.subwords = std::make_shared<const SubwordMap>(SubwordMap::from_parts(c, words, rows, std::move(offsets), std::move(list)));
+  }
   r.expect_done();
   s.input = Matrix(v, dim);
   s.output = Matrix(v, dim);
@@ -99,7 +128,8 @@ bool receive_job(const Comm& comm, Job& job, int& code) {
   comm.recv(&n, 1, 0);
   job.corpus.line_ends.resize(n);
   comm.recv(job.corpus.line_ends.data(), n, 0);
-  job.corpus.counts = s.frequencies;
+  // The corpus counts are the words' (a subword run's state also counts its pieces).
+  job.corpus.counts.assign(s.frequencies.begin(), s.frequencies.begin() + (job.subwords ? job.subwords->words() : v));
   s.input_updates.assign(v, 0);
   s.output_positive_updates.assign(v, 0);
   s.output_negative_updates.assign(v, 0);

@@ -231,7 +231,7 @@ Agreement RankJob::stretch(const detail::StretchGoal* goal) {
     when.interrupt = &pause;
     when.job = &progress;
     const bool finished = or_abort(comm_, [&] {
-      if (!trainer_) trainer_.emplace(job_.corpus.view(), rank_cfg_, job_.state);
+      if (!trainer_) trainer_.emplace(job_.corpus.view(), rank_cfg_, job_.state, job_.subwords);
       return trainer_->run(when);
     });
     if (finished) thread.local_finished(job_.state.tokens_done);

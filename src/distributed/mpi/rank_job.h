@@ -14,6 +14,7 @@
 #include "distributed/mpi/transport.h"
 #include "distributed/replica_sync.h"
 #include "run/backend.h"
+#include "sgns/subword.h"
 #include "tokvec/trainer.h"
 
 namespace tokvec::distributed {
@@ -40,6 +41,9 @@ struct Job {
   std::vector<RankCursor> ranks;  ///< shards (and, when resumed, positions) of every rank
   LocalCorpus corpus;
   TrainingState state;  ///< this rank's: full matrices, its own counts and progress
+  /// A subword run's rows of each word (src/sgns/subword.h), null for the other modes; the
+  /// state's rows are then the words' and the pieces', the corpus counts the words' only.
+  std::shared_ptr<const SubwordMap> subwords;
   // Rank 0 only: what the written states carry besides the local state.
   std::string config_json, tokenizer_kind;
   uint64_t tokenizer_checksum = 0;

@@ -42,10 +42,12 @@ class LeaderBackend final : public detail::TrainingBackend {
  public:
   /// Errors are thrown before the other ranks get the job (a refused resume, too few tokens
   /// per rank); from the hand-over on, an error ends the whole job.
-  LeaderBackend(World& world, const std::string& dir, const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state)
+  LeaderBackend(World& world, const std::string& dir, const CorpusView& corpus, const TrainConfig& cfg, TrainingState& state,
+                std::shared_ptr<const SubwordMap> subwords)
       : comm_(world.rank, world.size), threads_(resolve_threads(cfg.threads)) {
     const int p = world.size;
     job_.cfg = cfg;
+    job_.subwords = std::move(subwords);
     job_.sync = world.sync;
     job_.corpus_tokens = corpus.tokens.size();
     job_.global_total = static_cast<uint64_t>(cfg.epochs) * job_.corpus_tokens;
@@ -207,10 +209,10 @@ int run_command(int argc, char** argv, Command command) {
 }
 
 std::unique_ptr<detail::TrainingBackend> lead(World& world, const std::string& dir, const CorpusView& corpus, const TrainConfig& cfg,
-                                              TrainingState& state) {
+                                              TrainingState& state, std::shared_ptr<const SubwordMap> subwords) {
   if (world.size < 2 || world.rank != 0) throw internal_error("distributed::lead called outside rank 0 of an MPI job");
   world.sync.validate();
-  return std::make_unique<LeaderBackend>(world, dir, corpus, cfg, state);
+  return std::make_unique<LeaderBackend>(world, dir, corpus, cfg, state, std::move(subwords));
 }
 
 }  // namespace tokvec::distributed
