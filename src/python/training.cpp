@@ -91,7 +91,9 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
                    const std::optional<std::string>& tokenizer, const std::optional<std::string>& corpus, bool lowercase, int64_t dim,
                    int64_t window, int64_t negative, double sample, int64_t min_count, int64_t epochs, int64_t threads, double lr,
                    int64_t seed, const std::string& kernel, const std::string& checkpoint_every, int64_t keep, bool progress, bool force,
-                   bool allow_binary, const py::object& on_progress, bool redraw) {
+                   bool allow_binary, const py::object& on_progress, bool redraw, bool subwords,
+                   const std::optional<std::string>& subword_compose, std::optional<bool> subword_ancestors,
+                   std::optional<int64_t> subword_own_rows) {
   namespace fs = std::filesystem;
   const tokvec::SessionOptions options = session_options(checkpoint_every, keep, progress, allow_binary);
   // The ranges of TrainConfig::validate, named as the Python arguments are, before the
@@ -123,7 +125,23 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
   if (corpus && (words || bpe_vocab_size)) throw tokvec::usage_error("corpus trains on an encoded corpus: words and bpe_vocab_size do not apply");
   if (corpus && !input.empty()) throw tokvec::usage_error("give input or corpus, not both");
   if (!corpus && input.empty()) throw tokvec::usage_error("input is required (or corpus)");
-  run.mode = corpus ? tokvec::RunMode::corpus : (words ? tokvec::RunMode::words : tokvec::RunMode::bpe);
+  if (subwords && (words || corpus)) throw tokvec::usage_error("subwords=True trains on text with a BPE tokenizer: words and corpus do not apply");
+  if (subwords && cfg.kernel != tokvec::Kernel::hogbatch) throw tokvec::usage_error("kernel 'pair' is not available with subwords=True (use hogbatch)");
+  if (!subwords && (subword_compose || subword_ancestors || subword_own_rows)) {
+    throw tokvec::usage_error("subword_compose, subword_ancestors and subword_own_rows apply to subwords=True runs");
+  }
+  if (subword_compose) {
+    const auto c = tokvec::parse_subword_compose(*subword_compose);
+    if (!c) throw tokvec::usage_error("subword_compose must be 'sum' or 'mean', got '" + *subword_compose + "'");
+    run.subwords.compose = *c;
+  }
+  if (subword_ancestors) run.subwords.ancestors = *subword_ancestors;
+  if (subword_own_rows) {
+    if (*subword_own_rows < 0) throw tokvec::usage_error("subword_own_rows must be >= 0, got " + std::to_string(*subword_own_rows));
+    run.subwords.own_min_count = static_cast<uint64_t>(*subword_own_rows);
+  }
+  run.mode = corpus ? tokvec::RunMode::corpus
+                    : (words ? tokvec::RunMode::words : (subwords ? tokvec::RunMode::subwords : tokvec::RunMode::bpe));
   run.lowercase = lowercase;
   const int64_t vocab = bpe_vocab_size.value_or(tokvec::BpeTrainConfig{}.vocab_size);
   tokvec::check_range("bpe_vocab_size", vocab, int64_t{tokvec::kBpeFixedAlphabet}, int64_t{tokvec::kBpeMaxVocab});
@@ -160,7 +178,8 @@ void bind_training(py::module_& m) {
         py::arg("corpus"), py::arg("lowercase"), py::arg("dim"), py::arg("window"), py::arg("negative"), py::arg("sample"),
         py::arg("min_count"), py::arg("epochs"), py::arg("threads"), py::arg("lr"), py::arg("seed"), py::arg("kernel"),
         py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("force"), py::arg("allow_binary"),
-        py::arg("on_progress"), py::arg("redraw"));
+        py::arg("on_progress"), py::arg("redraw"), py::arg("subwords") = false, py::arg("subword_compose") = py::none(),
+        py::arg("subword_ancestors") = py::none(), py::arg("subword_own_rows") = py::none());
   m.def("resume", &resume_run, py::arg("path"), py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("on_progress"),
         py::arg("redraw"));
 }

@@ -124,3 +124,31 @@ def test_progress_callable_gets_each_line(data, tmp_path, capfd):
         raise RuntimeError("callback failed")
     run = _small_words_run(data, tmp_path, "cb2", progress=bad)
     assert run.finished
+
+
+def test_subwords_gives_the_clis_run_and_composes_any_word(cli, data, tmp_path):
+    settings = dict(SETTINGS, bpe_vocab_size=300)
+    run = tokvec.train(data / "train.txt", tmp_path / "run", subwords=True, subword_compose="sum", subword_own_rows=3,
+                       progress=False, **settings)
+    cli("train", "--subwords", "--input", str(data / "train.txt"), "--output", str(tmp_path / "cli"), "--bpe-vocab-size", "300",
+        "--threads", "1", "--dim", "20", "--epochs", "1", "--seed", "7", "--min-count", "2", "--window", "3", "--negative", "3",
+        "--subword-compose", "sum", "--subword-own-rows", "3", "--quiet")
+    assert (tmp_path / "run" / "state.tkv").read_bytes() == (tmp_path / "cli" / "state.tkv").read_bytes()
+    assert run.config["mode"] == "subwords" and run.config["subword_compose"] == "sum"
+    assert run.config["subword_own_min_count"] == 3 and run.config["subword_ancestors"] is True
+    # Any word, seen or not, gets the trained composition: the CLI's export of the same words.
+    words = ["the", "zqxjkvw"]
+    (tmp_path / "words.txt").write_text("\n".join(words) + "\n")
+    cli("export", str(tmp_path / "cli"), "--words", str(tmp_path / "words.txt"), "--output", str(tmp_path / "w.vec"))
+    lines = (tmp_path / "w.vec").read_text().splitlines()[1:]
+    exported = {ln.split(" ")[0]: np.array([float(x) for x in ln.split(" ")[1:]], dtype=np.float32) for ln in lines}
+    for w in words:
+        v = run.word_vector(w)
+        assert v.shape == (20,) and np.all(np.isfinite(v))
+        np.testing.assert_allclose(v, exported[w], rtol=1e-5, atol=1e-6)
+    with pytest.raises(tokvec.UsageError, match="subwords=True trains on text"):
+        tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, words=True, progress=False)
+    with pytest.raises(tokvec.UsageError, match="apply to subwords=True runs"):
+        tokvec.train(data / "train.txt", tmp_path / "a", subword_compose="sum", progress=False)
+    with pytest.raises(tokvec.UsageError, match="subword_compose must be 'sum' or 'mean'"):
+        tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_compose="max", progress=False)

@@ -445,6 +445,7 @@ def train(
     output: PathLike,
     *,
     words: bool = False,
+    subwords: bool = False,
     bpe_vocab_size: Optional[int] = None,
     tokenizer: Optional[PathLike] = None,
     corpus: Optional[PathLike] = None,
@@ -464,13 +465,21 @@ def train(
     progress: ProgressArg = True,
     force: bool = False,
     allow_binary: bool = False,
+    subword_compose: Optional[str] = None,
+    subword_ancestors: Optional[bool] = None,
+    subword_own_rows: Optional[int] = None,
 ) -> "Run":
     """Trains a run into the folder ``output``, as ``tokvec train`` does with the same
     settings (the same files; with ``threads=1`` the same bytes), and returns it.
 
     From raw text ``input``: a BPE tokenizer of ``bpe_vocab_size`` tokens (default 32000)
     is trained, or ``tokenizer`` (a model file) is used, or ``words=True`` takes
-    whitespace-separated words (``lowercase=True`` lowercases them). ``corpus`` (with
+    whitespace-separated words (``lowercase=True`` lowercases them). ``subwords=True``
+    trains whitespace words whose vectors are composed of rows of their BPE pieces
+    (``train --subwords``; the tokenizer as for a BPE run); ``subword_compose`` ("sum" or
+    "mean"), ``subword_ancestors`` and ``subword_own_rows`` are ``--subword-compose``,
+    ``--subword-ancestors`` and ``--subword-own-rows`` (None: the command's default);
+    :meth:`Run.word_vector` gives the trained composition of any word. ``corpus`` (with
     ``input=None``) trains on a corpus made by ``tokvec encode``. The other settings are
     the command's options of the same name. ``checkpoint_every``: "30s", "10m", "2h", a
     number of tokens, or "off"; the ``keep`` newest checkpoints are kept. ``progress``:
@@ -490,6 +499,7 @@ def train(
         None if tokenizer is None else _path(tokenizer), None if corpus is None else _path(corpus), lowercase,
         dim, window, negative, float(sample), min_count, epochs, threads, float(lr), seed, kernel,
         str(checkpoint_every), keep, report, force, allow_binary, write, redraw,
+        subwords, subword_compose, subword_ancestors, subword_own_rows,
     )
     return _finish(result, _path(output))
 

@@ -25,7 +25,9 @@ class Tokenizer:
 def train(input: str, output: str, words: bool, bpe_vocab_size: Optional[int], tokenizer: Optional[str], corpus: Optional[str],
           lowercase: bool, dim: int, window: int, negative: int, sample: float, min_count: int, epochs: int, threads: int,
           lr: float, seed: int, kernel: str, checkpoint_every: str, keep: int, progress: bool, force: bool,
-          allow_binary: bool, on_progress: Optional[Callable[[str, bool], Any]], redraw: bool) -> Dict[str, Any]: ...
+          allow_binary: bool, on_progress: Optional[Callable[[str, bool], Any]], redraw: bool, subwords: bool = ...,
+          subword_compose: Optional[str] = ..., subword_ancestors: Optional[bool] = ...,
+          subword_own_rows: Optional[int] = ...) -> Dict[str, Any]: ...
 def resume(path: str, checkpoint_every: str, keep: int, progress: bool, on_progress: Optional[Callable[[str, bool], Any]],
            redraw: bool) -> Dict[str, Any]: ...
 
