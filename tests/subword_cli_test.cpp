@@ -110,5 +110,22 @@ TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
   }
 }
 
+TEST(SubwordCli, AdaptingASubwordRunIsRefused) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), inflected_text());
+  const std::string src = dir.file("src");
+  ASSERT_EQ(run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + src + kFast).exit_code, 0);
+  auto r = run_cli("train --init-from " + src + " --input " + dir.file("in.txt") + " --output " + dir.file("a") + " --quiet");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("tokvec train: error: " + (fs::path(src) / "state.tkv").string() +
+                          ": is a --subwords run: --init-from starts from a words or BPE run"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("a")));
+  r = run_cli("train --init-from " + src + " --subwords --input " + dir.file("in.txt") + " --output " + dir.file("a") + " --quiet");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--subwords cannot be given with it"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace tokvec
