@@ -166,6 +166,32 @@ TEST(WriteWordCorpus, StreamsTheSameFileAsBuildWordCorpus) {
   }
 }
 
+// The counting pass keeps the token ids while they fit keep_ids_bytes, so the text is read
+// once; past the budget (from the start, or midway) it is read again. The file is the same.
+TEST(WriteWordCorpus, ReadsTheTextOnceWhenItsIdsFitAndTwiceOtherwise) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), zipf_like_text(3000));
+  for (size_t block : {size_t{64}, size_t{1000}, size_t{1} << 20}) {
+    std::string reference;
+    for (uint64_t budget : {uint64_t{256} << 20, uint64_t{0}, uint64_t{2000}}) {
+      WordVocabConfig wc;
+      wc.min_count = 4;
+      wc.block_bytes = block;
+      wc.threads = 2;
+      wc.keep_ids_bytes = budget;
+      const std::string out = dir.file("c" + std::to_string(budget) + ".tkc");
+      const WordCorpusInfo info = write_word_corpus(dir.file("in.txt"), wc, out, {});
+      EXPECT_EQ(info.passes, budget == (uint64_t{256} << 20) ? 1 : 2) << block << " " << budget;
+      if (reference.empty()) reference = test::read_text(out);
+      EXPECT_EQ(test::read_text(out), reference) << block << " " << budget;
+      // In memory too.
+      const TokenCorpus mapped = TokenCorpus::open(out);
+      const std::span<const uint32_t> ids = mapped.view().tokens;
+      EXPECT_EQ(build_word_corpus(dir.file("in.txt"), wc).tokens, std::vector<uint32_t>(ids.begin(), ids.end())) << block;
+    }
+  }
+}
+
 TEST(WriteWordCorpus, ACallbackThatThrowsLeavesNoFile) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), zipf_like_text(50));

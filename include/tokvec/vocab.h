@@ -34,6 +34,11 @@ struct WordVocabConfig {
   /// absent): a run adapted from another keeps its source's rows. The text's other words
   /// follow as usual (count >= min_count, count descending). Must hold distinct words.
   std::vector<std::string> base_vocab;
+  /// The counting pass keeps each block's token ids (4 bytes a token) while they fit in
+  /// this many bytes, so that a text of up to about a quarter as many tokens is read and
+  /// split into words once; a longer text drops them and is read a second time to encode
+  /// it. 0: always read twice.
+  uint64_t keep_ids_bytes = uint64_t{256} << 20;
 };
 
 /// A distinct word of a text and how often it occurs.
@@ -46,8 +51,8 @@ struct WordCount {
 /// order). Stored as the corpus's tokenizer_checksum.
 uint64_t word_vocab_checksum(const std::vector<std::string>& vocab);
 
-/// Reads `path` ("-" and pipes too: copied to a temporary file first, since it is read
-/// twice), counts words in parallel, keeps those with count >= min_count and encodes
+/// Reads `path` ("-" and pipes too: copied to a temporary file first, since it may be
+/// read twice), counts words in parallel, keeps those with count >= min_count and encodes
 /// the file into a CorpusData (tokenizer_kind "words", source = path).
 /// Throws an input error naming the file when the text holds no word or when min_count
 /// removes every word; an io error when it cannot be read.
@@ -62,15 +67,18 @@ struct WordCorpusInfo {
   uint64_t token_count = 0;     ///< tokens kept
   uint64_t tokenizer_checksum = 0;
   uint64_t line_count = 0;      ///< set once the corpus is written
+  int passes = 0;               ///< times the text was read: 1 when its ids fit keep_ids_bytes, else 2
 };
 
 /// The same corpus as build_word_corpus, streamed into the corpus file `out_path`
 /// (CorpusFileWriter) instead of memory: a counting pass (the vocabulary), then
-/// `before_write(info)` (which may throw, before any file is created), then an encoding
-/// pass whose ids go to the file block by block. Memory: the distinct words of the text and
-/// a few 1 MB blocks per thread, never the token ids, so it does not grow with the length
-/// of the text. Errors as build_word_corpus, plus an input error if the text changes
-/// between the passes; an io error if `out_path` cannot be written (no file is left).
+/// `before_write(info)` (which may throw, before any file is created), then the ids go to
+/// the file block by block: those the counting pass kept (WordVocabConfig::keep_ids_bytes),
+/// else from a second, encoding pass. Memory: the distinct words of the text, a few 1 MB
+/// blocks per thread and at most keep_ids_bytes of ids, so it does not grow with the
+/// length of the text beyond that. Errors as build_word_corpus, plus an input error if the
+/// text changes between the passes; an io error if `out_path` cannot be written (no file is
+/// left).
 WordCorpusInfo write_word_corpus(const std::string& path, const WordVocabConfig& config, const std::string& out_path,
                                  const std::function<void(const WordCorpusInfo&)>& before_write);
 

@@ -120,6 +120,7 @@ struct Block {
   std::vector<uint32_t> ids;            // the block's tokens as local ids, then final ids
   std::vector<uint64_t> line_breaks;    // local token index at each line end
   std::vector<uint32_t> remap;          // local id -> final id, or kDropped
+  std::vector<uint32_t> distinct;       // local id -> the text's distinct-word id (the merge)
   TextTally tally;                      // the bytes of the block's words (the UTF-8 check)
 };
 
@@ -352,6 +353,14 @@ struct WordInput {
   size_t live_blocks() const { return static_cast<size_t>(2 * threads + 2); }
 };
 
+/// A block's tokens as the counting pass left them, kept for encoding without reading the
+/// text again: local ids, line ends, and each local id's distinct-word id.
+struct KeptBlock {
+  std::vector<uint32_t> ids;
+  std::vector<uint64_t> line_breaks;
+  std::vector<uint32_t> distinct;
+};
+
 /// The counting pass's result: every distinct word with its count, and the vocabulary.
 struct CountedWords {
   WordMap words{/*owning=*/true};
@@ -361,6 +370,9 @@ struct CountedWords {
   std::vector<uint64_t> vocab_counts;  // per vocabulary id
   uint64_t token_count = 0;            // tokens kept (sum of vocab_counts)
   uint64_t checksum = 0;
+  /// Every block's tokens in file order, when they fitted in keep_ids_bytes (then `kept_all`).
+  std::vector<KeptBlock> kept;
+  bool kept_all = false;
 };
 
 /// Both passes read the text the same way: an ordered oneTBB pipeline over its blocks that
@@ -397,13 +409,29 @@ void for_each_block_in_order(const WordInput& in, tbb::task_arena& arena, Prepar
   in.check_unchanged();
 }
 
-/// Adds a counted block's words to the text's map.
-void merge_block(CountedWords& cw, const Block& b) {
+/// Adds a counted block's words to the text's map; `distinct` (when given) receives each
+/// local id's distinct-word id.
+void merge_block(CountedWords& cw, const Block& b, std::vector<uint32_t>* distinct = nullptr) {
+  if (distinct != nullptr) distinct->resize(b.words.size());
   for (size_t l = 0; l < b.words.size(); ++l) {
     uint32_t g = cw.words.find_or_insert(b.words[l]);
     if (g == cw.counts.size()) cw.counts.push_back(0);
     cw.counts[g] += b.counts[l];
+    if (distinct != nullptr) (*distinct)[l] = g;
   }
+}
+
+/// Local ids -> final ids in place through `remap`, dropping rare words (kDropped); line
+/// breaks move with the tokens.
+void remap_block(std::vector<uint32_t>& ids, std::vector<uint64_t>& line_breaks, const std::vector<uint32_t>& remap) {
+  size_t n = 0, next_break = 0;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    while (next_break < line_breaks.size() && line_breaks[next_break] == t) line_breaks[next_break++] = n;
+    uint32_t id = remap[ids[t]];
+    if (id != kDropped) ids[n++] = id;
+  }
+  while (next_break < line_breaks.size()) line_breaks[next_break++] = n;
+  ids.resize(n);
 }
 
 /// The distinct words' indices, count descending, then bytes ascending (deterministic).
@@ -431,16 +459,36 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
     read_at(in.file.fd, in.path, 0, static_cast<size_t>(std::min<uint64_t>(in.size, TextCheck::kSampleBytes)), start);
     check.check_start(start, in.size <= TextCheck::kSampleBytes);
   }
+  // Keeping the ids saves the second pass, which reads and splits the text again and
+  // looks every token up in a block map once more (about half the time before training).
+  bool keeping = config.keep_ids_bytes > 0;
+  uint64_t kept_bytes = 0;
   for_each_block_in_order(
       in, arena,
-      [](Block& b) {
+      [&](Block& b) {
+        if (keeping) return;
         b.ids = {};  // pass 2 encodes again
         b.line_breaks = {};
       },
-      [&](const Block& b) {
+      [&](Block& b) {
         check.add(b.tally);
-        merge_block(cw, b);
+        if (!keeping) {
+          merge_block(cw, b);
+          return;
+        }
+        KeptBlock k;
+        merge_block(cw, b, &k.distinct);
+        kept_bytes += 4 * (b.ids.capacity() + k.distinct.size()) + 8 * b.line_breaks.size();
+        if (kept_bytes > config.keep_ids_bytes) {
+          keeping = false;  // too long a text: read it again to encode it
+          cw.kept = {};
+          return;
+        }
+        k.ids = std::move(b.ids);
+        k.line_breaks = std::move(b.line_breaks);
+        cw.kept.push_back(std::move(k));
       });
+  cw.kept_all = keeping;
   if (config.check_text) {
     const std::string warning = check.finish();
     if (!warning.empty() && config.on_warning) config.on_warning(in.path + ": " + warning);
@@ -483,7 +531,21 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
 /// dropped) and hand each block's ids and line ends to `sink`, in file order, as soon as it
 /// is ready. `sink.append(ids)` and `sink.end_line()` run on one thread at a time.
 template <typename Sink>
-void encode_words(const WordInput& in, const CountedWords& cw, tbb::task_arena& arena, Sink& sink) {
+void encode_words(const WordInput& in, CountedWords& cw, tbb::task_arena& arena, Sink& sink) {
+  if (cw.kept_all) {
+    // The counting pass kept every block: final ids by the distinct-word ids it recorded,
+    // the same ids a second pass would find. Each block's memory goes once it is written.
+    std::vector<uint32_t> remap;
+    for (KeptBlock& k : cw.kept) {
+      remap.resize(k.distinct.size());
+      for (size_t l = 0; l < k.distinct.size(); ++l) remap[l] = cw.final_id[k.distinct[l]];
+      remap_block(k.ids, k.line_breaks, remap);
+      append_block_lines(sink, k.ids, k.line_breaks);
+      k = KeptBlock{};
+    }
+    cw.kept = {};
+    return;
+  }
   uint64_t tokens = 0;
   auto changed = [&] {
     return input_error(in.path, "", "changed while tokvec was reading it (the second pass over the text does not match the first)");
@@ -497,16 +559,7 @@ void encode_words(const WordInput& in, const CountedWords& cw, tbb::task_arena& 
           if (g == WordMap::kAbsent) throw changed();
           b.remap[l] = cw.final_id[g];
         }
-        // Local ids -> final ids in place, dropping rare words; line breaks move with the
-        // tokens.
-        size_t n = 0, next_break = 0;
-        for (size_t t = 0; t < b.ids.size(); ++t) {
-          while (next_break < b.line_breaks.size() && b.line_breaks[next_break] == t) b.line_breaks[next_break++] = n;
-          uint32_t id = b.remap[b.ids[t]];
-          if (id != kDropped) b.ids[n++] = id;
-        }
-        while (next_break < b.line_breaks.size()) b.line_breaks[next_break++] = n;
-        b.ids.resize(n);
+        remap_block(b.ids, b.line_breaks, b.remap);
         b.remap = {};
         b.words = {};
         b.arena = {};
@@ -594,6 +647,7 @@ WordCorpusInfo write_word_corpus(const std::string& path, const WordVocabConfig&
   if (before_write) before_write(info);
   CorpusFileWriter writer(out_path, "words", cw.checksum, path, cw.vocab, cw.vocab_counts);
   cw.vocab = {};  // in VOCB now
+  info.passes = cw.kept_all ? 1 : 2;
   encode_words(in, cw, arena, writer);
   writer.commit();
   info.line_count = writer.lines_written();
