@@ -13,7 +13,7 @@ using test::TempDir;
 /// A corpus whose vocabulary has one entry ("ghost") that never occurs.
 std::string write_corpus_with_ghost(const TempDir& dir) {
   CorpusData c;
-  c.tokenizer_kind = "words";
+  c.tokenizer_kind = tokvec::TokenizerKind::words;
   c.vocab = {"a", "b", "c", "d", "ghost"};
   for (int line = 0; line < 200; ++line) {
     for (int k = 0; k < 10; ++k) c.tokens.push_back(static_cast<uint32_t>((line + k * k) % 4));

@@ -197,7 +197,7 @@ TEST(BpeEncode, FileMatchesLinesAndIsIndependentOfBlocksAndThreads) {
   EXPECT_EQ(a.tokens, b.tokens);
   EXPECT_EQ(a.line_ends, b.line_ends);
   EXPECT_EQ(a.tokenizer_checksum, m.checksum());
-  EXPECT_EQ(a.tokenizer_kind, "bpe");
+  EXPECT_EQ(a.tokenizer_kind, tokvec::TokenizerKind::bpe);
   EXPECT_EQ(a.vocab.size(), m.vocab_size());
   EXPECT_EQ(decode_corpus(m, a), normalise(text));
   // The stateless encode_line agrees with the cached file encoder.

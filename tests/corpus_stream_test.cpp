@@ -42,7 +42,7 @@ long resident_kb(const void* begin, const void* end) {
 
 CorpusData sample_corpus() {
   CorpusData c;
-  c.tokenizer_kind = "words";
+  c.tokenizer_kind = tokvec::TokenizerKind::words;
   c.tokenizer_checksum = 77;
   c.source = "sample.txt";
   c.vocab = {"x", "y", "zz"};
@@ -206,7 +206,7 @@ TEST(WriteWordCorpus, ACallbackThatThrowsLeavesNoFile) {
 /// A corpus of `n` tokens over 40 ids in lines of 50, written to `path`.
 CorpusData long_corpus(uint64_t n) {
   CorpusData c;
-  c.tokenizer_kind = "words";
+  c.tokenizer_kind = tokvec::TokenizerKind::words;
   for (int i = 0; i < 40; ++i) c.vocab.push_back("t" + std::to_string(i));
   Rng rng(9, 0);
   c.tokens.resize(n);

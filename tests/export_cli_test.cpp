@@ -123,7 +123,7 @@ BpeModel bpe_run(const TempDir& dir) {
   }
   write_text(dir.file("text.txt"), "cat cats cat\ndog cats cat\n");
   nlohmann::json config = {{"mode", "bpe"}, {"min_count", 2}, {"input", dir.file("text.txt")}};
-  TrainingState s = test::make_state(vocab, freq, rows, "bpe", config.dump());
+  TrainingState s = test::make_state(vocab, freq, rows, tokvec::TokenizerKind::bpe, config.dump());
   s.tokenizer_checksum = model.checksum();
   fs::create_directory(dir.file("bpe"));
   save_state(dir.file("bpe/state.tkv"), s);
@@ -228,7 +228,7 @@ TEST(ExportCli, BadInputsAreRefused) {
   expect_refused(dir, "export " + dir.file("notarun") + out, 3, "no state.tkv");
   // A BPE run without its tokenizer.
   fs::create_directory(dir.file("bpe"));
-  save_state(dir.file("bpe/state.tkv"), test::make_state({"a"}, {1}, {{1.0f}}, "bpe"));
+  save_state(dir.file("bpe/state.tkv"), test::make_state({"a"}, {1}, {{1.0f}}, tokvec::TokenizerKind::bpe));
   expect_refused(dir, "export " + dir.file("bpe") + out, 3, "tokenizer.bpe is missing");
 
   // Truncated and damaged vectors files for eval and neighbors.

@@ -15,7 +15,7 @@ namespace tokvec::test {
 /// A finished state with the given tokens, frequencies and input rows (output rows are the
 /// input rows negated, so the two matrices can be told apart).
 inline TrainingState make_state(const std::vector<std::string>& vocab, const std::vector<uint64_t>& freq,
-                                const std::vector<std::vector<float>>& rows, const std::string& kind = "words",
+                                const std::vector<std::vector<float>>& rows, TokenizerKind kind = TokenizerKind::words,
                                 const std::string& config_json = R"({"min_count": 1})") {
   TrainingState s;
   s.config_json = config_json;

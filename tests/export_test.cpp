@@ -48,7 +48,7 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 TEST(Export, TokenVectorsInFrequencyOrderTiesById) {
-  TrainingState s = make_state({"a", "b", "c", "d"}, {5, 9, 5, 1}, {{1}, {2}, {3}, {4}}, "bpe");
+  TrainingState s = make_state({"a", "b", "c", "d"}, {5, 9, 5, 1}, {{1}, {2}, {3}, {4}}, tokvec::TokenizerKind::bpe);
   Embeddings e = token_embeddings(s);
   EXPECT_EQ(e.words, (std::vector<std::string>{"b", "a", "c", "d"}));
   EXPECT_EQ(e.data, (std::vector<float>{2, 1, 3, 4}));
@@ -57,7 +57,7 @@ TEST(Export, TokenVectorsInFrequencyOrderTiesById) {
 }
 
 TEST(Export, ComposedVectorIsTheMeanOfThePieces) {
-  TrainingState s = make_state({"▁un", "seen", "▁cat", "s"}, {4, 3, 2, 1}, {{1, 2}, {3, 6}, {10, -10}, {0.5f, 0.25f}}, "bpe");
+  TrainingState s = make_state({"▁un", "seen", "▁cat", "s"}, {4, 3, 2, 1}, {{1, 2}, {3, 6}, {10, -10}, {0.5f, 0.25f}}, tokvec::TokenizerKind::bpe);
   // A stand-in for BpeModel::encode_word.
   PieceEncoder enc = [](std::string_view w) -> std::vector<uint32_t> {
     if (w == "unseen") return {0, 1};

@@ -12,7 +12,7 @@ using test::TempDir;
 /// Writes a three-token corpus to `path`.
 void write_tiny_corpus(const std::string& path) {
   CorpusData c;
-  c.tokenizer_kind = "words";
+  c.tokenizer_kind = tokvec::TokenizerKind::words;
   c.vocab = {"a", "b"};
   c.tokens = {0, 1, 0};
   c.line_ends = {3};
@@ -32,7 +32,7 @@ TEST(InspectCli, DescribesACorpus) {
 TEST(InspectCli, DescribesAState) {
   TempDir dir;
   TrainingState s;
-  s.tokenizer_kind = "words";
+  s.tokenizer_kind = tokvec::TokenizerKind::words;
   s.vocab = {"a"};
   s.frequencies = {1};
   s.input = Matrix(1, 4);

@@ -20,7 +20,7 @@ using test::TempDir;
 
 CorpusData small_corpus() {
   CorpusData c;
-  c.tokenizer_kind = "words";
+  c.tokenizer_kind = tokvec::TokenizerKind::words;
   c.tokenizer_checksum = 0x1234;
   c.source = "inline";
   c.vocab = {"the", "cat", "sat"};
@@ -268,7 +268,7 @@ TEST(Corpus, RoundTrip) {
   write_corpus(path, c);
   TokenCorpus t = TokenCorpus::open(path);
   EXPECT_EQ(t.vocab(), c.vocab);
-  EXPECT_EQ(t.tokenizer_kind(), "words");
+  EXPECT_EQ(t.tokenizer_kind(), tokvec::TokenizerKind::words);
   EXPECT_EQ(t.tokenizer_checksum(), 0x1234u);
   CorpusView v = t.view();
   EXPECT_EQ(std::vector<uint32_t>(v.tokens.begin(), v.tokens.end()), c.tokens);
@@ -302,7 +302,7 @@ TEST(Checkpoint, StateRoundTripIsExact) {
   TempDir dir;
   TrainingState s;
   s.config_json = R"({"dim":3})";
-  s.tokenizer_kind = "words";
+  s.tokenizer_kind = tokvec::TokenizerKind::words;
   s.tokenizer_checksum = 99;
   s.vocab = {"a", "b"};
   s.frequencies = {5, 3};

@@ -232,7 +232,7 @@ TEST(SubwordWindow, MatchesAComposeAndScatterPerStepMean) { check_window_matches
 /// frequency order for the trainer).
 CorpusData word_corpus(const std::vector<std::vector<std::string>>& lines) {
   CorpusData c;
-  c.tokenizer_kind = "words";
+  c.tokenizer_kind = tokvec::TokenizerKind::words;
   std::unordered_map<std::string, uint32_t> ids;
   for (const auto& line : lines) {
     for (const std::string& w : line) {

@@ -115,7 +115,7 @@ inline std::string cycled_words_text(int lines, int distinct = 12, bool drift = 
 /// checkpoint (cursor set) below 100, a finished state at 100.
 inline TrainingState tiny_state(uint64_t tokens_done) {
   TrainingState s;
-  s.tokenizer_kind = "words";
+  s.tokenizer_kind = tokvec::TokenizerKind::words;
   s.vocab = {"x", "y"};
   s.frequencies = {3, 1};
   s.input = Matrix(2, 3);

@@ -136,7 +136,7 @@ TEST(TrainCli, BadInputsAreRefusedAndNothingIsWritten) {
 TEST(TrainCli, CorpusFromAnotherTokenizerIsRefused) {
   TempDir dir;
   CorpusData c;
-  c.tokenizer_kind = "words";
+  c.tokenizer_kind = tokvec::TokenizerKind::words;
   c.tokenizer_checksum = 42;
   c.vocab = {"a", "b"};
   c.tokens = {0, 1, 0, 1, 0, 1, 0, 1};
@@ -169,7 +169,7 @@ TEST(TrainCli, BpeRunTrainsTheTokenizerAndCorporaMustMatchIt) {
   EXPECT_EQ(cfg["tokenizer_kind"], "bpe");
   EXPECT_EQ(cfg["bpe_vocab_size"], 280);
   TrainingState s = load_state(run + "/state.tkv");
-  EXPECT_EQ(s.tokenizer_kind, "bpe");
+  EXPECT_EQ(s.tokenizer_kind, tokvec::TokenizerKind::bpe);
   EXPECT_EQ(s.vocab_size(), 280u);
   TokenCorpus c = TokenCorpus::open(run + "/corpus.tkc");
   EXPECT_EQ(c.tokenizer_checksum(), s.tokenizer_checksum);

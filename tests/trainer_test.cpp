@@ -19,7 +19,7 @@ namespace {
 /// A corpus from lines of ids (vocabulary "t0", "t1", ...).
 CorpusData make_corpus(const std::vector<std::vector<uint32_t>>& lines, uint32_t vocab_size) {
   CorpusData c;
-  c.tokenizer_kind = "words";
+  c.tokenizer_kind = tokvec::TokenizerKind::words;
   for (uint32_t i = 0; i < vocab_size; ++i) {
     std::string name = "t";
     name += std::to_string(i);

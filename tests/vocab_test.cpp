@@ -76,7 +76,7 @@ TEST(WordVocab, OrdersByCountThenBytes) {
   CorpusData c = build("b a b c a b\nd d d d d y x\n", 1);
   EXPECT_EQ(c.vocab, (std::vector<std::string>{"d", "b", "a", "c", "x", "y"}));
   EXPECT_EQ(c.counts, (std::vector<uint64_t>{5, 3, 2, 1, 1, 1}));
-  EXPECT_EQ(c.tokenizer_kind, "words");
+  EXPECT_EQ(c.tokenizer_kind, tokvec::TokenizerKind::words);
   EXPECT_EQ(c.tokens.size(), 13u);
   EXPECT_EQ(c.line_ends, (std::vector<uint64_t>{6, 13}));
 }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "tokvec/matrix.h"
+#include "tokvec/tokenizer_kind.h"
 
 namespace tokvec {
 
@@ -52,7 +53,7 @@ struct PretrainCounts {
 
 struct TrainingState {
   std::string config_json;  ///< the TrainConfig of the run, as JSON
-  std::string tokenizer_kind;  ///< "bpe" or "words"
+  TokenizerKind tokenizer_kind = TokenizerKind::bpe;
   uint64_t tokenizer_checksum = 0;
   std::vector<std::string> vocab;
   std::vector<uint64_t> frequencies;  ///< this run's corpus frequencies

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "tokvec/tokenizer_kind.h"
+
 namespace tokvec {
 
 class SectionReader;        // src/run/sections.h
@@ -52,7 +54,7 @@ struct CorpusView {
 
 /// A corpus built in memory (by the encoder or the word tokenizer), ready to write.
 struct CorpusData {
-  std::string tokenizer_kind;  ///< "bpe" or "words"
+  TokenizerKind tokenizer_kind = TokenizerKind::bpe;
   uint64_t tokenizer_checksum = 0;
   std::string source;
   std::vector<std::string> vocab;
@@ -82,13 +84,13 @@ void write_corpus(const std::string& path, const CorpusData& corpus);
 /// the same way: each id below the vocabulary size, the ids adding up to `counts`.
 class CorpusFileWriter {
  public:
-  CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+  CorpusFileWriter(const std::string& path, TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum,
                    const std::string& source, const std::vector<std::string>& vocab, std::vector<uint64_t> counts);
   /// For an encoder that cannot count ahead (BPE encodes in one pass): the counts and the
   /// token count are what the appended ids add up to. The ids still go straight to the file;
   /// the line ends wait in memory (8 bytes a line) and are written after the ids. Every
   /// end_line() is a line, an empty one included, as encode_file keeps blank lines.
-  CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+  CorpusFileWriter(const std::string& path, TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum,
                    const std::string& source, const std::vector<std::string>& vocab);
   ~CorpusFileWriter();
   CorpusFileWriter(const CorpusFileWriter&) = delete;
@@ -108,7 +110,7 @@ class CorpusFileWriter {
 
  private:
   std::string path_;
-  std::string tokenizer_kind_;
+  TokenizerKind tokenizer_kind_;
   uint64_t tokenizer_checksum_;
   std::string source_;
   bool counted_ = true;              // counts given up front (else taken from the ids at commit)
@@ -155,7 +157,7 @@ class TokenCorpus {
   CorpusView view() const noexcept { return {tokens_, line_ends_, counts_, true}; }
   const std::vector<std::string>& vocab() const noexcept { return vocab_; }
   uint64_t tokenizer_checksum() const noexcept { return tokenizer_checksum_; }
-  const std::string& tokenizer_kind() const noexcept { return tokenizer_kind_; }
+  TokenizerKind tokenizer_kind() const noexcept { return tokenizer_kind_; }
   const std::string& source() const noexcept { return source_; }
   const std::string& path() const noexcept;
   /// Lines for `tokvec inspect`.
@@ -165,7 +167,7 @@ class TokenCorpus {
   std::unique_ptr<SectionReader> reader_;
   std::vector<std::string> vocab_;
   uint64_t tokenizer_checksum_ = 0;
-  std::string tokenizer_kind_;
+  TokenizerKind tokenizer_kind_ = TokenizerKind::bpe;
   std::string source_;
   std::span<const uint32_t> tokens_;
   std::span<const uint64_t> line_ends_;

@@ -157,7 +157,7 @@ Embeddings read_vectors(const std::string& path);
 struct Run {
   std::string state_path;
   TrainingState state;
-  std::string tokenizer_kind;  ///< "bpe", "words" or "subwords" (a train --subwords run)
+  TokenizerKind tokenizer_kind = TokenizerKind::bpe;  ///< subwords: a train --subwords run
   /// Encodes a word into piece ids (BPE runs, from tokenizer.bpe), or, in a subword run,
   /// into its input rows R(w) (src/sgns/subword.h); empty for words runs.
   PieceEncoder encode;
@@ -171,8 +171,8 @@ struct Run {
   std::shared_ptr<const BpeModel> model;  ///< BPE runs: the tokenizer
   std::string note;         ///< for the user: an unfinished run read from its newest checkpoint
 
-  bool is_bpe() const noexcept { return tokenizer_kind == "bpe"; }
-  bool is_subwords() const noexcept { return tokenizer_kind == "subwords"; }
+  bool is_bpe() const noexcept { return tokenizer_kind == TokenizerKind::bpe; }
+  bool is_subwords() const noexcept { return tokenizer_kind == TokenizerKind::subwords; }
   /// A vector for any word, composed of rows: BPE and subword runs.
   bool composes() const noexcept { return is_bpe() || is_subwords(); }
 };

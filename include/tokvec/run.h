@@ -71,7 +71,7 @@ struct RunConfig {
   SubwordConfig subwords;      ///< subword runs: the composition (written only for them)
   TrainConfig train;
   // What only the corpus tells; absent until it is built.
-  std::optional<std::string> tokenizer_kind;
+  std::optional<TokenizerKind> tokenizer_kind;
   std::optional<uint64_t> tokenizer_checksum;
   std::optional<int> threads_used;
   std::optional<int> processes;

@@ -12,5 +12,6 @@
 #include "tokvec/run.h"
 #include "tokvec/simd.h"
 #include "tokvec/status.h"
+#include "tokvec/tokenizer_kind.h"
 #include "tokvec/trainer.h"
 #include "tokvec/vocab.h"

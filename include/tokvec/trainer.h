@@ -115,7 +115,7 @@ TrainConfig resume_settings(const nlohmann::json& config, const std::string& con
 /// "tokenizer_checksum") against the corpus itself (`corpus_file`'s tokenizer kind and
 /// checksum); a difference is a corrupt error naming `config_file` and the key.
 void check_config_matches_corpus(const nlohmann::json& config, const std::string& config_file, const std::string& corpus_file,
-                                 const std::string& tokenizer_kind, uint64_t tokenizer_checksum);
+                                 TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum);
 
 /// The initial value of input row `row` for a run with `seed`: uniform in
 /// [-0.5/dim, 0.5/dim) from Rng(seed, row), so it can be recomputed without storing it
@@ -125,7 +125,7 @@ void initial_input_row(uint64_t seed, uint32_t row, std::span<float> out);
 /// Prepares a fresh state for `corpus`: vocabulary and frequencies from the corpus,
 /// input rows from initial_input_row, output rows zero, counts zero, progress zero.
 TrainingState initial_state(const CorpusView& corpus, const std::vector<std::string>& vocab,
-                            const std::string& tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& config);
+                            TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& config);
 
 /// Trains `state` (from initial_state, or a paused state / checkpoint whose cursor is not
 /// empty) on `corpus` until every epoch is done; then state.cursor is empty and

@@ -160,7 +160,7 @@ int cmd_encode(int argc, char** argv) {
   check_output_is_safe("--output", output, {input, r["model"].as<std::string>()});
   BpeModel model = BpeModel::load(r["model"].as<std::string>());
   // Straight to the file as the blocks are encoded: the ids are never all in memory.
-  CorpusFileWriter writer(output, "bpe", model.checksum(), input, corpus_vocab(model));
+  CorpusFileWriter writer(output, TokenizerKind::bpe, model.checksum(), input, corpus_vocab(model));
   const uint64_t tokens = encode_file(model, input, eo, writer);
   writer.commit();
   if (!eo.quiet) {
@@ -219,8 +219,8 @@ int cmd_decode(int argc, char** argv) {
     const std::string input = r["input"].as<std::string>();
     BpeModel model = BpeModel::load(model_path);
     TokenCorpus corpus = TokenCorpus::open(input);
-    if (corpus.tokenizer_kind() != "bpe" || corpus.tokenizer_checksum() != model.checksum()) {
-      throw input_error(input, "", "was encoded with tokenizer " + corpus.tokenizer_kind() + " " + hex64(corpus.tokenizer_checksum()) +
+    if (corpus.tokenizer_kind() != TokenizerKind::bpe || corpus.tokenizer_checksum() != model.checksum()) {
+      throw input_error(input, "", "was encoded with tokenizer " + std::string(tokenizer_kind_name(corpus.tokenizer_kind())) + " " + hex64(corpus.tokenizer_checksum()) +
                                        ", not with " + model_path + " (bpe " + hex64(model.checksum()) + ")");
     }
     // Streamed line by line: memory stays one line of text, however large the corpus.

@@ -109,7 +109,7 @@ uint64_t CorpusView::done_with(uint64_t begin, uint64_t end) const noexcept {
   return next;
 }
 
-CorpusFileWriter::CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+CorpusFileWriter::CorpusFileWriter(const std::string& path, TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum,
                                    const std::string& source, const std::vector<std::string>& vocab, std::vector<uint64_t> counts)
     : path_(path), tokenizer_kind_(tokenizer_kind), tokenizer_checksum_(tokenizer_checksum), source_(source),
       counts_(std::move(counts)), recount_(counts_.size(), 0) {
@@ -122,7 +122,7 @@ CorpusFileWriter::CorpusFileWriter(const std::string& path, const std::string& t
   line_ = out_->begin("LINE");
 }
 
-CorpusFileWriter::CorpusFileWriter(const std::string& path, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+CorpusFileWriter::CorpusFileWriter(const std::string& path, TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum,
                                    const std::string& source, const std::vector<std::string>& vocab)
     : path_(path), tokenizer_kind_(tokenizer_kind), tokenizer_checksum_(tokenizer_checksum), source_(source),
       counted_(false), counts_(vocab.size(), 0), recount_(vocab.size(), 0) {
@@ -150,7 +150,7 @@ std::string CorpusFileWriter::meta_bytes(uint64_t line_count) const {
   meta.u64(token_count_);
   meta.u64(line_count);
   meta.u64(tokenizer_checksum_);
-  meta.str(tokenizer_kind_);
+  meta.str(tokenizer_kind_name(tokenizer_kind_));
   meta.str(source_);
   return std::move(meta.bytes());
 }
@@ -234,7 +234,7 @@ void write_corpus(const std::string& path, const CorpusData& corpus) {
   meta.u64(corpus.tokens.size());
   meta.u64(corpus.line_ends.size());
   meta.u64(corpus.tokenizer_checksum);
-  meta.str(corpus.tokenizer_kind);
+  meta.str(tokenizer_kind_name(corpus.tokenizer_kind));
   meta.str(corpus.source);
   writer.add("META", std::move(meta.bytes()));
   ByteWriter vocab;
@@ -260,12 +260,12 @@ TokenCorpus TokenCorpus::open(const std::string& path) {
   uint64_t token_count = meta.u64();
   uint64_t line_count = meta.u64();
   c.tokenizer_checksum_ = meta.u64();
-  c.tokenizer_kind_ = meta.str();
+  const std::string kind = meta.str();
   c.source_ = meta.str();
   meta.expect_done();
-  if (c.tokenizer_kind_ != "bpe" && c.tokenizer_kind_ != "words") {
-    meta.fail("unknown tokenizer kind '" + c.tokenizer_kind_ + "'");
-  }
+  const std::optional<TokenizerKind> parsed = parse_tokenizer_kind(kind);
+  if (!parsed || *parsed == TokenizerKind::subwords) meta.fail("unknown tokenizer kind '" + kind + "'");
+  c.tokenizer_kind_ = *parsed;
   ByteReader vocab = c.reader_->reader("VOCB");
   // Each string takes at least its 8-byte length, so a damaged count is refused here rather
   // than reserved (found by fuzzing: a count of 2^32 - 1 asked for 128 GB).
@@ -290,7 +290,7 @@ TokenCorpus TokenCorpus::open(const std::string& path) {
 std::vector<std::string> TokenCorpus::describe() const {
   std::vector<std::string> lines;
   lines.push_back("token corpus, format version " + std::to_string(reader_->version()));
-  lines.push_back("tokenizer: " + tokenizer_kind_ + ", checksum " + hex64(tokenizer_checksum_));
+  lines.push_back("tokenizer: " + std::string(tokenizer_kind_name(tokenizer_kind_)) + ", checksum " + hex64(tokenizer_checksum_));
   lines.push_back("source: " + source_);
   lines.push_back("vocabulary: " + std::to_string(vocab_.size()) + " tokens");
   lines.push_back("tokens: " + std::to_string(tokens_.size()) + " in " + std::to_string(line_ends_.size()) + " lines");

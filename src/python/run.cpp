@@ -196,7 +196,7 @@ void bind_run(py::module_& m) {
       .def_static("load", &load_run, py::arg("path"))
       .def_property_readonly("state_path", [](const RunHolder& h) { return h.run.state_path; })
       .def_property_readonly("note", [](const RunHolder& h) { return h.run.note; })
-      .def_property_readonly("tokenizer_kind", [](const RunHolder& h) { return h.run.tokenizer_kind; })
+      .def_property_readonly("tokenizer_kind", [](const RunHolder& h) { return std::string(tokvec::tokenizer_kind_name(h.run.tokenizer_kind)); })
       .def_property_readonly("config_json", [](const RunHolder& h) { return h.run.state.config_json; })
       .def_property_readonly("tokenizer", [](const RunHolder& h) { return tokenizer_object(h.tokenizer); })
       .def_property_readonly("dim", [](const RunHolder& h) { return h.run.state.dim(); })

@@ -27,7 +27,7 @@ AdaptSource load_adapt_source(const std::string& init_from) {
                                    "tokvec train --resume " + target.dir + ")");
   }
   src.state = std::move(rs.state);
-  if (src.state.tokenizer_kind == "bpe") {
+  if (src.state.tokenizer_kind == TokenizerKind::bpe) {
     src.tokenizer_file = (fs::path(target.dir) / "tokenizer.bpe").string();
     std::error_code ec;
     if (!fs::exists(src.tokenizer_file, ec)) {
@@ -38,8 +38,6 @@ AdaptSource load_adapt_source(const std::string& init_from) {
       throw input_error(src.tokenizer_file, "", "is not the tokenizer " + src.path + " was trained with (checksum " + hex64(model.checksum()) +
                                                     ", the state records " + hex64(src.state.tokenizer_checksum) + ")");
     }
-  } else if (src.state.tokenizer_kind != "words") {
-    throw corrupt_error(src.path, "section META", "unknown tokenizer kind '" + src.state.tokenizer_kind + "'");
   }
   // Words runs record whether they lowercased in the settings the state keeps.
   bool subwords = false;
@@ -57,7 +55,7 @@ AdaptSource load_adapt_source(const std::string& init_from) {
 }
 
 void apply_adapt_source(RunConfig& run, const AdaptSource& src) {
-  run.mode = src.state.tokenizer_kind == "words" ? RunMode::words : RunMode::bpe;
+  run.mode = src.state.tokenizer_kind == TokenizerKind::words ? RunMode::words : RunMode::bpe;
   run.tokenizer_path = src.tokenizer_file;
   run.lowercase = src.lowercase;
   run.bpe_vocab = 0;
@@ -70,13 +68,13 @@ void apply_adapt_source(RunConfig& run, const AdaptSource& src) {
 }
 
 TrainingState adapted_state(const AdaptSource& src, const CorpusView& corpus, const std::vector<std::string>& vocab,
-                            const std::string& tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& cfg) {
+                            TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& cfg) {
   const TrainingState& from = src.state;
   const size_t n0 = from.vocab_size();
   // The corpus was built with the source's tokenizer (BPE) or with its vocabulary first
   // (words): anything else is a bug, or a source changed under a resumed run.
   bool same = tokenizer_kind == from.tokenizer_kind && vocab.size() >= n0 && cfg.dim == from.dim() &&
-              (tokenizer_kind != "bpe" || tokenizer_checksum == from.tokenizer_checksum);
+              (tokenizer_kind != TokenizerKind::bpe || tokenizer_checksum == from.tokenizer_checksum);
   for (size_t i = 0; same && i < n0; ++i) same = vocab[i] == from.vocab[i];
   if (!same) {
     throw input_error(src.path, "", "does not hold the rows of this run's corpus (its tokenizer, vocabulary or dimension differs): "

@@ -67,7 +67,7 @@ void save_state(const std::string& path, const TrainingState& s, uint64_t fail_a
   SectionWriter writer(path, std::string_view(kStateMagic, 8), s.pretrain ? kStateVersion : 1);
   ByteWriter meta;
   meta.str(s.config_json);
-  meta.str(s.tokenizer_kind);
+  meta.str(tokenizer_kind_name(s.tokenizer_kind));
   meta.u64(s.tokenizer_checksum);
   meta.u32(static_cast<uint32_t>(n));
   meta.u32(s.dim());
@@ -113,7 +113,10 @@ TrainingState read_state(const SectionReader& file) {
   TrainingState s;
   ByteReader meta = file.reader("META");
   s.config_json = meta.str();
-  s.tokenizer_kind = meta.str();
+  const std::string kind = meta.str();
+  const std::optional<TokenizerKind> parsed = parse_tokenizer_kind(kind);
+  if (!parsed || *parsed == TokenizerKind::subwords) meta.fail("unknown tokenizer kind '" + kind + "'");
+  s.tokenizer_kind = *parsed;
   s.tokenizer_checksum = meta.u64();
   uint64_t n = meta.u32();
   uint64_t dim = meta.u32();
@@ -166,7 +169,7 @@ std::vector<std::string> describe_state(const std::string& path) {
   const TrainingState s = read_state(file);
   std::vector<std::string> lines;
   lines.push_back("training state, format version " + std::to_string(file.version()));
-  lines.push_back("tokenizer: " + s.tokenizer_kind + ", checksum " + hex64(s.tokenizer_checksum));
+  lines.push_back("tokenizer: " + std::string(tokenizer_kind_name(s.tokenizer_kind)) + ", checksum " + hex64(s.tokenizer_checksum));
   lines.push_back("vocabulary: " + std::to_string(s.vocab_size()) + " rows, dim " + std::to_string(s.dim()));
   lines.push_back("progress: " + std::to_string(s.tokens_done) + " / " + std::to_string(s.tokens_total) +
                   " tokens, epochs done " + std::to_string(s.epochs_done) + (s.finished() ? " (finished)" : " (in progress)"));

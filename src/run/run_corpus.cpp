@@ -64,7 +64,7 @@ RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& l
         log.line("vocabulary: " + std::to_string(i.vocab_size) + " words with count >= " + std::to_string(cfg.min_count) + " (of " +
                  std::to_string(i.distinct_words) + " distinct), " + std::to_string(i.token_count) + " tokens");
       }
-      before_write(i.token_count, i.vocab_size, "words", i.tokenizer_checksum);
+      before_write(i.token_count, i.vocab_size, TokenizerKind::words, i.tokenizer_checksum);
       // Before the corpus: a subword run's corpus is never in the folder without the
       // tokenizer its rows come from.
       if (subwords) rc.model->save(tokenizer_file);
@@ -82,11 +82,11 @@ RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& l
     eo.allow_binary = plan.allow_binary;
     eo.on_warning = [&](const std::string& w) { log.line("warning: " + w); };
     const std::vector<std::string> vocab = corpus_vocab(*rc.model);
-    CorpusFileWriter writer(corpus_file, "bpe", rc.model->checksum(), rc_config.input, vocab);
+    CorpusFileWriter writer(corpus_file, TokenizerKind::bpe, rc.model->checksum(), rc_config.input, vocab);
     signal_point("train:encoding");
     const uint64_t tokens = encode_file(*rc.model, plan.text_path(), eo, writer);
     log.line("encoded: " + std::to_string(tokens) + " tokens in " + std::to_string(writer.lines_written()) + " lines");
-    before_write(tokens, vocab.size(), "bpe", rc.model->checksum());
+    before_write(tokens, vocab.size(), TokenizerKind::bpe, rc.model->checksum());
     rc.model->save(tokenizer_file);
     writer.commit();
   } else {
@@ -100,8 +100,8 @@ RunCorpus build_corpus(const CorpusPlan& plan, const std::string& dir, RunLog& l
       copy_file_to(rc_config.corpus_path, *copy);
       if (!rc_config.tokenizer_path.empty()) {
         rc.model = BpeModel::load(rc_config.tokenizer_path);
-        if (given.tokenizer_kind() != "bpe" || given.tokenizer_checksum() != rc.model->checksum()) {
-          throw input_error(rc_config.corpus_path, "", "was encoded with another tokenizer (" + given.tokenizer_kind() + ", checksum " +
+        if (given.tokenizer_kind() != TokenizerKind::bpe || given.tokenizer_checksum() != rc.model->checksum()) {
+          throw input_error(rc_config.corpus_path, "", "was encoded with another tokenizer (" + std::string(tokenizer_kind_name(given.tokenizer_kind())) + ", checksum " +
                                                       hex64(given.tokenizer_checksum()) + ") than " + rc_config.tokenizer_path +
                                                       " (bpe, checksum " + hex64(rc.model->checksum()) + ")");
         }

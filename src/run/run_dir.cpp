@@ -73,7 +73,7 @@ nlohmann::json RunConfig::to_json() const {
   if (mode == RunMode::subwords) subwords.to_json(j);
   j["lowercase"] = lowercase;
   if (!j.contains("version")) j["version"] = "0.1.0";
-  if (tokenizer_kind) j["tokenizer_kind"] = *tokenizer_kind;
+  if (tokenizer_kind) j["tokenizer_kind"] = tokenizer_kind_name(*tokenizer_kind);
   if (tokenizer_checksum) j["tokenizer_checksum"] = hex64(*tokenizer_checksum);
   if (threads_used) j["threads_used"] = *threads_used;
   if (processes) j["processes"] = *processes;
@@ -106,8 +106,9 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& file)
     if (!is_modelled_key(key)) rest[key] = value;
   }
   auto keep = [&](const char* key) { if (j.contains(key)) rest[key] = j.at(key); };
-  if (j.contains("tokenizer_kind") && j.at("tokenizer_kind").is_string()) {
-    c.tokenizer_kind = j.at("tokenizer_kind").get<std::string>();
+  if (j.contains("tokenizer_kind") && j.at("tokenizer_kind").is_string() &&
+      parse_tokenizer_kind(j.at("tokenizer_kind").get<std::string>())) {
+    c.tokenizer_kind = parse_tokenizer_kind(j.at("tokenizer_kind").get<std::string>());
   } else {
     keep("tokenizer_kind");
   }

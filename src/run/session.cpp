@@ -237,9 +237,9 @@ void check_run_tokenizer(const std::string& dir, const RunConfig& plan, const Ru
                                           "without it (restore it, or train a new run)");
   }
   const BpeModel model = BpeModel::load(tokenizer_file);
-  if (corpus.kind() != "bpe" || model.checksum() != corpus.checksum()) {
+  if (corpus.kind() != TokenizerKind::bpe || model.checksum() != corpus.checksum()) {
     throw input_error(tokenizer_file, "", "is not the tokenizer " + corpus_file + " was encoded with (checksum " + hex64(model.checksum()) +
-                                                ", the corpus records " + corpus.kind() + " " + hex64(corpus.checksum()) +
+                                                ", the corpus records " + std::string(tokenizer_kind_name(corpus.kind())) + " " + hex64(corpus.checksum()) +
                                                 "): restore the run's own tokenizer.bpe, or train a new run");
   }
 }
@@ -311,7 +311,7 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
       set_signal_note("the run in " + dir + " was left as it was");
     }
     const std::string name = have_corpus ? run.corpus_path : run.input;
-    auto before_write = [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
+    auto before_write = [&](uint64_t tokens, size_t vocab, TokenizerKind kind, uint64_t checksum) {
       cfg.validate(tokens, vocab, name);
       run.tokenizer_kind = kind;
       run.tokenizer_checksum = checksum;
@@ -326,10 +326,10 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
       set_signal_note(dir + " holds config.json and no complete corpus yet; " + resume_hint);
     };
     plan.config = run;
-    if (source && source->state.tokenizer_kind == "words") plan.base_vocab = &source->state.vocab;
+    if (source && source->state.tokenizer_kind == TokenizerKind::words) plan.base_vocab = &source->state.vocab;
     if (source) {
       log.line("starting from " + source->path + ": " + std::to_string(source->state.vocab_size()) + " rows, dim " +
-               std::to_string(source->state.dim()) + ", " + source->state.tokenizer_kind + " tokenizer");
+               std::to_string(source->state.dim()) + ", " + std::string(tokenizer_kind_name(source->state.tokenizer_kind)) + " tokenizer");
     }
     RunCorpus corpus = detail::build_corpus(plan, dir, log, before_write, /*resuming=*/false);
     set_signal_note(dir + " holds config.json and corpus.tkc; " + resume_hint);
@@ -435,12 +435,12 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
       source = detail::load_adapt_source(run.init_from);
       plan.base_vocab = &source->state.vocab;
     }
-    corpus = detail::build_corpus(plan, dir, log, [&](uint64_t tokens, size_t vocab, const std::string& kind, uint64_t checksum) {
+    corpus = detail::build_corpus(plan, dir, log, [&](uint64_t tokens, size_t vocab, TokenizerKind kind, uint64_t checksum) {
       cfg.validate(tokens, vocab, name);
       if (!j.contains("tokenizer_checksum")) {
         // A run stopped before its corpus was built has the config written first, without
         // what only the corpus tells: complete it now, as a new run would have.
-        j["tokenizer_kind"] = kind;
+        j["tokenizer_kind"] = tokenizer_kind_name(kind);
         j["tokenizer_checksum"] = hex64(checksum);
         j["threads_used"] = resolve_threads(cfg.threads);
         j["processes"] = options.world != nullptr ? options.world->size : 1;

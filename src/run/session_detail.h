@@ -74,7 +74,7 @@ struct RunCorpus {
 
   CorpusView view() const { return mapped->view(); }
   const std::vector<std::string>& vocab() const { return mapped->vocab(); }
-  const std::string& kind() const { return mapped->tokenizer_kind(); }
+  TokenizerKind kind() const { return mapped->tokenizer_kind(); }
   uint64_t checksum() const { return mapped->tokenizer_checksum(); }
 };
 
@@ -82,7 +82,7 @@ struct RunCorpus {
 /// the run folder: (tokens, vocabulary size, tokenizer kind, tokenizer checksum). It
 /// validates the settings against the corpus and, on a new run, writes config.json; if it
 /// throws, the folder is unchanged.
-using BeforeWrite = std::function<void(uint64_t, size_t, const std::string&, uint64_t)>;
+using BeforeWrite = std::function<void(uint64_t, size_t, TokenizerKind, uint64_t)>;
 
 /// Builds the run's tokenizer and corpus as the plan says and writes them into `dir`
 /// (tokenizer.bpe for BPE runs, then corpus.tkc), then maps the corpus. Words mode streams
@@ -115,6 +115,6 @@ void apply_adapt_source(RunConfig& run, const AdaptSource& src);
 /// a new run's (input uniform from the source's seed, output zero), the source's counts as
 /// the pretraining phase's and as the start of the totals.
 TrainingState adapted_state(const AdaptSource& src, const CorpusView& corpus, const std::vector<std::string>& vocab,
-                            const std::string& tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& cfg);
+                            TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& cfg);
 
 }  // namespace tokvec::detail

@@ -223,7 +223,7 @@ void SubwordWindow::finish() noexcept {
 }
 
 TrainingState initial_subword_state(const CorpusView& corpus, const std::vector<std::string>& words, const BpeModel& model,
-                                    const SubwordMap& map, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+                                    const SubwordMap& map, TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum,
                                     uint32_t dim, uint64_t seed, uint32_t epochs, int threads) {
   if (words.size() != corpus.counts.size() || map.words() != words.size() || map.pieces() != model.vocab_size()) {
     throw internal_error("subword state: the corpus, the map and the tokenizer differ in size");

@@ -182,7 +182,7 @@ class SubwordWindow {
 /// display forms; the words' frequencies are their counts, a piece's the sum of the counts
 /// of the words whose rows hold it; input rows from initial_input_row, output rows zero.
 TrainingState initial_subword_state(const CorpusView& corpus, const std::vector<std::string>& words, const BpeModel& model,
-                                    const SubwordMap& map, const std::string& tokenizer_kind, uint64_t tokenizer_checksum,
+                                    const SubwordMap& map, TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum,
                                     uint32_t dim, uint64_t seed, uint32_t epochs, int threads);
 
 }  // namespace tokvec

@@ -173,7 +173,7 @@ TrainConfig resume_settings(const nlohmann::json& config, const std::string& con
 }
 
 void check_config_matches_corpus(const nlohmann::json& config, const std::string& config_file, const std::string& corpus_file,
-                                 const std::string& tokenizer_kind, uint64_t tokenizer_checksum) {
+                                 TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum) {
   auto differs = [&](const char* key, const std::string& expected) {
     throw corrupt_error(config_file, std::string("key \"") + key + "\"",
                         "is " + (config.contains(key) ? show_value(config.at(key)) : std::string("missing")) + ", but " + corpus_file +
@@ -184,9 +184,10 @@ void check_config_matches_corpus(const nlohmann::json& config, const std::string
     return config.contains(key) && config.at(key).is_string() ? config.at(key).get<std::string>() : std::string("\x01");
   };
   const std::string mode = text("mode");
-  const std::string kind = "the " + tokenizer_kind + " tokenizer";
-  if ((mode == "words" || mode == "bpe") && mode != tokenizer_kind) differs("mode", kind);
-  if (config.contains("tokenizer_kind") && text("tokenizer_kind") != tokenizer_kind) differs("tokenizer_kind", kind);
+  const std::string name(tokenizer_kind_name(tokenizer_kind));
+  const std::string kind = "the " + name + " tokenizer";
+  if ((mode == "words" || mode == "bpe") && mode != name) differs("mode", kind);
+  if (config.contains("tokenizer_kind") && text("tokenizer_kind") != name) differs("tokenizer_kind", kind);
   if (config.contains("tokenizer_checksum") && text("tokenizer_checksum") != hex64(tokenizer_checksum)) {
     differs("tokenizer_checksum", "the tokenizer of checksum \"" + hex64(tokenizer_checksum) + "\"");
   }
@@ -199,7 +200,7 @@ void initial_input_row(uint64_t seed, uint32_t row, std::span<float> out) {
 }
 
 TrainingState initial_state(const CorpusView& corpus, const std::vector<std::string>& vocab,
-                            const std::string& tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& config) {
+                            TokenizerKind tokenizer_kind, uint64_t tokenizer_checksum, const TrainConfig& config) {
   if (vocab.size() != corpus.counts.size()) throw internal_error("vocabulary and counts differ in size");
   TrainingState s;
   s.config_json = config.to_json().dump();

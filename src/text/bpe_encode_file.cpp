@@ -164,7 +164,7 @@ std::vector<std::string> corpus_vocab(const BpeModel& model) {
 
 CorpusData encode_file(const BpeModel& model, const std::string& input_path, const EncodeOptions& options) {
   CorpusData corpus;
-  corpus.tokenizer_kind = "bpe";
+  corpus.tokenizer_kind = TokenizerKind::bpe;
   corpus.tokenizer_checksum = model.checksum();
   corpus.source = input_path;
   // About 1 token per 4.5 bytes of English; a guess that saves most regrowth.

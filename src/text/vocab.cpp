@@ -591,7 +591,7 @@ CorpusData build_word_corpus(const std::string& path, const WordVocabConfig& con
   tbb::task_arena& arena = arena_threads.arena();
   CountedWords cw = count_words(in, config, arena);
   CorpusData corpus;
-  corpus.tokenizer_kind = "words";
+  corpus.tokenizer_kind = TokenizerKind::words;
   corpus.source = path;
   corpus.tokenizer_checksum = cw.checksum;
   corpus.vocab = cw.vocab;
@@ -645,7 +645,7 @@ WordCorpusInfo write_word_corpus(const std::string& path, const WordVocabConfig&
   info.token_count = cw.token_count;
   info.tokenizer_checksum = cw.checksum;
   if (before_write) before_write(info);
-  CorpusFileWriter writer(out_path, "words", cw.checksum, path, cw.vocab, cw.vocab_counts);
+  CorpusFileWriter writer(out_path, TokenizerKind::words, cw.checksum, path, cw.vocab, cw.vocab_counts);
   cw.vocab = {};  // in VOCB now
   info.passes = cw.kept_all ? 1 : 2;
   encode_words(in, cw, arena, writer);

@@ -154,7 +154,7 @@ Run load_run(const std::string& path) {
     if (config.contains("lowercase") && config["lowercase"].is_boolean()) run.lowercase = config["lowercase"].get<bool>();
   }
   if (config.is_object() && config.contains("mode") && config["mode"] == "subwords") {
-    run.tokenizer_kind = "subwords";
+    run.tokenizer_kind = TokenizerKind::subwords;
     detail::attach_subwords(run, dir, config);
   } else if (run.is_bpe()) {
     std::string tok = (dir / "tokenizer.bpe").string();
@@ -165,8 +165,6 @@ Run load_run(const std::string& path) {
     }
     run.encode = [model](std::string_view w) { return model->encode_word(w); };
     run.model = model;
-  } else if (run.tokenizer_kind != "words") {
-    throw input_error(run.state_path, "", "unknown tokenizer kind '" + run.tokenizer_kind + "' (expected bpe or words)");
   }
   return run;
 }
@@ -184,7 +182,7 @@ std::vector<std::string> run_corpus_words(const Run& run, std::string* source) {
   std::error_code ec;
   if (!run.corpus_path.empty() && run.model) {
     const TokenCorpus corpus = TokenCorpus::open(run.corpus_path);
-    if (corpus.tokenizer_kind() == "bpe" && corpus.tokenizer_checksum() == run.state.tokenizer_checksum) {
+    if (corpus.tokenizer_kind() == TokenizerKind::bpe && corpus.tokenizer_checksum() == run.state.tokenizer_checksum) {
       // decode(encode(x)) is x normalised (whitespace runs made one space), which splits
       // into the same words as x.
       const CorpusView v = corpus.view();

@@ -534,7 +534,7 @@ inline const PausedRun& paused_run() {
       if (i % 12 == 11) r.corpus.line_ends.push_back(i + 1);
     }
     r.corpus.recount();
-    r.corpus.tokenizer_kind = "words";
+    r.corpus.tokenizer_kind = tokvec::TokenizerKind::words;
     r.corpus.tokenizer_checksum = 0x0123456789abcdefull;
     TrainConfig cfg;
     cfg.dim = 8;

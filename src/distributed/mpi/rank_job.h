@@ -45,7 +45,8 @@ struct Job {
   /// state's rows are then the words' and the pieces', the corpus counts the words' only.
   std::shared_ptr<const SubwordMap> subwords;
   // Rank 0 only: what the written states carry besides the local state.
-  std::string config_json, tokenizer_kind;
+  std::string config_json;
+  TokenizerKind tokenizer_kind = TokenizerKind::bpe;
   uint64_t tokenizer_checksum = 0;
 };
 
