@@ -158,6 +158,8 @@ TEST(AuditTargetCli, BadTargetFileIsRefusedNamingIt) {
   r = audit(dir.file("latin1.txt"));
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("latin1.txt"), std::string::npos) << r.output;
+  // audit has no --allow-binary: the refusal does not suggest it.
+  EXPECT_EQ(r.output.find("allow-binary"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir.file("a.json")));  // nothing half-written
 }
 

@@ -16,10 +16,10 @@ namespace tokvec {
 using audit_detail::percent;
 
 void AuditConfig::validate() const {
-  check_range("--min-updates", static_cast<int64_t>(std::min<uint64_t>(min_updates, INT64_MAX)), 0, INT64_MAX);
-  check_range("--top", static_cast<int64_t>(std::min<uint64_t>(top, INT64_MAX)), 0, 100'000'000);
-  check_range("--k", static_cast<int64_t>(k), 1, 1000);
-  check_range("--threads", static_cast<int64_t>(threads), 0, kMaxThreads);
+  check_field_range("min_updates", static_cast<int64_t>(std::min<uint64_t>(min_updates, INT64_MAX)), 0, INT64_MAX);
+  check_field_range("top", static_cast<int64_t>(std::min<uint64_t>(top, INT64_MAX)), 0, 100'000'000);
+  check_field_range("k", static_cast<int64_t>(k), 1, 1000);
+  check_field_range("threads", static_cast<int64_t>(threads), 0, kMaxThreads);
 }
 
 void Histogram::add(uint64_t value) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "analysis/audit_detail.h"
+#include "base/config.h"
 #include "text/text.h"
 #include "tokvec/audit.h"
 
@@ -210,8 +211,8 @@ std::string audit_text(const AuditReport& r, uint64_t top) {
     }
   }
   if (flagged_unseen > 0) {
-    std::snprintf(buf, sizeof buf, "flagged rows that never occur in the corpus (frequency 0, not listed; see --csv or --json): %llu\n",
-                  static_cast<unsigned long long>(flagged_unseen));
+    std::snprintf(buf, sizeof buf, "flagged rows that never occur in the corpus (frequency 0, not listed; see %s or %s): %llu\n",
+                  setting_name("csv").c_str(), setting_name("json").c_str(), static_cast<unsigned long long>(flagged_unseen));
     out += buf;
   }
   out += geometry_text(r.geometry);

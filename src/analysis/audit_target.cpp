@@ -19,7 +19,8 @@ TargetCounts count_target(const Run& run, const std::string& path) {
   const std::string text = read_file(path);
   // The check training runs on its text: UTF-16, Latin-1 or binary data is refused here
   // rather than counted as unknown words or byte pieces.
-  TextCheck check(path, /*allow_binary=*/false);
+  // The audit has no setting to count such bytes anyway: no allow_binary to suggest.
+  TextCheck check(path, /*allow_binary=*/false, /*offers_allow_binary=*/false);
   check.check_start(std::string_view(text).substr(0, TextCheck::kSampleBytes), text.size() <= TextCheck::kSampleBytes);
   check.add(tally_text(text));
   t.warning = check.finish();

@@ -5,10 +5,29 @@
 
 namespace tokvec {
 
+namespace {
+FrontEndNames& front_end_names() {
+  static FrontEndNames names;
+  return names;
+}
+}  // namespace
+
+void set_front_end_names(FrontEndNames names) { front_end_names() = std::move(names); }
+
+std::string setting_name(std::string_view field) {
+  const FrontEndNames& n = front_end_names();
+  return n.setting ? n.setting(field) : std::string(field);
+}
+
+std::string resume_command(std::string_view dir) {
+  const FrontEndNames& n = front_end_names();
+  return n.resume ? n.resume(dir) : "TrainingSession::resume(\"" + std::string(dir) + "\")";
+}
+
 int resolve_threads(int requested) {
   if (requested < 0 || requested > kMaxThreads) {
-    throw usage_error("--threads must be in [0, " + std::to_string(kMaxThreads) + "] (0 = all cores), got " +
-                      std::to_string(requested));
+    throw FieldError(ErrorKind::usage, "threads",
+                     "must be in [0, " + std::to_string(kMaxThreads) + "] (0 = all cores), got " + std::to_string(requested));
   }
   if (requested > 0) return requested;
   unsigned hw = std::thread::hardware_concurrency();

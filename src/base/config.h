@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,23 @@ inline constexpr int kMaxThreads = 1024;
 /// The number of threads to use: `requested` if > 0, else the machine's hardware threads.
 int resolve_threads(int requested);
 
-/// Throws a usage error "--name must be in [lo, hi], got v" when v is outside the range.
+/// How the front end in use names what the library's messages point its user to: a setting,
+/// by its field ("min_count"), and the way to resume the run in a folder. The CLI installs
+/// its flags ("--min-count", "tokvec train --resume DIR"), the Python module its argument
+/// names and tokvec.resume; a program using the library gets the fields and
+/// TrainingSession::resume. Install once, before any work.
+struct FrontEndNames {
+  std::function<std::string(std::string_view field)> setting;
+  std::function<std::string(std::string_view dir)> resume;
+};
+void set_front_end_names(FrontEndNames names);
+/// The front end's name for the setting `field`.
+std::string setting_name(std::string_view field);
+/// The front end's way to resume the run in `dir`.
+std::string resume_command(std::string_view dir);
+
+/// Throws a usage error "NAME must be in [lo, hi], got v" when v is outside the range
+/// (for a front end's own options; the library's settings use check_field_range).
 void check_range(std::string_view option, double value, double lo, double hi);
 void check_range(std::string_view option, int64_t value, int64_t lo, int64_t hi);
 /// The same for a library setting: a FieldError (usage) "FIELD must be in [lo, hi], got v"

@@ -250,6 +250,12 @@ std::optional<cxxopts::ParseResult> parse(cxxopts::Options& options, int argc, c
   }
 }
 
+std::string flag_name(std::string_view field) {
+  std::string flag = "--" + std::string(field);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
 void require(const cxxopts::ParseResult& result, const std::string& option) {
   if (result.count(option) == 0) throw usage_error("--" + option + " is required (see --help)");
 }

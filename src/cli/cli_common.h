@@ -18,6 +18,11 @@ std::optional<cxxopts::ParseResult> parse(cxxopts::Options& options, int argc, c
 /// (a third of its length, one to three edits), else "".
 std::string closest(std::string_view given, const std::vector<std::string>& candidates);
 
+/// The flag that sets a library setting: "--" and the field with '-' for '_' ("min_count":
+/// "--min-count"). The library names a bad setting by its field (FieldError); the command
+/// line shows it as the flag the user typed.
+std::string flag_name(std::string_view field);
+
 /// Throws a usage error unless the option was given.
 void require(const cxxopts::ParseResult& result, const std::string& option);
 

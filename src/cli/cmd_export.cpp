@@ -381,7 +381,12 @@ int cmd_neighbors(int argc, char** argv) {
   require(p, "source");
   EvalConfig config;
   config.neighbors = p["k"].as<size_t>();
-  config.validate();
+  try {
+    config.validate();
+  } catch (const FieldError& e) {
+    if (e.field() == "k") throw e.with_field_name("-k");  // a short option here
+    throw;
+  }
   const size_t k = config.neighbors;
   const bool csls = p.count("csls") > 0;
   const bool from_stdin = p.count("words") == 0;

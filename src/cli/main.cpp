@@ -6,6 +6,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "base/config.h"
 #include "base/interrupt.h"
 #include "tokvec/simd.h"
 #include "tokvec/status.h"
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
     print_usage(stderr);
     return 2;
   }
+  // Library messages name settings and the way to resume: here, by flags and commands.
+  tokvec::set_front_end_names({[](std::string_view field) { return tokvec::cli::flag_name(field); },
+                               [](std::string_view dir) { return "tokvec train --resume " + std::string(dir); }});
   const char* name = argv[1];
   if (std::strcmp(name, "-h") == 0 || std::strcmp(name, "--help") == 0 || std::strcmp(name, "help") == 0) {
     print_usage(stdout);
@@ -70,6 +74,13 @@ int main(int argc, char** argv) {
       // now, and the exit status must say so (else `tokvec inspect F > /full/disk` exits 0).
       if (std::fflush(stdout) != 0 || std::ferror(stdout)) throw tokvec::io_error("<stdout>", "write failed", errno);
       return status;
+    } catch (const tokvec::FieldError& e) {
+      // A setting the library names by its field: shown as the flag that sets it.
+      try {
+        throw e.with_field_name(tokvec::cli::flag_name(e.field()));
+      } catch (const std::exception&) {
+        return tokvec::report_current_exception(name);
+      }
     } catch (const std::exception&) {
       return tokvec::report_current_exception(name);
     }

@@ -19,10 +19,10 @@ constexpr uint32_t kJobCursorVersion = 1;
 }  // namespace
 
 void SyncOptions::validate() const {
-  if (!(every_seconds > 0.0 && every_seconds <= 3600.0)) check_range("--sync-every", every_seconds, 0.001, 3600.0);
-  check_range("--sync-rows", static_cast<int64_t>(std::min<uint64_t>(rows, uint64_t{1} << 40)), 1, int64_t{1} << 32);
-  check_range("--sync-full-every", static_cast<int64_t>(full_every), 1, 1000000);
-  if (tokens != 0) check_range("--sync-tokens", static_cast<int64_t>(std::min<uint64_t>(tokens, uint64_t{1} << 62)), 1000, int64_t{1} << 50);
+  if (!(every_seconds > 0.0 && every_seconds <= 3600.0)) check_field_range("sync_every", every_seconds, 0.001, 3600.0);
+  check_field_range("sync_rows", static_cast<int64_t>(std::min<uint64_t>(rows, uint64_t{1} << 40)), 1, int64_t{1} << 32);
+  check_field_range("sync_full_every", static_cast<int64_t>(full_every), 1, 1000000);
+  if (tokens != 0) check_field_range("sync_tokens", static_cast<int64_t>(std::min<uint64_t>(tokens, uint64_t{1} << 62)), 1000, int64_t{1} << 50);
 }
 
 std::string SyncOptions::to_string() const {
@@ -89,8 +89,8 @@ void check_resume_ranks(const std::string& path, const std::string& cursor, int 
   const int written = cursor_ranks(cursor);
   if (written == ranks) return;
   auto how = [&](int p) {
-    return p == 1 ? "`tokvec train --resume " + dir + "` (one process, no mpirun)"
-                  : "`mpirun -np " + std::to_string(p) + " tokvec train --resume " + dir + "`";
+    return p == 1 ? "`" + resume_command(dir) + "` (one process, no mpirun)"
+                  : "`mpirun -np " + std::to_string(p) + " " + resume_command(dir) + "`";
   };
   auto who = [](int p) { return p == 1 ? std::string("a single process") : std::to_string(p) + " MPI processes"; };
   throw usage_error(path + " was written by a job of " + who(written) + ", but this run has " + who(ranks) +

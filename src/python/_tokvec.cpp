@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <exception>
 
+#include "base/config.h"
 #include "python/bindings.h"
 #include "tokvec/status.h"
 
@@ -34,6 +35,10 @@ void raise_error(const tokvec::Error& e) {
 
 PYBIND11_MODULE(_tokvec, m) {
   m.doc() = "tokvec's C++ library; use the tokvec package, which wraps it.";
+
+  // Library messages name settings and the way to resume as Python calls them.
+  tokvec::set_front_end_names({[](std::string_view field) { return std::string(field); },
+                               [](std::string_view dir) { return "tokvec.resume(\"" + std::string(dir) + "\")"; }});
 
   // The exception classes live in Python (tokvec/_errors.py): one per ErrorKind.
   py::module_ errors = py::module_::import("tokvec._errors");

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/config.h"
 #include "base/io.h"
 #include "run/session_detail.h"
 #include "tokvec/bpe.h"
@@ -23,15 +24,15 @@ AdaptSource load_adapt_source(const std::string& init_from) {
   src.path = rs.path;
   src.dir = target.dir;
   if (!rs.note.empty() || !rs.state.finished()) {
-    throw input_error(rs.path, "", "is not a finished run: --init-from starts from a finished run's state.tkv (finish it with: "
-                                   "tokvec train --resume " + target.dir + ")");
+    throw input_error(rs.path, "", "is not a finished run: " + setting_name("init_from") +
+                                       " starts from a finished run's state.tkv (finish it with: " + resume_command(target.dir) + ")");
   }
   src.state = std::move(rs.state);
   if (src.state.tokenizer_kind == TokenizerKind::bpe) {
     src.tokenizer_file = (fs::path(target.dir) / "tokenizer.bpe").string();
     std::error_code ec;
     if (!fs::exists(src.tokenizer_file, ec)) {
-      throw input_error(src.tokenizer_file, "", "is missing: --init-from needs the source run's tokenizer (its rows are that tokenizer's)");
+      throw input_error(src.tokenizer_file, "", "is missing: " + setting_name("init_from") + " needs the source run's tokenizer (its rows are that tokenizer's)");
     }
     const BpeModel model = BpeModel::load(src.tokenizer_file);
     if (model.checksum() != src.state.tokenizer_checksum) {
@@ -50,7 +51,9 @@ AdaptSource load_adapt_source(const std::string& init_from) {
   }
   // A subword run's rows are words and pieces composed together: adapting one would need the
   // composition rebuilt over the new text's words, which --init-from does not do.
-  if (subwords) throw input_error(rs.path, "", "is a --subwords run: --init-from starts from a words or BPE run");
+  if (subwords) {
+    throw input_error(rs.path, "", "is a " + setting_name("subwords") + " run: " + setting_name("init_from") + " starts from a words or BPE run");
+  }
   return src;
 }
 

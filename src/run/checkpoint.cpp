@@ -192,8 +192,8 @@ namespace tokvec {
 
 CheckpointEvery CheckpointEvery::parse(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return usage_error("--checkpoint-every '" + std::string(text) + "': " + why +
-                       " (use 30s, 10m, 2h for time, a plain number of tokens, or off)");
+    return FieldError(ErrorKind::usage, "checkpoint_every",
+                      "'" + std::string(text) + "': " + why + " (use 30s, 10m, 2h for time, a plain number of tokens, or off)");
   };
   CheckpointEvery every;
   if (text == "off" || text == "0") return every;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "base/config.h"
 #include "base/io.h"
 #include "tokvec/run.h"
 #include "text/text.h"
@@ -271,7 +272,7 @@ RunState load_run_state(const RunTarget& target) {
   }
   std::string warnings;
   std::optional<LoadedCheckpoint> newest = load_newest_checkpoint(dir, [&](const std::string& w) { warnings += "; skipped " + w; });
-  const std::string resume = "tokvec train --resume " + dir;
+  const std::string resume = resume_command(dir);
   if (!newest) {
     const bool has_checkpoints = !list_checkpoints(dir).empty();
     if (has_checkpoints) {

@@ -248,8 +248,8 @@ TrainingState initial_subword_state(const CorpusView& corpus, const std::vector<
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::io) throw;
     throw Error(ErrorKind::io, std::string(e.what()) + " for the vectors (" + std::to_string(n) + " words and pieces x dim " +
-                                   std::to_string(dim) + "; training holds two such matrices): lower --dim, or shrink the "
-                                   "vocabulary (--min-count, --bpe-vocab-size)");
+                                   std::to_string(dim) + "; training holds two such matrices): lower " + setting_name("dim") + ", or shrink the vocabulary (" +
+                                   setting_name("min_count") + ", " + setting_name("bpe_vocab_size") + ")");
   }
   Matrix& in = s.input;
 #pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))

@@ -48,7 +48,7 @@ void TrainConfig::validate(uint64_t n, size_t vocab_size, const std::string& cor
   if (n == 0 || vocab_size == 0) throw input_error(corpus_name, "", "the corpus holds no token");
   if (n < static_cast<uint64_t>(window) + 1) {
     throw input_error(corpus_name, "", "the corpus holds " + std::to_string(n) + " tokens, fewer than window + 1 = " +
-                                           std::to_string(window + 1) + ": no context window fits (lower --window)");
+                                           std::to_string(window + 1) + ": no context window fits (lower " + setting_name("window") + ")");
   }
   const int t = resolve_threads(threads);
   if (static_cast<uint64_t>(t) > n) {
@@ -215,8 +215,8 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::io) throw;
     throw Error(ErrorKind::io, std::string(e.what()) + " for the vectors (" + std::to_string(v) + " tokens x dim " +
-                                   std::to_string(config.dim) + "; training holds two such matrices, input and output): lower --dim, "
-                                   "or shrink the vocabulary (--min-count, --bpe-vocab-size)");
+                                   std::to_string(config.dim) + "; training holds two such matrices, input and output): lower " + setting_name("dim") +
+                                   ", or shrink the vocabulary (" + setting_name("min_count") + ", " + setting_name("bpe_vocab_size") + ")");
   }
   Matrix& in = s.input;
 #pragma omp parallel for schedule(static) num_threads(resolve_threads(config.threads))

@@ -213,8 +213,11 @@ constexpr uint64_t kDivergencePairs = 1000;
 constexpr double kDivergenceFactor = 20.0;
 
 [[noreturn]] void throw_diverged(const TrainConfig& cfg, uint64_t tokens_done, uint64_t tokens_total, double mean_loss) {
-  char advice[96] = "a smaller --window or a lower --lr";
-  if (cfg.lr > TrainConfig{}.lr) std::snprintf(advice, sizeof advice, "a lower --lr (the default is %g) or --window", TrainConfig{}.lr);
+  char default_lr[32];
+  std::snprintf(default_lr, sizeof default_lr, "%g", TrainConfig{}.lr);
+  const std::string advice = cfg.lr > TrainConfig{}.lr
+                                 ? "a lower " + setting_name("lr") + " (the default is " + default_lr + ") or " + setting_name("window")
+                                 : "a smaller " + setting_name("window") + " or a lower " + setting_name("lr");
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "training diverged at %llu of %llu tokens: the loss per pair reached %g (it starts near %.2f and falls "
@@ -222,7 +225,7 @@ constexpr double kDivergenceFactor = 20.0;
                 "with %s",
                 static_cast<unsigned long long>(tokens_done), static_cast<unsigned long long>(tokens_total), mean_loss,
                 (1.0 + cfg.negative) * std::log(2.0), cfg.lr, cfg.window, cfg.dim,
-                advice);
+                advice.c_str());
   throw Error(ErrorKind::input, buf);
 }
 

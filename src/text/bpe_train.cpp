@@ -61,9 +61,9 @@ using bpe_detail::CountTable;
 using bpe_detail::count_pretokens;
 
 void BpeTrainConfig::validate() const {
-  if (inputs.empty()) throw usage_error("--input is required (one or more text files)");
-  check_range("--vocab-size", static_cast<int64_t>(vocab_size), kBpeFixedAlphabet, kBpeMaxVocab);
-  check_range("--min-frequency", static_cast<int64_t>(min_frequency), 1, int64_t{1} << 40);
+  if (inputs.empty()) throw FieldError(ErrorKind::usage, "input", "is required (one or more text files)");
+  check_field_range("vocab_size", static_cast<int64_t>(vocab_size), kBpeFixedAlphabet, kBpeMaxVocab);
+  check_field_range("min_frequency", static_cast<int64_t>(min_frequency), 1, int64_t{1} << 40);
   resolve_threads(threads);
   if (block_bytes < 4096) throw usage_error("block size must be >= 4096 bytes, got " + std::to_string(block_bytes));
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/config.h"
 #include "tokvec/status.h"
 #include "text/text.h"
 
@@ -81,7 +82,8 @@ size_t incomplete_tail(std::string_view s) noexcept {
 }  // namespace
 
 void TextCheck::refuse(const std::string& what) const {
-  throw input_error(name_, "", what + "; or pass --allow-binary to train on its bytes as they are");
+  if (!offers_allow_binary_) throw input_error(name_, "", what);
+  throw input_error(name_, "", what + "; or pass " + setting_name("allow_binary") + " to train on its bytes as they are");
 }
 
 std::string TextCheck::problem(const TextTally& t, const std::string& where) const {

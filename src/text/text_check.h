@@ -43,8 +43,10 @@ class TextCheck {
   static constexpr uint64_t kSampleBytes = 64 * 1024;
   static constexpr double kMaxBadShare = 0.01;
 
-  /// `name` is how messages name the text (a path, or "<stdin>").
-  TextCheck(std::string name, bool allow_binary) : name_(std::move(name)), allow_binary_(allow_binary) {}
+  /// `name` is how messages name the text (a path, or "<stdin>"). Refusals suggest the
+  /// allow_binary setting only where the caller has one (`offers_allow_binary`).
+  TextCheck(std::string name, bool allow_binary, bool offers_allow_binary = true)
+      : name_(std::move(name)), allow_binary_(allow_binary), offers_allow_binary_(offers_allow_binary) {}
 
   /// Checks the first bytes of the text (rules 1 and 2 on up to kSampleBytes; `whole` says
   /// they are the whole text) and throws an input error naming the text when they fail.
@@ -67,6 +69,7 @@ class TextCheck {
   [[noreturn]] void refuse(const std::string& what) const;
   std::string name_;
   bool allow_binary_;
+  bool offers_allow_binary_;
   bool start_checked_ = false;
   std::string start_;   ///< the first bytes, until kSampleBytes are in
   std::string carry_;   ///< an incomplete sequence at the end of the last feed

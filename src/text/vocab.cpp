@@ -518,7 +518,7 @@ CountedWords count_words(const WordInput& in, const WordVocabConfig& config, tbb
     cw.token_count += counts[g];
   }
   if (cw.vocab.empty()) {
-    throw input_error(in.path, "", "--min-count " + std::to_string(config.min_count) + " removes every word (the most frequent of " +
+    throw input_error(in.path, "", setting_name("min_count") + " " + std::to_string(config.min_count) + " removes every word (the most frequent of " +
                                        std::to_string(counts.size()) + " distinct words occurs " +
                                        std::to_string(counts[order[0]]) + " times)");
   }

@@ -132,9 +132,9 @@ void detail::score_block(const float* Q, size_t nq, const float* CT, size_t cols
 }
 
 void EvalConfig::validate() const {
-  check_range("--restrict", static_cast<int64_t>(restrict), 1, int64_t{1} << 31);
-  check_range("--threads", static_cast<int64_t>(threads), 0, kMaxThreads);
-  check_range("-k", static_cast<int64_t>(neighbors), 1, 100000);
+  check_field_range("restrict", static_cast<int64_t>(restrict), 1, int64_t{1} << 31);
+  check_field_range("threads", static_cast<int64_t>(threads), 0, kMaxThreads);
+  check_field_range("k", static_cast<int64_t>(neighbors), 1, 100000);
 }
 
 // ---- Case-insensitive index -------------------------------------------------------------

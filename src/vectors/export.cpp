@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <tbb/parallel_for.h>
 
+#include "base/config.h"
 #include "tokvec/bpe.h"
 #include "tokvec/corpus.h"
 #include "base/io.h"
@@ -31,13 +32,13 @@ using namespace export_detail;
 TokenOrder parse_token_order(std::string_view name) {
   if (name == "id") return TokenOrder::id;
   if (name == "frequency") return TokenOrder::frequency;
-  throw usage_error("--order must be id or frequency, got '" + std::string(name) + "'");
+  throw FieldError(ErrorKind::usage, "order", "must be id or frequency, got '" + std::string(name) + "'");
 }
 
 void ExportConfig::validate() const {
-  if (!words_file.empty() && corpus_words) throw usage_error("give --words FILE or --corpus-words, not both");
+  if (!words_file.empty() && corpus_words) throw usage_error("give " + setting_name("words") + " FILE or " + setting_name("corpus_words") + ", not both");
   if ((!words_file.empty() || corpus_words) && matrix != MatrixChoice::input) {
-    throw usage_error("word vectors are composed from the input matrix; drop --matrix output");
+    throw usage_error("word vectors are composed from the input matrix; drop " + setting_name("matrix") + " output");
   }
 }
 

@@ -18,7 +18,7 @@ uint32_t Postprocess::default_components(uint32_t dim) noexcept {
 
 Postprocess Postprocess::parse(std::string_view text, uint32_t dim) {
   auto bad = [&](const std::string& why) {
-    return usage_error("--postprocess '" + std::string(text) + "': " + why);
+    return FieldError(ErrorKind::usage, "postprocess", "'" + std::string(text) + "': " + why);
   };
   Postprocess p;
   if (text == "center") {

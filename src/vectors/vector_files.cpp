@@ -1,5 +1,6 @@
 // The vector files: word2vec text and binary, .npy with its vocabulary file, read and
 // written (atomically, or to a stream), and the format names.
+#include "base/config.h"
 #include "tokvec/export.h"
 
 #include <algorithm>
@@ -110,7 +111,7 @@ VectorFormat parse_vector_format(std::string_view name) {
   if (name == "word2vec-text") return VectorFormat::word2vec_text;
   if (name == "word2vec-binary") return VectorFormat::word2vec_binary;
   if (name == "npy") return VectorFormat::npy;
-  throw usage_error("--format must be word2vec-text, word2vec-binary or npy, got '" + std::string(name) + "'");
+  throw FieldError(ErrorKind::usage, "format", "must be word2vec-text, word2vec-binary or npy, got '" + std::string(name) + "'");
 }
 
 std::string_view vector_format_name(VectorFormat format) {
@@ -134,7 +135,7 @@ void check_word2vec_tokens(const Embeddings& e, std::string_view what) {
       throw input_error(std::string(what), "row " + std::to_string(i),
                         "the token " + quote_token(t) +
                             " is empty or holds whitespace or a control character, which the word2vec formats cannot "
-                            "store (a space ends a token); use --format npy");
+                            "store (a space ends a token); use " + setting_name("format") + " npy");
     }
   }
 }
@@ -223,7 +224,7 @@ void write_vectors_to_stream(std::FILE* stream, const std::string& name, VectorF
   check_shape(e);
   if (format == VectorFormat::npy) {
     throw usage_error("npy writes two files (the matrix and its vocabulary), so it cannot go to " + name +
-                      "; give a file name, or use --format word2vec-text or word2vec-binary");
+                      "; give a file name, or use " + setting_name("format") + " word2vec-text or word2vec-binary");
   }
   check_word2vec_tokens(e, name);
   StreamSink out(stream, name);
