@@ -39,9 +39,6 @@
 namespace tokvec {
 
 class FolderLock;  // src/base/io.h
-namespace distributed {
-struct World;  // src/distributed/distributed.h
-}
 
 // ---- config.json -------------------------------------------------------------------------
 
@@ -239,9 +236,6 @@ struct SessionOptions {
   CheckpointPolicy checkpoints;
   bool quiet = false;         ///< no progress or log lines on stderr (warnings still)
   bool allow_binary = false;  ///< train on text that does not look like UTF-8
-  /// Rank 0 of an MPI job: the job this session drives (distributed::run_command hands it
-  /// to the command). nullptr: this process trains alone.
-  distributed::World* world = nullptr;
 };
 
 /// Fills a run folder: builds the corpus as the RunConfig says, trains with checkpoints as

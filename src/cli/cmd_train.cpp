@@ -1,7 +1,6 @@
 // tokvec train: parses the options into a RunConfig and a session's options, runs the
 // TrainingSession (src/run/session.cpp) and prints how it ended. The run folder's layout and
 // lifecycle: include/tokvec/run.h.
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include "tokvec/bpe.h"
 #include "base/config.h"
 #include "distributed/distributed.h"
+#include "run/backend.h"
 #include "base/io.h"
 #include "tokvec/run.h"
 #include "tokvec/status.h"
@@ -33,9 +33,7 @@ auto with_flag_names(F f) -> decltype(f()) {
     throw Error(e.kind(), "--output " + e.dir() + " is not empty; pass --force to replace its run, or --resume " + e.dir() +
                               " to continue it (nothing was changed)");
   } catch (const FieldError& e) {
-    std::string flag = e.field();  // fields are spelt with '_', flags with '-'
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    throw e.with_field_name("--" + flag);
+    throw e.with_field_name(flag_name(e.field()));
   }
 }
 
@@ -142,7 +140,6 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   if (!parsed_mode) throw usage_error("--sync-mode must be average, sum, hybrid or adaptive, got '" + mode + "'");
   sync.mode = *parsed_mode;
   if (world != nullptr) world->sync = sync;
-  session.world = world;
 
   if (r.count("resume") > 0) {
     for (const char* other : {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
@@ -154,7 +151,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
       }
     }
     const std::string dir = r["resume"].as<std::string>();
-    return report(with_flag_names([&] { return TrainingSession::resume(dir, session); }), dir);
+    return report(with_flag_names([&] { return detail::resume_session(dir, session, world); }), dir);
   }
   require(r, "output");
 
@@ -245,7 +242,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
     bc.validate();
   }
   const std::string dir = r["output"].as<std::string>();
-  return report(with_flag_names([&] { return TrainingSession::start(run, dir, r.count("force") > 0, session); }), dir);
+  return report(with_flag_names([&] { return detail::start_session(run, dir, r.count("force") > 0, session, world); }), dir);
 }
 
 // Under mpirun with several processes, rank 0 runs train_main and the others follow it

@@ -14,6 +14,10 @@
 
 #include "tokvec/run.h"
 
+namespace tokvec::distributed {
+struct World;  // distributed/distributed.h
+}
+
 namespace tokvec::detail {
 
 /// What one stretch of training aims for.
@@ -60,6 +64,22 @@ class TrainingBackend {
   /// Lines for the log after the summary (the syncs, the ranks' model checksums).
   virtual std::vector<std::string> closing_lines() { return {}; }
 };
+
+class RunLog;  // session_detail.h
+
+/// TrainingSession::start and resume, for rank 0 of an MPI job (`world`, which
+/// distributed::run_command hands to the command) as well as for one process (nullptr).
+SessionResult start_session(const RunConfig& config, const std::string& dir, bool force, const SessionOptions& options,
+                            distributed::World* world);
+SessionResult resume_session(const std::string& dir, const SessionOptions& options, distributed::World* world);
+
+/// The session's training loop over the backend `make_backend` builds (once signals are
+/// guarded): pauses for the progress notes in the log, writes checkpoint number
+/// sequence+1, +2, ... when the backend says one is due or a signal arrived (pruning to the
+/// policy's `keep`), stops after a signal's checkpoint, and at the end logs the summary and
+/// writes state.tkv.
+SessionResult train_to_end(const RunDir& dir, uint64_t sequence, const SessionOptions& options, RunLog& log,
+                           const std::function<std::unique_ptr<TrainingBackend>()>& make_backend);
 
 /// This process's Trainer on `state` (built once, at the first stretch).
 /// `subwords`: a subword run's rows (src/sgns/subword.h), null for the other modes.

@@ -76,21 +76,22 @@ SessionResult stopped(int sig, const std::string& checkpoint, int processes) {
   return r;
 }
 
+}  // namespace
+
 /// Trains to the end, pausing to write checkpoints and to log the under-trained rows, and
 /// stopping (with a checkpoint) on SIGINT/SIGTERM. The backend is this process's Trainer,
 /// or, on rank 0 of an MPI job, the job (src/distributed): either way the policy, the
 /// checkpoints, the log and the summary are this function's.
-SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const TrainConfig& cfg, TrainingState& state, uint64_t sequence,
-                           const SessionOptions& options, RunLog& log, const std::shared_ptr<const SubwordMap>& subwords) {
+
+SessionResult detail::train_to_end(const RunDir& dir, uint64_t sequence, const SessionOptions& options, RunLog& log,
+                                   const std::function<std::unique_ptr<TrainingBackend>()>& make_backend) {
   const CheckpointPolicy& policy = options.checkpoints;
   // A second Ctrl-C ends at once: what it leaves.
-  set_signal_note(dir.path() + " keeps config.json, corpus.tkc and the checkpoints written so far; resume with: tokvec train --resume " +
-                  dir.path());
+  set_signal_note(dir.path() + " keeps config.json, corpus.tkc and the checkpoints written so far; resume with: " +
+                  resume_command(dir.path()));
   const uint64_t fault_bytes = checkpoint_fault_bytes(policy);
   InterruptGuard interrupt;
-  std::unique_ptr<detail::TrainingBackend> backend =
-      options.world != nullptr ? distributed::lead(*options.world, dir.path(), corpus.view(), cfg, state, subwords)
-                               : detail::local_backend(corpus.view(), cfg, state, subwords);
+  std::unique_ptr<detail::TrainingBackend> backend = make_backend();
   if (const std::string line = backend->describe(); !line.empty()) log.line(line);
   // Progress lines in the log: ten a run, so the log shows how the under-trained rows
   // shrink as training goes.
@@ -163,6 +164,18 @@ SessionResult train_to_end(const RunDir& dir, const RunCorpus& corpus, const Tra
   log.line("wrote " + dir.path() + "/state.tkv in " + std::to_string(log.seconds() - w0) + "s");
   save_log(dir, log);
   return SessionResult{};
+}
+
+namespace {
+
+/// The backend of a session: rank 0's side of an MPI job, or this process's Trainer.
+std::function<std::unique_ptr<detail::TrainingBackend>()> backend_of(distributed::World* world, const RunDir& dir, const RunCorpus& corpus,
+                                                                     const TrainConfig& cfg, TrainingState& state,
+                                                                     const std::shared_ptr<const SubwordMap>& subwords) {
+  return [world, &dir, &corpus, &cfg, &state, subwords]() -> std::unique_ptr<detail::TrainingBackend> {
+    if (world != nullptr) return distributed::lead(*world, dir.path(), corpus.view(), cfg, state, subwords);
+    return detail::local_backend(corpus.view(), cfg, state, subwords);
+  };
 }
 
 /// Whether two paths name one file (device and inode).
@@ -247,13 +260,22 @@ void check_run_tokenizer(const std::string& dir, const RunConfig& plan, const Ru
 }  // namespace
 
 SessionResult TrainingSession::start(const RunConfig& config, const std::string& dir, bool force, const SessionOptions& options) {
+  return detail::start_session(config, dir, force, options, nullptr);
+}
+
+SessionResult TrainingSession::resume(const std::string& dir, const SessionOptions& options) {
+  return detail::resume_session(dir, options, nullptr);
+}
+
+SessionResult detail::start_session(const RunConfig& config, const std::string& dir, bool force, const SessionOptions& options,
+                                    distributed::World* world) {
   RunConfig run = config;
   TrainConfig& cfg = run.train;
   // An adapted run: the source is read and checked before the folder changes, and never
   // written to.
   std::optional<detail::AdaptSource> source;
   if (!run.init_from.empty()) {
-    if (options.world != nullptr) throw FieldError(ErrorKind::usage, "init_from", "is not available in an MPI job: adapt a run in one process");
+    if (world != nullptr) throw FieldError(ErrorKind::usage, "init_from", "is not available in an MPI job: adapt a run in one process");
     source = detail::load_adapt_source(run.init_from);
     detail::apply_adapt_source(run, *source);
     cfg.validate();
@@ -271,11 +293,11 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
   // input is read again after it (words mode's second pass), so it must not be one of them.
   for (const std::string& old : hold.run_files()) {
     if (same_file(run.input, old)) {
-      throw FieldError(ErrorKind::usage, "input", run.input + " is " + old + ", a file of the run that --force replaces in " + dir +
+      throw FieldError(ErrorKind::usage, "input", run.input + " is " + old + ", a file of the run that " + setting_name("force") + " replaces in " + dir +
                                                        "; copy it out of the folder first (nothing was changed)");
     }
   }
-  const std::string resume_hint = "resume with: tokvec train --resume " + dir;
+  const std::string resume_hint = "resume with: " + resume_command(dir);
   bool replaced = false;  // before_write ran: the folder is this run's
   try {
     RunLog log(options.quiet);
@@ -306,7 +328,7 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
       // An empty folder holds no run to keep: the config goes in first, so that a run
       // stopped while its tokenizer or corpus is built can be resumed.
       run.write(config_file);
-      set_signal_note(dir + " holds config.json and no corpus yet; " + resume_hint + " (or start over with --force)");
+      set_signal_note(dir + " holds config.json and no corpus yet; " + resume_hint + " (or start over with " + setting_name("force") + ")");
     } else {
       set_signal_note("the run in " + dir + " was left as it was");
     }
@@ -316,7 +338,7 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
       run.tokenizer_kind = kind;
       run.tokenizer_checksum = checksum;
       run.threads_used = threads;
-      run.processes = options.world != nullptr ? options.world->size : 1;  // MPI processes, each with threads_used threads
+      run.processes = world != nullptr ? world->size : 1;  // MPI processes, each with threads_used threads
       // From here on the folder is this run's: config before the tokenizer and the corpus,
       // and those before any training, so a run killed at any later point can be resumed.
       // Forced: a stale checkpoint must never be resumed into this run.
@@ -342,7 +364,7 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
                                  : initial_run_state(run, corpus, cfg, subwords);
     source.reset();  // its matrices are copied: memory back before training
     state.config_json = run.to_json().dump();
-    return train_to_end(hold, corpus, cfg, state, 0, options, log, subwords);
+    return detail::train_to_end(hold, 0, options, log, backend_of(world, hold, corpus, cfg, state, subwords));
   } catch (...) {
     std::error_code ec;
     // A folder created here for a run that failed before training leaves nothing to resume;
@@ -357,11 +379,11 @@ SessionResult TrainingSession::start(const RunConfig& config, const std::string&
   }
 }
 
-SessionResult TrainingSession::resume(const std::string& dir, const SessionOptions& options) {
+SessionResult detail::resume_session(const std::string& dir, const SessionOptions& options, distributed::World* world) {
   // Held to the end: a second resume (or a forced new run) of this folder is refused.
   const RunDir run_dir = RunDir::open(dir);
   const std::string config_file = run_dir.file("config.json");
-  const std::string resume_hint = "resume with: tokvec train --resume " + dir;
+  const std::string resume_hint = "resume with: " + resume_command(dir);
   set_signal_note(dir + " was left as it was; " + resume_hint);
   if (!run_dir.has("config.json")) throw input_error(dir, "", "holds no config.json: not a tokvec run folder");
   // config.json as it is on disk: a checkpoint's record of the settings is compared with
@@ -389,7 +411,7 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
   }
   RunLog log(options.quiet);
   if (run_dir.has("train.log")) log.keep_previous(read_file(run_dir.file("train.log")));
-  log.line("tokvec train --resume " + dir);
+  log.line(resume_command(dir));
 
   RunCorpus corpus;
   const std::string corpus_file = run_dir.file("corpus.tkc");
@@ -443,7 +465,7 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
         j["tokenizer_kind"] = tokenizer_kind_name(kind);
         j["tokenizer_checksum"] = hex64(checksum);
         j["threads_used"] = resolve_threads(cfg.threads);
-        j["processes"] = options.world != nullptr ? options.world->size : 1;
+        j["processes"] = world != nullptr ? world->size : 1;
         write_file_atomically(config_file, j.dump(2) + "\n");
       }
     }, /*resuming=*/true);
@@ -456,7 +478,7 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
   TrainingState state;
   uint64_t sequence = 0;
   if (loaded) {
-    check_resume_ranks(loaded->path, loaded->state.cursor, options.world != nullptr ? options.world->size : 1, dir);  // same process count
+    check_resume_ranks(loaded->path, loaded->state.cursor, world != nullptr ? world->size : 1, dir);  // same process count
     check_checkpoint_matches(loaded->path, loaded->state, corpus, cfg, run_rows());
     state = std::move(loaded->state);
     sequence = loaded->sequence;
@@ -475,7 +497,7 @@ SessionResult TrainingSession::resume(const std::string& dir, const SessionOptio
     }
     state.config_json = j.dump();
   }
-  return train_to_end(run_dir, corpus, cfg, state, sequence, options, log, subwords);
+  return detail::train_to_end(run_dir, sequence, options, log, backend_of(world, run_dir, corpus, cfg, state, subwords));
 }
 
 }  // namespace tokvec
