@@ -101,6 +101,7 @@ TEST(SettingNamesCli, TheCommandLineShowsItsFlags) {
       {"train --input x --output " + dir.file("o") + " --checkpoint-every 10x", "tokvec train: error: --checkpoint-every '10x': "},
       {"export " + dir.file("run") + " --format csv --output " + dir.file("o.vec"),
        "tokvec export: error: --format must be word2vec-text, word2vec-binary or npy, got 'csv'"},
+      {"train --input " + binary + " --output " + dir.file("o2") + " --bpe-vocab-size 7", "tokvec train: error: --bpe-vocab-size must be in ["},
       {"bpe-train --input " + binary + " --output " + dir.file("m.bpe") + " --quiet", "; or pass --allow-binary to train on its bytes as they are"},
   };
   for (const Case& c : cases) {

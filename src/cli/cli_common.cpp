@@ -256,6 +256,13 @@ std::string flag_name(std::string_view field) {
   return flag;
 }
 
+void refuse_given(const cxxopts::ParseResult& result, std::initializer_list<const char*> options, const std::string& before,
+                  const std::string& after) {
+  for (const char* option : options) {
+    if (result.count(option) > 0) throw usage_error(before + "--" + option + after);
+  }
+}
+
 void require(const cxxopts::ParseResult& result, const std::string& option) {
   if (result.count(option) == 0) throw usage_error("--" + option + " is required (see --help)");
 }

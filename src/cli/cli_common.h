@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cxxopts.hpp>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,10 @@ std::string closest(std::string_view given, const std::vector<std::string>& cand
 /// "--min-count"). The library names a bad setting by its field (FieldError); the command
 /// line shows it as the flag the user typed.
 std::string flag_name(std::string_view field);
+
+/// Throws usage_error(before + "--OPTION" + after) for the first of `options` given.
+void refuse_given(const cxxopts::ParseResult& result, std::initializer_list<const char*> options, const std::string& before,
+                  const std::string& after);
 
 /// Throws a usage error unless the option was given.
 void require(const cxxopts::ParseResult& result, const std::string& option);

@@ -32,9 +32,8 @@ auto with_flag_names(F f) -> decltype(f()) {
   } catch (const RunFolderNotEmpty& e) {
     throw Error(e.kind(), "--output " + e.dir() + " is not empty; pass --force to replace its run, or --resume " + e.dir() +
                               " to continue it (nothing was changed)");
-  } catch (const FieldError& e) {
-    throw e.with_field_name(flag_name(e.field()));
   }
+  // Any other FieldError: main() names it by its flag.
 }
 
 /// Prints how the session ended; returns the exit code.
@@ -142,14 +141,10 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   if (world != nullptr) world->sync = sync;
 
   if (r.count("resume") > 0) {
-    for (const char* other : {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
-                              "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary",
-                              "subwords", "subword-compose", "subword-ancestors", "subword-own-rows"}) {
-      if (r.count(other) > 0) {
-        throw usage_error(std::string("--resume continues a run with the settings in its config.json; --") + other +
-                          " cannot be changed");
-      }
-    }
+    refuse_given(r, {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
+                     "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary",
+                     "subwords", "subword-compose", "subword-ancestors", "subword-own-rows"},
+                 "--resume continues a run with the settings in its config.json; ", " cannot be changed");
     const std::string dir = r["resume"].as<std::string>();
     return report(with_flag_names([&] { return detail::resume_session(dir, session, world); }), dir);
   }
@@ -170,12 +165,8 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   cfg.quiet = session.quiet;
   const bool adapt = r.count("init-from") > 0;
   if (adapt) {
-    for (const char* other : {"words", "subwords", "tokenizer", "bpe-vocab-size", "corpus", "lowercase"}) {
-      if (r.count(other) > 0) {
-        throw usage_error(std::string("--init-from keeps the tokenizer (and lowercasing) of the run it starts from; --") + other +
-                          " cannot be given with it");
-      }
-    }
+    refuse_given(r, {"words", "subwords", "tokenizer", "bpe-vocab-size", "corpus", "lowercase"},
+                 "--init-from keeps the tokenizer (and lowercasing) of the run it starts from; ", " cannot be given with it");
     if (r.count("input") == 0) throw usage_error("--init-from needs --input, the text to adapt the run to");
     run.init_from = fs::absolute(r["init-from"].as<std::string>()).lexically_normal().string();
     if (r.count("dim") == 0) cfg.dim = 0;  // the source's, taken when the session reads it
@@ -188,9 +179,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
 
   const bool words = r.count("words") > 0;
   const bool subwords = r.count("subwords") > 0;
-  for (const char* opt : {"subword-compose", "subword-ancestors", "subword-own-rows"}) {
-    if (r.count(opt) > 0 && !subwords) throw usage_error(std::string("--") + opt + " applies to --subwords runs");
-  }
+  if (!subwords) refuse_given(r, {"subword-compose", "subword-ancestors", "subword-own-rows"}, "", " applies to --subwords runs");
   if (subwords) {
     if (words) throw usage_error("give --words or --subwords, not both");
     if (r.count("corpus") > 0) throw usage_error("--subwords trains on text (--input): --corpus does not apply");
@@ -239,7 +228,12 @@ static int train_main(int argc, char** argv, distributed::World* world) {
     bc.inputs = {run.input};
     bc.vocab_size = run.bpe_vocab;
     bc.threads = cfg.threads;
-    bc.validate();
+    try {
+      bc.validate();
+    } catch (const FieldError& e) {  // the tokenizer this run trains: its size is --bpe-vocab-size
+      if (e.field() == "vocab_size") throw e.with_field_name("--bpe-vocab-size");
+      throw;
+    }
   }
   const std::string dir = r["output"].as<std::string>();
   return report(with_flag_names([&] { return detail::start_session(run, dir, r.count("force") > 0, session, world); }), dir);
