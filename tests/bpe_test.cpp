@@ -282,7 +282,7 @@ TEST(BpeEncode, StreamedCorpusFileIsTheInMemoryOneByteForByte) {
       o.block_bytes = 4096;
       CorpusData c = encode_file(m, dir.file(name), o);
       write_corpus(dir.file("memory.tkc"), c);
-      CorpusFileWriter writer(dir.file("streamed.tkc"), "bpe", m.checksum(), dir.file(name), corpus_vocab(m));
+      CorpusFileWriter writer(dir.file("streamed.tkc"), TokenizerKind::bpe, m.checksum(), dir.file(name), corpus_vocab(m));
       EXPECT_EQ(encode_file(m, dir.file(name), o, writer), c.tokens.size());
       EXPECT_EQ(writer.lines_written(), c.line_ends.size());
       writer.commit();
@@ -292,7 +292,7 @@ TEST(BpeEncode, StreamedCorpusFileIsTheInMemoryOneByteForByte) {
   // An empty text is refused and leaves no file.
   test::write_text(dir.file("blank.txt"), "  \n\n ");
   {
-    CorpusFileWriter writer(dir.file("none.tkc"), "bpe", m.checksum(), dir.file("blank.txt"), corpus_vocab(m));
+    CorpusFileWriter writer(dir.file("none.tkc"), TokenizerKind::bpe, m.checksum(), dir.file("blank.txt"), corpus_vocab(m));
     EXPECT_THROW(encode_file(m, dir.file("blank.txt"), EncodeOptions{}, writer), Error);
   }
   EXPECT_FALSE(std::filesystem::exists(dir.file("none.tkc")));

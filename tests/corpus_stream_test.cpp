@@ -264,9 +264,9 @@ TEST(MappedCorpus, TrainingThroughTheMapIsBitIdenticalToTrainingFromMemory) {
   cfg.epochs = 2;  // the second epoch reads released pages back
   cfg.threads = 1;
   cfg.quiet = true;
-  TrainingState a = initial_state(mem.view(), mem.vocab, "words", 0, cfg);
+  TrainingState a = initial_state(mem.view(), mem.vocab, tokvec::TokenizerKind::words, 0, cfg);
   train(mem.view(), cfg, a);
-  TrainingState b = initial_state(mapped.view(), mapped.vocab(), "words", 0, cfg);
+  TrainingState b = initial_state(mapped.view(), mapped.vocab(), tokvec::TokenizerKind::words, 0, cfg);
   train(mapped.view(), cfg, b);
   ASSERT_EQ(a.input.storage().size(), b.input.storage().size());
   EXPECT_EQ(std::memcmp(a.input.storage().data(), b.input.storage().data(), a.input.storage().size_bytes()), 0);

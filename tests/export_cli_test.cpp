@@ -24,7 +24,7 @@ using test::write_text;
 TrainingState words_run(const TempDir& dir) {
   TrainingState s = test::make_state({"the", "cat", "dog", "sat", "mat"}, {50, 20, 20, 9, 3},
                                      {{0.5f, 0.5f, 0.0f}, {1.0f, 0.1f, 0.2f}, {0.9f, 0.2f, 0.2f}, {-1.0f, 0.3f, 0.0f}, {0.1f, -1.0f, 0.7f}},
-                                     "words", R"({"mode": "words", "min_count": 1, "input": null})");
+                                     tokvec::TokenizerKind::words, R"({"mode": "words", "min_count": 1, "input": null})");
   fs::create_directory(dir.file("run"));
   save_state(dir.file("run/state.tkv"), s);
   write_text(dir.file("run/config.json"), s.config_json);

@@ -267,7 +267,7 @@ struct SubwordRun {
 SubwordRun start(const CorpusData& c, const BpeModel& model, const SubwordConfig& sc, const TrainConfig& cfg) {
   SubwordRun r;
   r.map = std::make_shared<const SubwordMap>(SubwordMap::build(model, c.vocab, c.counts, sc));
-  r.state = initial_subword_state(c.view(), c.vocab, model, *r.map, "words", 0, cfg.dim, cfg.seed, cfg.epochs, cfg.threads);
+  r.state = initial_subword_state(c.view(), c.vocab, model, *r.map, tokvec::TokenizerKind::words, 0, cfg.dim, cfg.seed, cfg.epochs, cfg.threads);
   return r;
 }
 

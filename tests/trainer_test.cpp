@@ -60,7 +60,7 @@ TrainConfig small_config() {
 }
 
 TrainingState run(const CorpusData& corpus, const TrainConfig& cfg) {
-  TrainingState s = initial_state(corpus.view(), corpus.vocab, "words", 0, cfg);
+  TrainingState s = initial_state(corpus.view(), corpus.vocab, tokvec::TokenizerKind::words, 0, cfg);
   train(corpus.view(), cfg, s);
   return s;
 }
@@ -201,7 +201,7 @@ TEST(Trainer, PausedAndResumedOneThreadRunIsBitIdentical) {
   const uint64_t n = c.tokens.size();
   test::TempDir dir;
   for (uint64_t at : {uint64_t{1}, uint64_t{777}, n, 2 * n + 5, 3 * n - 9}) {
-    TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+    TrainingState s = initial_state(c.view(), c.vocab, tokvec::TokenizerKind::words, 0, cfg);
     TrainPause pause;
     pause.at_tokens = at;
     EXPECT_FALSE(train(c.view(), cfg, s, pause)) << at;
@@ -248,7 +248,7 @@ TEST(Trainer, EverySimdPathTrainsLikeTheScalarPathAndRepeatsItself) {
       simd::ScopedPath path(p);
       const TrainingState a = run(c, cfg);
       expect_same_state(run(c, cfg), a);
-      TrainingState paused = initial_state(c.view(), c.vocab, "words", 0, cfg);
+      TrainingState paused = initial_state(c.view(), c.vocab, tokvec::TokenizerKind::words, 0, cfg);
       TrainPause pause;
       pause.at_tokens = c.tokens.size() + 777;
       EXPECT_FALSE(train(c.view(), cfg, paused, pause));
@@ -269,7 +269,7 @@ TEST(Trainer, InterruptPausesAndTwoThreadRunsResume) {
   CorpusData c = planted_corpus(2000);
   TrainConfig cfg = small_config();
   cfg.threads = 2;
-  TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+  TrainingState s = initial_state(c.view(), c.vocab, tokvec::TokenizerKind::words, 0, cfg);
   std::atomic<bool> stop{true};
   TrainPause pause;
   pause.interrupt = &stop;
@@ -333,7 +333,7 @@ TEST(Trainer, IdleThreadTakesOverHalfOfTheOthersRangeAndEveryTokenIsTrainedOnce)
   cfg.epochs = 1;
   cfg.threads = 2;
   cfg.dim = 8;
-  TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+  TrainingState s = initial_state(c.view(), c.vocab, tokvec::TokenizerKind::words, 0, cfg);
   s.cursor = lopsided_cursor(n);
   s.tokens_done = n / 2;  // thread 0's shard
   // Pause once thread 1 alone would be 3/4 through its range. Thread 0 (OpenMP's calling
@@ -373,7 +373,7 @@ TEST(Trainer, VersionOneCursorsStillResume) {
   CorpusData c = planted_corpus(500);
   TrainConfig cfg = small_config();
   cfg.threads = 2;
-  TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+  TrainingState s = initial_state(c.view(), c.vocab, tokvec::TokenizerKind::words, 0, cfg);
   const uint64_t n = c.tokens.size();
   ByteWriter w;
   w.u32(1);
@@ -395,7 +395,7 @@ TEST(Trainer, InitialRowsAreReproducibleFromSeedAndRow) {
   CorpusData c = planted_corpus(10);
   TrainConfig cfg = small_config();
   cfg.seed = 99;
-  TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+  TrainingState s = initial_state(c.view(), c.vocab, tokvec::TokenizerKind::words, 0, cfg);
   std::vector<float> row(cfg.dim);
   for (uint32_t r = 0; r < 20; ++r) {
     initial_input_row(99, r, row);
@@ -419,7 +419,7 @@ TEST(Trainer, RunReturnsAtEachPauseAndContinuesToTheBytesOfAnUninterruptedRun) {
     const TrainingState reference = run(c, cfg);
     const uint64_t n = c.tokens.size();
     test::TempDir dir;
-    TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+    TrainingState s = initial_state(c.view(), c.vocab, tokvec::TokenizerKind::words, 0, cfg);
     Trainer trainer(c.view(), cfg, s);  // the view is a temporary: the trainer keeps its own copy
     EXPECT_EQ(trainer.threads(), 1);
     int pauses = 0;
@@ -485,7 +485,7 @@ TEST(Trainer, CountsAreExactWithSeveralThreadsAndRowsBeyondTheThreadLocalOnes) {
       cfg.epochs = 2;
       cfg.threads = threads;
       cfg.kernel = kernel_from_name(kernel);
-      TrainingState s = initial_state(c.view(), c.vocab, "words", 0, cfg);
+      TrainingState s = initial_state(c.view(), c.vocab, tokvec::TokenizerKind::words, 0, cfg);
       Trainer trainer(c.view(), cfg, s);
       ASSERT_EQ(trainer.threads(), threads);
       uint64_t at = 0;

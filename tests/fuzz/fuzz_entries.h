@@ -554,7 +554,7 @@ inline const PausedRun& paused_run() {
     j["tokenizer_checksum"] = hex64(r.corpus.tokenizer_checksum);
     j["threads_used"] = 1;
     j["processes"] = 1;
-    r.state = initial_state(r.corpus.view(), r.corpus.vocab, "words", r.corpus.tokenizer_checksum, cfg);
+    r.state = initial_state(r.corpus.view(), r.corpus.vocab, tokvec::TokenizerKind::words, r.corpus.tokenizer_checksum, cfg);
     r.state.config_json = j.dump();
     TrainPause pause;
     pause.at_tokens = 5000;
@@ -580,7 +580,7 @@ inline void fuzz_resume(std::string_view data) {
   if (!accepts([&] { cfg = resume_settings(j, config_file, run.state.config_json, run.checkpoint_path); }, config_file)) return;
   const TrainConfig recorded = TrainConfig::from_json(nlohmann::json::parse(run.state.config_json));
   require(cfg.to_json() == recorded.to_json(), "resume_settings returned other settings than the checkpoint's");
-  if (!accepts([&] { check_config_matches_corpus(j, config_file, "corpus.tkc", "words", run.corpus.tokenizer_checksum); },
+  if (!accepts([&] { check_config_matches_corpus(j, config_file, "corpus.tkc", tokvec::TokenizerKind::words, run.corpus.tokenizer_checksum); },
                config_file)) {
     return;
   }
