@@ -27,7 +27,7 @@ TEST(CheckpointEvery, ParsesTimeTokensAndOff) {
       ADD_FAILURE() << "accepted '" << bad << "'";
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::usage);
-      EXPECT_NE(std::string(e.what()).find("--checkpoint-every"), std::string::npos);
+      EXPECT_NE(std::string(e.what()).find("checkpoint_every"), std::string::npos);
     }
   }
 }

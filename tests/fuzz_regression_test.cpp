@@ -160,7 +160,7 @@ TEST(FuzzRegression, CheckpointEveryRefusesNonNumbersAsUsageErrors) {
       ADD_FAILURE() << text << " parsed";
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
-      EXPECT_NE(std::string(e.what()).find("--checkpoint-every"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("checkpoint_every"), std::string::npos) << e.what();
     }
   }
   EXPECT_DOUBLE_EQ(CheckpointEvery::parse(".5m").seconds, 30.0);

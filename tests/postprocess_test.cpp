@@ -46,7 +46,7 @@ TEST(Postprocess, ParsesItsSettings) {
       ADD_FAILURE() << bad;
     } catch (const Error& err) {
       EXPECT_EQ(err.kind(), ErrorKind::usage);
-      EXPECT_NE(std::string(err.what()).find("--postprocess"), std::string::npos) << err.what();
+      EXPECT_NE(std::string(err.what()).find("postprocess"), std::string::npos) << err.what();
     }
   }
 }

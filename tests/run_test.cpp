@@ -238,7 +238,7 @@ TEST(RunTarget, AnUnfinishedRunIsReadFromItsNewestCheckpointWithANote) {
   save_state(checkpoint_path(run, 4), tiny_state(40));
   const RunState s = load_run_state(run);
   EXPECT_EQ(s.path, checkpoint_path(run, 4));
-  EXPECT_NE(s.note.find("tokvec train --resume " + run), std::string::npos) << s.note;
+  EXPECT_NE(s.note.find("TrainingSession::resume(\"" + run), std::string::npos) << s.note;
 }
 
 TEST(CheckpointPolicy, TokenAndTimeIntervalsFallDueAndReArm) {

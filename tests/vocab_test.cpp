@@ -182,7 +182,7 @@ TEST(WordVocab, MinCountRemovingEverythingIsAnInputError) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::input);
-    EXPECT_NE(std::string(e.what()).find("--min-count 3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("min_count 3"), std::string::npos) << e.what();
   }
 }
 
