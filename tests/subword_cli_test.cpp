@@ -1,6 +1,9 @@
 // `tokvec train --subwords` end to end: the run folder, word vectors for unseen words,
 // resume, and the settings it refuses.
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -125,6 +128,86 @@ TEST(SubwordCli, AdaptingASubwordRunIsRefused) {
   r = run_cli("train --init-from " + src + " --subwords --input " + dir.file("in.txt") + " --output " + dir.file("a") + " --quiet");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--subwords cannot be given with it"), std::string::npos) << r.output;
+}
+
+TEST(SubwordCli, AuditGivesEachWordsRowsAndItsExactWeakestCount) {
+  // Window 1 never shrinks, sample 0 and min-count 1 keep every word: a position is the
+  // context of each neighbour on its line, and every pair updates each of its rows once.
+  TempDir dir;
+  const std::string text = inflected_text();
+  test::write_text(dir.file("in.txt"), text);
+  const std::string run = dir.file("run");
+  auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + run +
+                   " --dim 8 --threads 1 --quiet --bpe-vocab-size 290 --window 1 --sample 0 --min-count 1 --subword-own-rows 40");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("audit " + run + " --min-updates 220 --json " + dir.file("a.json") + " --words-csv " + dir.file("w.csv") +
+              " --svg " + dir.file("a.svg") + " --top 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(test::read_text(dir.file("a.json")));
+  const nlohmann::json& words = j["words"]["list"];
+  ASSERT_EQ(words.size(), 23u);
+  std::map<std::string, std::vector<uint32_t>> rows_of;
+  for (const auto& w : words) rows_of[w["word"].get<std::string>()] = w["row_ids"].get<std::vector<uint32_t>>();
+  // The expected input updates of every row, counted from the text.
+  std::map<uint32_t, uint64_t> expected;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream in(line);
+    std::vector<std::string> ws;
+    for (std::string w; in >> w;) ws.push_back(w);
+    for (size_t p = 0; p < ws.size(); ++p) {
+      const uint64_t neighbours = (p > 0 ? 1 : 0) + (p + 1 < ws.size() ? 1 : 0);
+      for (uint32_t row : rows_of.at(ws[p])) expected[row] += neighbours;
+    }
+  }
+  uint64_t flagged = 0;
+  for (const auto& w : words) {
+    const std::vector<uint32_t> ids = w["row_ids"].get<std::vector<uint32_t>>();
+    ASSERT_FALSE(ids.empty());
+    uint64_t fewest = UINT64_MAX;
+    uint32_t weakest = 0;
+    for (uint32_t id : ids) {
+      EXPECT_EQ(j["rows"][id]["input_updates"].get<uint64_t>(), expected[id]) << "row " << id;
+      if (expected[id] < fewest) fewest = expected[id], weakest = id;
+    }
+    EXPECT_EQ(w["weakest_row_updates"].get<uint64_t>(), fewest) << w["word"];
+    EXPECT_EQ(w["weakest_row_id"].get<uint32_t>(), weakest) << w["word"];
+    EXPECT_EQ(w["flagged"].get<bool>(), fewest < 220) << w["word"];
+    flagged += fewest < 220;
+    // Frequent words have their own row (first: the words' rows come before the pieces').
+    if (w["frequency"].get<uint64_t>() >= 40) {
+      EXPECT_EQ(ids[0], w["id"].get<uint32_t>()) << w["word"];
+    }
+  }
+  EXPECT_GT(flagged, 0u);
+  EXPECT_LT(flagged, 23u);
+  EXPECT_EQ(j["words"]["flagged"].get<uint64_t>(), flagged);
+  // The same words in the CSV, the table and the plot.
+  const std::string csv = test::read_text(dir.file("w.csv"));
+  EXPECT_EQ(csv.rfind("id,word,frequency,rows,row_ids,weakest_row,weakest_row_id,weakest_row_updates,flagged\n", 0), 0u) << csv;
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 24);
+  const auto& w0 = words[0];
+  std::string ids0;
+  for (uint32_t id : w0["row_ids"].get<std::vector<uint32_t>>()) ids0 += (ids0.empty() ? "" : " ") + std::to_string(id);
+  EXPECT_NE(csv.find("\n0," + w0["word"].get<std::string>() + "," + std::to_string(w0["frequency"].get<uint64_t>()) + ","),
+            std::string::npos) << csv;
+  EXPECT_NE(csv.find("," + ids0 + "," + w0["weakest_row"].get<std::string>() + "," + std::to_string(w0["weakest_row_id"].get<uint32_t>()) +
+                     "," + std::to_string(w0["weakest_row_updates"].get<uint64_t>()) + ","),
+            std::string::npos) << csv;
+  EXPECT_NE(r.output.find("words (each composed of rows; a word is as trustworthy as its least-updated row): 23, with a flagged row: " +
+                          std::to_string(flagged)),
+            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("most frequent words whose weakest row is flagged:"), std::string::npos) << r.output;
+  EXPECT_NE(test::read_text(dir.file("a.svg")).find("words: 23, " + std::to_string(flagged) + " whose weakest row is flagged"),
+            std::string::npos);
+  // --words-csv needs a subword run.
+  const std::string words_run = dir.file("wr");
+  ASSERT_EQ(run_cli("train --words --input " + dir.file("in.txt") + " --output " + words_run + " --dim 8 --threads 1 --quiet").exit_code, 0);
+  r = run_cli("audit " + words_run + " --words-csv " + dir.file("x.csv"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("tokvec audit: error: --words-csv lists the words of a --subwords run"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("x.csv")));
 }
 
 }  // namespace

@@ -162,6 +162,25 @@ struct Histogram {
   static std::string bucket_label(size_t bucket);
 };
 
+/// A word of a subword run: the rows its vector is composed of (train --subwords: its own
+/// row, its pieces', their merge ancestors') and the least-updated of them.
+struct AuditWord {
+  uint32_t id = 0;
+  std::string word;  ///< printable form
+  uint64_t frequency = 0;
+  std::vector<uint32_t> rows;
+  uint32_t weakest = 0;  ///< the row with the fewest input updates (the lower id on a tie)
+  uint64_t weakest_updates = 0;
+  bool flagged = false;  ///< weakest_updates < the threshold
+};
+
+struct AuditWords {
+  std::vector<AuditWord> words;  ///< by word id (the corpus vocabulary)
+  uint64_t flagged = 0;
+  uint64_t tokens = 0;          ///< sum of the words' frequencies
+  uint64_t flagged_tokens = 0;  ///< of the flagged words
+};
+
 struct AuditReport {
   uint64_t threshold = 0;
   uint64_t vocab_size = 0;
@@ -176,6 +195,7 @@ struct AuditReport {
   Geometry geometry;
   std::optional<TargetSummary> target;
   std::optional<Stability> stability;  ///< per_row moved into the rows
+  std::optional<AuditWords> words;     ///< a subword run's words (add_word_rows)
   /// A run adapted from another (train --init-from): the rows' pretraining and adaptation
   /// updates are reported side by side.
   bool adapted = false;
@@ -212,6 +232,14 @@ AuditReport audit(const TrainingState& state, const AuditConfig& config, const I
 void add_target(AuditReport& report, const TargetCounts& counts, uint64_t top,
                 const std::function<std::vector<uint32_t>(std::string_view)>& encode_word);
 
+/// Adds a subword run's words to a report (after audit(), whose threshold it applies):
+/// `words` the corpus vocabulary with its `counts`, `rows_of` a word's rows.
+void add_word_rows(AuditReport& report, const std::vector<std::string>& words, std::span<const uint64_t> counts,
+                   const std::function<std::vector<uint32_t>(std::string_view)>& rows_of);
+/// CSV with a header line: id,word,frequency,rows (tokens, space-separated),row_ids,
+/// weakest_row,weakest_row_id,weakest_row_updates,flagged; only the header without words.
+std::string audit_words_csv(const AuditReport& report);
+
 /// A token as printable UTF-8: control characters, backslash, DEL and invalid UTF-8 bytes
 /// become \xNN (backslash as \\); everything else is kept.
 std::string printable_token(std::string_view token);
@@ -226,10 +254,13 @@ std::string audit_csv(const AuditReport& report);
 /// JSON object: threshold, flagged_count, vocab_size, corpus_tokens, flagged_tokens,
 /// never_produced, flagged_seen_count, histograms, rows[] (every row) with the CSV's keys;
 /// an adapted run adds "adaptation" (source_rows, new_rows, pretrain_tokens,
-/// pretrain_input_updates, adapt_input_updates).
+/// pretrain_input_updates, adapt_input_updates); a subword run's report adds "words"
+/// (count, flagged, tokens, flagged_tokens, list[] with the words CSV's keys, rows and
+/// row_ids as arrays).
 std::string audit_json(const AuditReport& report);
 /// A log-log scatter plot of corpus frequency against input-row updates, the threshold
-/// drawn, flagged rows in red; a standalone SVG document.
+/// drawn, flagged rows in red; a standalone SVG document. A subword run's report adds a
+/// panel of its words: frequency against the updates of the word's weakest row.
 std::string audit_svg(const AuditReport& report);
 
 }  // namespace tokvec

@@ -2,6 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tokvec/audit.h"
 
 namespace tokvec::audit_detail {
 
@@ -10,3 +15,11 @@ inline double percent(uint64_t part, uint64_t whole) {
 }
 
 }  // namespace tokvec::audit_detail
+
+namespace tokvec {
+// The words of a subword run (audit_words.cpp), for the reports and the plot.
+std::string audit_words_text(const AuditReport& report, uint64_t top);
+void audit_words_json(const AuditReport& report, nlohmann::ordered_json& j);
+inline constexpr double kWordsPanel = 420;
+std::string audit_words_svg_panel(const AuditReport& report, double y0, double width, double left, double right);
+}  // namespace tokvec

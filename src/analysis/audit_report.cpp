@@ -218,6 +218,7 @@ std::string audit_text(const AuditReport& r, uint64_t top) {
   out += geometry_text(r.geometry);
   if (r.target) out += target_text(r, top);
   if (r.stability) out += stability_text(*r.stability);
+  out += audit_words_text(r, top);
   return out;
 }
 
@@ -326,6 +327,7 @@ std::string audit_json(const AuditReport& r) {
     }
   }
   j["rows"] = std::move(rows);
+  audit_words_json(r, j);
   return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -133,7 +133,7 @@ std::string audit_svg(const AuditReport& r) {
   auto x_of = [&](uint64_t v) { return left + plot_w * std::log10(1.0 + static_cast<double>(v)) / x_span; };
   auto y_of = [&](uint64_t v) { return top + plot_h * (1.0 - std::log10(1.0 + static_cast<double>(v)) / y_span); };
 
-  const double total_height = height + (r.stability ? kStabilityPanel : 0.0);
+  const double total_height = height + (r.stability ? kStabilityPanel : 0.0) + (r.words ? kWordsPanel : 0.0);
   std::string out;
   char buf[512];
   std::snprintf(buf, sizeof buf,
@@ -225,6 +225,7 @@ std::string audit_svg(const AuditReport& r) {
     out += buf;
   }
   if (r.stability) out += stability_svg(*r.stability, r.rows, height, width, left, right, x_span, max_upd);
+  if (r.words) out += audit_words_svg_panel(r, height + (r.stability ? kStabilityPanel : 0.0), width, left, right);
   out += "</svg>\n";
   return out;
 }

@@ -22,6 +22,16 @@ namespace tokvec::cli {
 
 namespace {
 
+/// Whether a state is a train --subwords run's (its settings record the mode).
+bool is_subword_state(const TrainingState& state) {
+  const nlohmann::json j = nlohmann::json::parse(state.config_json, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("mode") && j["mode"] == "subwords";
+}
+
+}  // namespace
+
+namespace {
+
 /// --min-updates: a count, or "auto" (the threshold --stability derives).
 std::optional<uint64_t> parse_min_updates(const std::string& text) {
   if (text == "auto") return std::nullopt;
@@ -55,7 +65,9 @@ int cmd_audit(int argc, char** argv) {
        cxxopts::value<int>()->default_value(std::to_string(defaults.threads)))
       ("csv", "Write every row as CSV to FILE", cxxopts::value<std::string>())
       ("json", "Write the summary and every row as JSON to FILE", cxxopts::value<std::string>())
-      ("svg", "Write a log-log plot of frequency against updates to FILE", cxxopts::value<std::string>());
+      ("svg", "Write a log-log plot of frequency against updates to FILE", cxxopts::value<std::string>())
+      ("words-csv", "A --subwords run: write every word with its rows and its weakest row as CSV to FILE",
+       cxxopts::value<std::string>());
   options.parse_positional({"run"});
   options.positional_help("RUN_DIR|STATE");
   // The option parser takes one-letter options with one dash only; k is the name the
@@ -89,12 +101,12 @@ int cmd_audit(int argc, char** argv) {
       std::filesystem::is_directory(target, ec) ? (std::filesystem::path(target) / "state.tkv").string() : target;
   std::vector<std::string> inputs = {source};
   if (parsed->count("target")) inputs.push_back((*parsed)["target"].as<std::string>());
-  for (const char* option : {"csv", "json", "svg"}) {
+  for (const char* option : {"csv", "json", "svg", "words-csv"}) {
     if (parsed->count(option)) check_output_is_safe(std::string("--") + option, (*parsed)[option].as<std::string>(), inputs);
   }
   // Into a run folder: not while train replaces or continues that run.
   std::vector<FolderLock> locks;
-  for (const char* option : {"csv", "json", "svg"}) {
+  for (const char* option : {"csv", "json", "svg", "words-csv"}) {
     if (parsed->count(option)) locks.push_back(lock_if_in_run_folder((*parsed)[option].as<std::string>()));
   }
   // A run folder means its final state (an unfinished one: its newest checkpoint, with a
@@ -107,6 +119,15 @@ int cmd_audit(int argc, char** argv) {
     RunState rs = load_run_state(resolve_run_target(target));
     run.state = std::move(rs.state);
     run.note = std::move(rs.note);
+    // A subword run's words are composed of rows: its tokenizer tells which.
+    if (is_subword_state(run.state)) {
+      std::string note = std::move(run.note);
+      run = load_run(target);
+      run.note = std::move(note);
+    }
+  }
+  if (parsed->count("words-csv") && !run.is_subwords()) {
+    throw usage_error("--words-csv lists the words of a --subwords run; " + target + " is a " + run.state.tokenizer_kind + " run");
   }
   if (!run.note.empty()) std::fprintf(stderr, "tokvec audit: note: %s\n", run.note.c_str());
   std::optional<Stability> stability;
@@ -134,12 +155,17 @@ int cmd_audit(int argc, char** argv) {
     if (!counts.warning.empty()) std::fprintf(stderr, "tokvec audit: warning: %s\n", counts.warning.c_str());
     add_target(report, counts, std::max<uint64_t>(config.top, 20), run.is_bpe() ? std::function<std::vector<uint32_t>(std::string_view)>(run.encode) : nullptr);
   }
+  if (run.is_subwords()) {
+    add_word_rows(report, std::vector<std::string>(run.state.vocab.begin(), run.state.vocab.begin() + run.subword_words),
+                  std::span<const uint64_t>(run.state.frequencies.data(), run.subword_words), run.encode);
+  }
   // Files first: a bad output path fails before anything is printed. One set: all of them
   // or (a full disk, a missing folder) none.
   AtomicFileSet files;
   if (parsed->count("csv")) files.add((*parsed)["csv"].as<std::string>()).write(audit_csv(report));
   if (parsed->count("json")) files.add((*parsed)["json"].as<std::string>()).write(audit_json(report));
   if (parsed->count("svg")) files.add((*parsed)["svg"].as<std::string>()).write(audit_svg(report));
+  if (parsed->count("words-csv")) files.add((*parsed)["words-csv"].as<std::string>()).write(audit_words_csv(report));
   files.commit();
   std::fputs(audit_text(report, config.top).c_str(), stdout);
   return 0;
