@@ -226,6 +226,51 @@ void check_window_matches_per_step(SubwordCompose compose) {
 TEST(SubwordWindow, MatchesAComposeAndScatterPerStepSum) { check_window_matches_per_step(SubwordCompose::sum); }
 TEST(SubwordWindow, MatchesAComposeAndScatterPerStepMean) { check_window_matches_per_step(SubwordCompose::mean); }
 
+/// The unit step: after a window's steps the rows, recomposed, give the x the kernel moved
+/// (x moves by the kernel's Δ whatever the word's size), for the sum and the mean.
+TEST(SubwordWindow, UnitStepMovesTheComposedVectorByTheKernelsStep) {
+  for (SubwordCompose compose : {SubwordCompose::sum, SubwordCompose::mean}) {
+    const BpeModel model = cat_model();
+    const std::vector<std::string> words = {"cat", "dog", "q"};
+    const std::vector<uint64_t> counts = {1, 1, 1};
+    SubwordConfig cfg;
+    cfg.compose = compose;
+    cfg.own_min_count = 0;
+    cfg.step = SubwordStep::unit;
+    const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
+    const size_t dim = 12;
+    Matrix in(map.rows(), dim), out(map.rows(), dim);
+    Rng rng(5, 0);
+    for (size_t r = 0; r < map.rows(); ++r) {
+      for (size_t j = 0; j < dim; ++j) {
+        in.row(r)[j] = (rng.uniform() - 0.5f) * 0.6f;
+        out.row(r)[j] = (rng.uniform() - 0.5f) * 0.6f;
+      }
+    }
+    const std::vector<uint32_t> seg = {0, 1, 2};
+    SubwordWindow win(3, 2, dim);
+    win.begin(map, in, seg.data(), seg.size());
+    win.advance(0, 3);
+    // One step, centre "dog": inputs "cat" and "q", targets dog and cat.
+    std::vector<size_t> pos = {0, 2};
+    std::vector<float*> xs = {win.row(0), win.row(2)}, us = {out.row(1), out.row(0)};
+    std::vector<float> scores(4);
+    Matrix delta(2, dim);
+    win.before(pos.data(), 2);
+    SigmoidTable table;
+    detail::sgns_kernels(simd::Path::scalar, in.stride()).hogbatch(xs.data(), 2, us.data(), 2, in.stride(), dim, 0.5f, table,
+                                                                  scores.data(), delta.row(0));
+    win.absorb(2);
+    const std::vector<float> x0(win.row(0), win.row(0) + dim), x2(win.row(2), win.row(2) + dim);
+    win.finish();
+    std::vector<float> again(in.stride());
+    compose_rows(in, map.rows_of(0), map.scale(map.rows_of(0).size()), again.data());
+    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(again[j], x0[j], 1e-5) << "cat, col " << j;
+    compose_rows(in, map.rows_of(2), map.scale(map.rows_of(2).size()), again.data());
+    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(again[j], x2[j], 1e-5) << "q, col " << j;
+  }
+}
+
 // ---- Training ------------------------------------------------------------------------------
 
 /// A words corpus from lines of words (vocabulary in first-seen order; ids need not be in

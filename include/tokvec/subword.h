@@ -15,16 +15,24 @@ namespace tokvec {
 /// x_w = Σ v_r (sum) or (1/|R(w)|) Σ v_r (mean) over the word's rows R(w).
 enum class SubwordCompose { sum, mean };
 
+/// How far a step moves a word's rows. gradient: the chain rule, each row by s Δ (so x_w
+/// moves by s² |R(w)| Δ: a word of many rows learns slowly under the mean, fast under the
+/// sum); unit: each row by Δ / (s |R(w)|), so that x_w moves by the kernel's Δ whatever the
+/// word's size (the gradient, scaled per word).
+enum class SubwordStep { gradient, unit };
+
 /// The composition settings of a subword run (config.json keys "subword_compose",
-/// "subword_ancestors", "subword_own_min_count").
-/// The defaults are the variant that scored best on gut100m (docs/benchmarks.md): the mean,
-/// with the merge ancestors and an own row for every vocabulary word.
+/// "subword_ancestors", "subword_own_min_count", "subword_step").
+/// The defaults are the variant that scored best (docs/benchmarks.md): the sum, with the
+/// merge ancestors, an own row for every vocabulary word, and the unit step.
 struct SubwordConfig {
-  SubwordCompose compose = SubwordCompose::mean;
+  SubwordCompose compose = SubwordCompose::sum;
   /// Also the multi-character pieces each piece was merged from (the BPE merge tree).
   bool ancestors = true;
   /// A word seen at least this many times has a row of its own in its composition; 0: none.
   uint64_t own_min_count = 1;
+  /// Runs whose config.json has no "subword_step" (written before it existed) are gradient.
+  SubwordStep step = SubwordStep::gradient;
 
   /// Writes the three keys into `j`.
   void to_json(nlohmann::json& j) const;
@@ -33,6 +41,13 @@ struct SubwordConfig {
   static SubwordConfig from_json(const nlohmann::json& j, const std::string& file);
   bool operator==(const SubwordConfig&) const = default;
 };
+
+/// The step of new runs (train --subwords, Python subwords=True).
+inline constexpr SubwordStep kSubwordDefaultStep = SubwordStep::unit;
+
+/// "gradient" or "unit"; nullopt otherwise.
+std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept;
+std::string_view subword_step_name(SubwordStep s) noexcept;
 
 /// "sum" or "mean"; nullopt otherwise.
 std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexcept;

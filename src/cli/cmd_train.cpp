@@ -87,6 +87,8 @@ static int train_main(int argc, char** argv, distributed::World* world) {
        cxxopts::value<std::string>()->default_value(sub_defaults.ancestors ? "yes" : "no"))
       ("subword-own-rows", "With --subwords: a row of its own for each word seen at least N times (0 = none)",
        cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.own_min_count)))
+      ("subword-step", "With --subwords: gradient (each row by the chain rule) or unit (x moves by the full step whatever the word's size)",
+       cxxopts::value<std::string>()->default_value(std::string(subword_step_name(kSubwordDefaultStep))))
       ("lowercase", "With --words: lowercase the text (Unicode) before counting; queries to the run are lowercased too")
       ("corpus", "Train on an already encoded token corpus (.tkc)", cxxopts::value<std::string>())
       ("resume", "Continue the run in RUN_DIR from its newest valid checkpoint", cxxopts::value<std::string>())
@@ -143,7 +145,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   if (r.count("resume") > 0) {
     refuse_given(r, {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
                      "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary",
-                     "subwords", "subword-compose", "subword-ancestors", "subword-own-rows"},
+                     "subwords", "subword-compose", "subword-ancestors", "subword-own-rows", "subword-step"},
                  "--resume continues a run with the settings in its config.json; ", " cannot be changed");
     const std::string dir = r["resume"].as<std::string>();
     return report(with_flag_names([&] { return detail::resume_session(dir, session, world); }), dir);
@@ -179,7 +181,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
 
   const bool words = r.count("words") > 0;
   const bool subwords = r.count("subwords") > 0;
-  if (!subwords) refuse_given(r, {"subword-compose", "subword-ancestors", "subword-own-rows"}, "", " applies to --subwords runs");
+  if (!subwords) refuse_given(r, {"subword-compose", "subword-ancestors", "subword-own-rows", "subword-step"}, "", " applies to --subwords runs");
   if (subwords) {
     if (words) throw usage_error("give --words or --subwords, not both");
     if (r.count("corpus") > 0) throw usage_error("--subwords trains on text (--input): --corpus does not apply");
@@ -193,6 +195,10 @@ static int train_main(int argc, char** argv, distributed::World* world) {
     if (anc != "yes" && anc != "no") throw usage_error("--subword-ancestors must be yes or no, got '" + anc + "'");
     run.subwords.ancestors = anc == "yes";
     run.subwords.own_min_count = r["subword-own-rows"].as<uint64_t>();
+    const std::string step = r["subword-step"].as<std::string>();
+    const auto st = parse_subword_step(step);
+    if (!st) throw usage_error("--subword-step must be gradient or unit, got '" + step + "'");
+    run.subwords.step = *st;
   }
   const bool have_tokenizer = r.count("tokenizer") > 0;
   const bool have_corpus = r.count("corpus") > 0;

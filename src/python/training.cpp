@@ -93,7 +93,7 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
                    int64_t seed, const std::string& kernel, const std::string& checkpoint_every, int64_t keep, bool progress, bool force,
                    bool allow_binary, const py::object& on_progress, bool redraw, bool subwords,
                    const std::optional<std::string>& subword_compose, std::optional<bool> subword_ancestors,
-                   std::optional<int64_t> subword_own_rows) {
+                   std::optional<int64_t> subword_own_rows, const std::optional<std::string>& subword_step) {
   namespace fs = std::filesystem;
   const tokvec::SessionOptions options = session_options(checkpoint_every, keep, progress, allow_binary);
   // The ranges of TrainConfig::validate, named as the Python arguments are, before the
@@ -127,8 +127,14 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
   if (!corpus && input.empty()) throw tokvec::usage_error("input is required (or corpus)");
   if (subwords && (words || corpus)) throw tokvec::usage_error("subwords=True trains on text with a BPE tokenizer: words and corpus do not apply");
   if (subwords && cfg.kernel != tokvec::Kernel::hogbatch) throw tokvec::usage_error("kernel 'pair' is not available with subwords=True (use hogbatch)");
-  if (!subwords && (subword_compose || subword_ancestors || subword_own_rows)) {
-    throw tokvec::usage_error("subword_compose, subword_ancestors and subword_own_rows apply to subwords=True runs");
+  if (!subwords && (subword_compose || subword_ancestors || subword_own_rows || subword_step)) {
+    throw tokvec::usage_error("subword_compose, subword_ancestors, subword_own_rows and subword_step apply to subwords=True runs");
+  }
+  run.subwords.step = tokvec::kSubwordDefaultStep;
+  if (subword_step) {
+    const auto st = tokvec::parse_subword_step(*subword_step);
+    if (!st) throw tokvec::usage_error("subword_step must be 'gradient' or 'unit', got '" + *subword_step + "'");
+    run.subwords.step = *st;
   }
   if (subword_compose) {
     const auto c = tokvec::parse_subword_compose(*subword_compose);
@@ -179,7 +185,8 @@ void bind_training(py::module_& m) {
         py::arg("min_count"), py::arg("epochs"), py::arg("threads"), py::arg("lr"), py::arg("seed"), py::arg("kernel"),
         py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("force"), py::arg("allow_binary"),
         py::arg("on_progress"), py::arg("redraw"), py::arg("subwords") = false, py::arg("subword_compose") = py::none(),
-        py::arg("subword_ancestors") = py::none(), py::arg("subword_own_rows") = py::none());
+        py::arg("subword_ancestors") = py::none(), py::arg("subword_own_rows") = py::none(),
+        py::arg("subword_step") = py::none());
   m.def("resume", &resume_run, py::arg("path"), py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("on_progress"),
         py::arg("redraw"));
 }

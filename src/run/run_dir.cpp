@@ -42,7 +42,8 @@ bool is_modelled_key(const std::string& key) {
   static const char* const kKeys[] = {"mode",           "input",          "corpus",          "tokenizer",
                                       "bpe_vocab_size", "lowercase",      "tokenizer_kind",  "tokenizer_checksum",
                                       "threads_used",   "processes",      "init_from",       "quiet",
-                                      "subword_compose", "subword_ancestors", "subword_own_min_count"};
+                                      "subword_compose", "subword_ancestors", "subword_own_min_count",
+                                      "subword_step"};
   for (const char* k : kKeys) {
     if (key == k) return true;
   }

@@ -17,10 +17,19 @@ std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexc
 
 std::string_view subword_compose_name(SubwordCompose c) noexcept { return c == SubwordCompose::mean ? "mean" : "sum"; }
 
+std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept {
+  if (name == "gradient") return SubwordStep::gradient;
+  if (name == "unit") return SubwordStep::unit;
+  return std::nullopt;
+}
+
+std::string_view subword_step_name(SubwordStep s) noexcept { return s == SubwordStep::unit ? "unit" : "gradient"; }
+
 void SubwordConfig::to_json(nlohmann::json& j) const {
   j["subword_compose"] = subword_compose_name(compose);
   j["subword_ancestors"] = ancestors;
   j["subword_own_min_count"] = own_min_count;
+  j["subword_step"] = subword_step_name(step);
 }
 
 SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::string& file) {
@@ -40,6 +49,13 @@ SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::strin
     const nlohmann::json& v = j.at("subword_own_min_count");
     if (!v.is_number_unsigned()) throw corrupt_error(file, "key \"subword_own_min_count\"", "expected a whole number >= 0, got " + v.dump());
     c.own_min_count = v.get<uint64_t>();
+  }
+  c.step = SubwordStep::gradient;  // the only step before the key existed
+  if (j.contains("subword_step")) {
+    const nlohmann::json& v = j.at("subword_step");
+    const auto parsed = v.is_string() ? parse_subword_step(v.get<std::string>()) : std::nullopt;
+    if (!parsed) throw corrupt_error(file, "key \"subword_step\"", "expected \"gradient\" or \"unit\", got " + v.dump());
+    c.step = *parsed;
   }
   return c;
 }
@@ -174,10 +190,12 @@ void SubwordWindow::begin(const SubwordMap& map, Matrix& input, const uint32_t* 
 void SubwordWindow::leave(size_t j) noexcept {
   const size_t slot = j % span_;
   const std::span<const uint32_t> rows = map_->rows_of(words_[slot]);
+  // x - x₀ = c Σ Δ; the rows get g Σ Δ: the sum of the steps, as subword_step would have
+  // scattered them (gradient), or scaled so that x moves by Δ (unit).
   const float s = map_->scale(rows.size());
-  const float c = s * s * static_cast<float>(rows.size());
-  // rows += (s / c) (x - x₀): the sum of the steps, as subword_step would have scattered them.
-  if (uses_[slot] > 0) scatter_rows(*input_, rows, s / c, x_.row(slot), x0_.row(slot), input_->cols());
+  const float c = map_->step_moves_x(rows.size());
+  const float g = map_->config().step == SubwordStep::unit ? 1.0f / (s * static_cast<float>(rows.size())) : s;
+  if (uses_[slot] > 0) scatter_rows(*input_, rows, g / c, x_.row(slot), x0_.row(slot), input_->cols());
   left_.push_back({words_[slot], uses_[slot]});
 }
 
@@ -197,20 +215,21 @@ void SubwordWindow::advance(size_t lo, size_t hi) noexcept {
 }
 
 void SubwordWindow::before(const size_t* positions, size_t B) noexcept {
+  // The unit step leaves the kernel's step as it is (c = 1): nothing to keep.
+  const bool keep = map_->config().step != SubwordStep::unit;
   for (size_t b = 0; b < B; ++b) {
     slots_[b] = positions[b] % span_;
     ++uses_[slots_[b]];
-    std::memcpy(before_.row(b), x_.row(slots_[b]), x_.stride() * sizeof(float));
+    if (keep) std::memcpy(before_.row(b), x_.row(slots_[b]), x_.stride() * sizeof(float));
   }
 }
 
 void SubwordWindow::absorb(size_t B) noexcept {
+  if (map_->config().step == SubwordStep::unit) return;
   const size_t cols = x_.cols();
   for (size_t b = 0; b < B; ++b) {
     const size_t slot = slots_[b];
-    const size_t n = map_->rows_of(words_[slot]).size();
-    const float s = map_->scale(n);
-    const float c = s * s * static_cast<float>(n);
+    const float c = map_->step_moves_x(map_->rows_of(words_[slot]).size());
     if (c == 1.0f) continue;
     float* __restrict x = x_.row(slot);
     const float* __restrict x_before = before_.row(b);

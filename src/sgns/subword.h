@@ -62,6 +62,13 @@ class SubwordMap {
   float scale(size_t n) const noexcept {
     return config_.compose == SubwordCompose::mean && n > 0 ? 1.0f / static_cast<float>(n) : 1.0f;
   }
+  /// How far x_w moves for a kernel step Δ on it, in units of Δ, for a word of `n` rows:
+  /// s² n (gradient: each row moves by s Δ) or 1 (unit).
+  float step_moves_x(size_t n) const noexcept {
+    if (config_.step == SubwordStep::unit) return 1.0f;
+    const float s = scale(n);
+    return s * s * static_cast<float>(n);
+  }
   /// Longest R(w) over the corpus words.
   size_t max_rows() const noexcept { return max_rows_; }
 

@@ -148,6 +148,8 @@ def test_subwords_gives_the_clis_run_and_composes_any_word(cli, data, tmp_path):
         np.testing.assert_allclose(v, exported[w], rtol=1e-5, atol=1e-6)
     with pytest.raises(tokvec.UsageError, match="subwords=True trains on text"):
         tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, words=True, progress=False)
+    with pytest.raises(tokvec.UsageError, match="subword_step must be 'gradient' or 'unit'"):
+        tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_step="big", progress=False)
     with pytest.raises(tokvec.UsageError, match="apply to subwords=True runs"):
         tokvec.train(data / "train.txt", tmp_path / "a", subword_compose="sum", progress=False)
     with pytest.raises(tokvec.UsageError, match="subword_compose must be 'sum' or 'mean'"):

@@ -32,6 +32,7 @@ std::string encode_job(const Job& job, const TrainingState& s) {
     w.u8(c.compose == SubwordCompose::mean ? 1 : 0);
     w.u8(c.ancestors ? 1 : 0);
     w.u64(c.own_min_count);
+    w.u8(c.step == SubwordStep::unit ? 1 : 0);
     w.u32(m.words());
     w.u32(m.rows());
     w.u64(m.offsets().size());
@@ -106,6 +107,7 @@ bool receive_job(const Comm& comm, Job& job, int& code) {
     c.compose = r.u8() != 0 ? SubwordCompose::mean : SubwordCompose::sum;
     c.ancestors = r.u8() != 0;
     c.own_min_count = r.u64();
+    c.step = r.u8() != 0 ? SubwordStep::unit : SubwordStep::gradient;
     const uint32_t words = r.u32();
     const uint32_t rows = r.u32();
     std::vector<uint64_t> offsets(r.u64());

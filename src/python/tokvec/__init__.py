@@ -468,6 +468,7 @@ def train(
     subword_compose: Optional[str] = None,
     subword_ancestors: Optional[bool] = None,
     subword_own_rows: Optional[int] = None,
+    subword_step: Optional[str] = None,
 ) -> "Run":
     """Trains a run into the folder ``output``, as ``tokvec train`` does with the same
     settings (the same files; with ``threads=1`` the same bytes), and returns it.
@@ -477,8 +478,9 @@ def train(
     whitespace-separated words (``lowercase=True`` lowercases them). ``subwords=True``
     trains whitespace words whose vectors are composed of rows of their BPE pieces
     (``train --subwords``; the tokenizer as for a BPE run); ``subword_compose`` ("sum" or
-    "mean"), ``subword_ancestors`` and ``subword_own_rows`` are ``--subword-compose``,
-    ``--subword-ancestors`` and ``--subword-own-rows`` (None: the command's default);
+    "mean"), ``subword_ancestors``, ``subword_own_rows`` and ``subword_step`` ("gradient" or
+    "unit") are ``--subword-compose``, ``--subword-ancestors``, ``--subword-own-rows`` and
+    ``--subword-step`` (None: the command's default);
     :meth:`Run.word_vector` gives the trained composition of any word. ``corpus`` (with
     ``input=None``) trains on a corpus made by ``tokvec encode``. The other settings are
     the command's options of the same name. ``checkpoint_every``: "30s", "10m", "2h", a
@@ -499,7 +501,7 @@ def train(
         None if tokenizer is None else _path(tokenizer), None if corpus is None else _path(corpus), lowercase,
         dim, window, negative, float(sample), min_count, epochs, threads, float(lr), seed, kernel,
         str(checkpoint_every), keep, report, force, allow_binary, write, redraw,
-        subwords, subword_compose, subword_ancestors, subword_own_rows,
+        subwords, subword_compose, subword_ancestors, subword_own_rows, subword_step,
     )
     return _finish(result, _path(output))
 
