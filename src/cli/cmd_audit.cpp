@@ -127,7 +127,7 @@ int cmd_audit(int argc, char** argv) {
     }
   }
   if (parsed->count("words-csv") && !run.is_subwords()) {
-    throw usage_error("--words-csv lists the words of a --subwords run; " + target + " is a " + run.state.tokenizer_kind + " run");
+    throw usage_error("--words-csv lists the words of a --subwords run; " + target + " is a " + std::string(tokenizer_kind_name(run.state.tokenizer_kind)) + " run");
   }
   if (!run.note.empty()) std::fprintf(stderr, "tokvec audit: note: %s\n", run.note.c_str());
   std::optional<Stability> stability;
