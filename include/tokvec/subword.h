@@ -34,7 +34,7 @@ struct SubwordConfig {
   /// Runs whose config.json has no "subword_step" (written before it existed) are gradient.
   SubwordStep step = SubwordStep::gradient;
 
-  /// Writes the three keys into `j`.
+  /// Writes the four keys into `j`.
   void to_json(nlohmann::json& j) const;
   /// Reads the keys to_json writes; missing keys keep their defaults; a bad value is a
   /// corrupt error naming `file` and the key.

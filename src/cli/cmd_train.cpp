@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli_common.h"
+#include "train_subword_options.h"
 #include "commands.h"
 #include "tokvec/bpe.h"
 #include "base/config.h"
@@ -181,25 +182,8 @@ static int train_main(int argc, char** argv, distributed::World* world) {
 
   const bool words = r.count("words") > 0;
   const bool subwords = r.count("subwords") > 0;
-  if (!subwords) refuse_given(r, {"subword-compose", "subword-ancestors", "subword-own-rows", "subword-step"}, "", " applies to --subwords runs");
-  if (subwords) {
-    if (words) throw usage_error("give --words or --subwords, not both");
-    if (r.count("corpus") > 0) throw usage_error("--subwords trains on text (--input): --corpus does not apply");
-    if (r.count("lowercase") > 0) throw usage_error("--lowercase applies to --words runs, not --subwords");
-    if (cfg.kernel != Kernel::hogbatch) throw usage_error("--kernel pair is not available with --subwords (use hogbatch)");
-    const std::string compose = r["subword-compose"].as<std::string>();
-    const auto c = parse_subword_compose(compose);
-    if (!c) throw usage_error("--subword-compose must be sum or mean, got '" + compose + "'");
-    run.subwords.compose = *c;
-    const std::string anc = r["subword-ancestors"].as<std::string>();
-    if (anc != "yes" && anc != "no") throw usage_error("--subword-ancestors must be yes or no, got '" + anc + "'");
-    run.subwords.ancestors = anc == "yes";
-    run.subwords.own_min_count = r["subword-own-rows"].as<uint64_t>();
-    const std::string step = r["subword-step"].as<std::string>();
-    const auto st = parse_subword_step(step);
-    if (!st) throw usage_error("--subword-step must be gradient or unit, got '" + step + "'");
-    run.subwords.step = *st;
-  }
+  if (subwords) run.subwords = parse_subword_options(r, words, cfg.kernel);
+  else refuse_given(r, {"subword-compose", "subword-ancestors", "subword-own-rows", "subword-step"}, "", " applies to --subwords runs");
   const bool have_tokenizer = r.count("tokenizer") > 0;
   const bool have_corpus = r.count("corpus") > 0;
   const bool have_input = r.count("input") > 0;

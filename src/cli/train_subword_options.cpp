@@ -1,0 +1,30 @@
+#include "train_subword_options.h"
+
+#include <string>
+
+#include "tokvec/status.h"
+
+namespace tokvec::cli {
+
+SubwordConfig parse_subword_options(const cxxopts::ParseResult& r, bool words, Kernel kernel) {
+  if (words) throw usage_error("give --words or --subwords, not both");
+  if (r.count("corpus") > 0) throw usage_error("--subwords trains on text (--input): --corpus does not apply");
+  if (r.count("lowercase") > 0) throw usage_error("--lowercase applies to --words runs, not --subwords");
+  if (kernel != Kernel::hogbatch) throw usage_error("--kernel pair is not available with --subwords (use hogbatch)");
+  SubwordConfig sub;
+  const std::string compose = r["subword-compose"].as<std::string>();
+  const auto c = parse_subword_compose(compose);
+  if (!c) throw usage_error("--subword-compose must be sum or mean, got '" + compose + "'");
+  sub.compose = *c;
+  const std::string anc = r["subword-ancestors"].as<std::string>();
+  if (anc != "yes" && anc != "no") throw usage_error("--subword-ancestors must be yes or no, got '" + anc + "'");
+  sub.ancestors = anc == "yes";
+  sub.own_min_count = r["subword-own-rows"].as<uint64_t>();
+  const std::string step = r["subword-step"].as<std::string>();
+  const auto st = parse_subword_step(step);
+  if (!st) throw usage_error("--subword-step must be gradient or unit, got '" + step + "'");
+  sub.step = *st;
+  return sub;
+}
+
+}  // namespace tokvec::cli
