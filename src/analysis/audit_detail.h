@@ -14,6 +14,18 @@ inline double percent(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
 }
 
+/// A CSV field (RFC 4180): quoted, with its quotes doubled, when it holds a comma, a quote
+/// or a line end; as it is otherwise. The rows CSV and the words CSV share it.
+inline std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace tokvec::audit_detail
 
 namespace tokvec {

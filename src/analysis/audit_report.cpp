@@ -12,6 +12,7 @@
 
 namespace tokvec {
 
+using audit_detail::csv_field;
 using audit_detail::percent;
 
 namespace {
@@ -20,22 +21,11 @@ namespace {
 /// CSV and the JSON carry identical numbers.
 std::string number(double v) { return nlohmann::json(v).dump(); }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-/// The rows the text report lists: the flagged rows that occur in the corpus, most frequent
-/// first (a frequent token that is still under-trained is the surprise worth seeing), then
-/// fewest updates, then by id. Rows that never occur (unused byte pieces, a tokenizer trained
-/// on other text) are only counted: they have no vector to trust and nothing to fix.
-/// The flagged rows with a nonzero `frequency` (the corpus's or the target's), most frequent
-/// first, then fewest updates, then by id; all of them, for the caller to count and cut.
+/// The flagged rows the text report lists: those with a nonzero `frequency` (the corpus's or
+/// the target's), most frequent first (a frequent token that is still under-trained is the
+/// surprise worth seeing), then fewest updates, then by id; all of them, for the caller to
+/// count and cut. Rows that never occur (unused byte pieces, a tokenizer trained on other
+/// text) are only counted: they have no vector to trust and nothing to fix.
 std::vector<const AuditRow*> flagged_rows_by(const AuditReport& report, uint64_t AuditRow::*frequency) {
   std::vector<const AuditRow*> rows;
   for (const AuditRow& r : report.rows) {

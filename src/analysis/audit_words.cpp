@@ -15,6 +15,7 @@
 
 namespace tokvec {
 
+using audit_detail::csv_field;
 using audit_detail::percent;
 
 void add_word_rows(AuditReport& report, const std::vector<std::string>& words, std::span<const uint64_t> counts,
@@ -80,20 +81,6 @@ std::string audit_words_text(const AuditReport& r, uint64_t top) {
   }
   return out;
 }
-
-namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 std::string audit_words_csv(const AuditReport& r) {
   std::string out = "id,word,frequency,rows,row_ids,weakest_row,weakest_row_id,weakest_row_updates,flagged\n";
