@@ -74,10 +74,10 @@ TEST(SubwordCli, TrainsAndComposesAnyWord) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
 }
 
-TEST(SubwordCli, ResumedRunEqualsAnUninterruptedOne) {
+void expect_resumed_run_equals_an_uninterrupted_one(const std::string& flags) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), inflected_text());
-  const std::string args = " --input " + dir.file("in.txt") + kFast + " --epochs 3 --subword-compose mean";
+  const std::string args = " --input " + dir.file("in.txt") + kFast + " --epochs 3 " + flags;
   auto r = run_cli("train --subwords --output " + dir.file("a") + args);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // Checkpoints every 1000 tokens; the newest but one stands for a run stopped there.
@@ -92,6 +92,39 @@ TEST(SubwordCli, ResumedRunEqualsAnUninterruptedOne) {
   EXPECT_EQ(test::read_text(dir.file("a") + "/state.tkv"), test::read_text(dir.file("b") + "/state.tkv"));
 }
 
+TEST(SubwordCli, ResumedRunEqualsAnUninterruptedOne) { expect_resumed_run_equals_an_uninterrupted_one("--subword-compose mean"); }
+
+TEST(SubwordCli, ResumedOwnPlusMeanRunWithFilteredAncestorsEqualsAnUninterruptedOne) {
+  expect_resumed_run_equals_an_uninterrupted_one("--subword-compose own-plus-mean --subword-ancestor-min-chars 2");
+}
+
+TEST(SubwordCli, OwnPlusMeanAndTheAncestorFilterAreKeptInTheRun) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), inflected_text());
+  const std::string run = dir.file("run");
+  auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + run + kFast +
+                   " --subword-compose own-plus-mean --subword-ancestor-min-chars 3 --subword-own-rows 50");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json cfg = nlohmann::json::parse(test::read_text(run + "/config.json"));
+  EXPECT_EQ(cfg["subword_compose"], "own-plus-mean");
+  EXPECT_EQ(cfg["subword_ancestor_min_chars"], 3);
+  EXPECT_NE(test::read_text(run + "/train.log").find("merge ancestors of at least 3 characters"), std::string::npos);
+  // A seen word with an own row: its own row plus the mean of its pieces' rows.
+  const tokvec::Run loaded = load_run(run);
+  EXPECT_EQ(loaded.subwords.compose, SubwordCompose::own_plus_mean);
+  EXPECT_EQ(loaded.subwords.ancestor_min_chars, 3u);
+  const std::vector<uint32_t> rows = loaded.encode("walks");
+  ASSERT_GE(rows.size(), 2u);
+  ASSERT_LT(rows[0], loaded.subword_words);  // its own row
+  const Embeddings e = run_word_vectors(loaded, {"walks"});
+  const size_t dim = e.dim, n = rows.size() - 1;
+  for (size_t j = 0; j < dim; ++j) {
+    double mean = 0.0;
+    for (size_t i = 1; i < rows.size(); ++i) mean += loaded.state.input.row(rows[i])[j];
+    EXPECT_NEAR(e.row(0)[j], loaded.state.input.row(rows[0])[j] + mean / static_cast<double>(n), 1e-5) << j;
+  }
+}
+
 TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), inflected_text());
@@ -101,7 +134,10 @@ TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
   } cases[] = {
       {"--subwords --words", "give --words or --subwords, not both"},
       {"--subwords --kernel pair", "--kernel pair is not available with --subwords"},
-      {"--subwords --subword-compose max", "--subword-compose must be sum or mean, got 'max'"},
+      {"--subwords --subword-compose max", "--subword-compose must be sum, mean or own-plus-mean, got 'max'"},
+      {"--subwords --subword-ancestors no --subword-ancestor-min-chars 3",
+       "--subword-ancestor-min-chars applies with --subword-ancestors yes"},
+      {"--subword-ancestor-min-chars 3", "--subword-ancestor-min-chars applies to --subwords runs"},
       {"--subwords --subword-ancestors maybe", "--subword-ancestors must be yes or no"},
       {"--subword-own-rows 5", "--subword-own-rows applies to --subwords runs"},
   };

@@ -71,13 +71,13 @@ double composed_loss(const Matrix& in, const Matrix& out, const SubwordMap& map,
   double loss = 0.0;
   for (uint32_t w : inputs) {
     const auto rows = map.rows_of(w);
-    const double s = map.scale(rows.size());
+    const SubwordWeights a = map.weights(rows);
     for (size_t t = 0; t < targets.size(); ++t) {
       double z = 0.0;
       for (size_t j = 0; j < in.cols(); ++j) {
         double x = 0.0;
-        for (uint32_t r : rows) x += in.row(r)[j];
-        z += s * x * out.row(targets[t])[j];
+        for (size_t i = 0; i < rows.size(); ++i) x += (i == 0 ? a.first : a.rest) * in.row(rows[i])[j];
+        z += x * out.row(targets[t])[j];
       }
       loss += t == 0 ? std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
     }
@@ -140,6 +140,40 @@ void check_composed_gradient(SubwordCompose compose) {
 
 TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesSum) { check_composed_gradient(SubwordCompose::sum); }
 TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesMean) { check_composed_gradient(SubwordCompose::mean); }
+TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesOwnPlusMean) {
+  check_composed_gradient(SubwordCompose::own_plus_mean);
+}
+
+TEST(SubwordMap, OwnPlusMeanWeighsTheOwnRowOneAndTheOthersTheirMean) {
+  const BpeModel model = cat_model();
+  SubwordConfig cfg;
+  cfg.compose = SubwordCompose::own_plus_mean;
+  cfg.own_min_count = 3;
+  const SubwordMap map = SubwordMap::build(model, {"cat", "dogs"}, std::vector<uint64_t>{10, 1}, cfg);
+  // cat: its own row and ▁c ▁ca ▁cat; dogs (no own row): the mean of its 4 rows.
+  ASSERT_EQ(map.rows_of(0).size(), 4u);
+  EXPECT_EQ(map.weights(map.rows_of(0)).first, 1.0f);
+  EXPECT_EQ(map.weights(map.rows_of(0)).rest, 1.0f / 3.0f);
+  ASSERT_EQ(map.rows_of(1).size(), 4u);
+  EXPECT_EQ(map.weights(map.rows_of(1)).first, 0.25f);
+  EXPECT_EQ(map.weights(map.rows_of(1)).rest, 0.25f);
+}
+
+TEST(SubwordMap, AncestorsShorterThanTheMinimumAreLeftOut) {
+  const BpeModel model = cat_model();
+  const uint32_t W = 1;
+  SubwordConfig cfg;
+  cfg.own_min_count = 0;
+  cfg.ancestor_min_chars = 2;  // ▁c (1 character, the marker not counted) goes, ▁ca stays
+  EXPECT_EQ(subword_rows(model, "cats", W, cfg), (std::vector<uint32_t>{W + 258, W + 259, W + 260}));
+  cfg.ancestor_min_chars = 3;
+  EXPECT_EQ(subword_rows(model, "cats", W, cfg), (std::vector<uint32_t>{W + 259, W + 260}));
+  // The word's own pieces stay whatever their length.
+  cfg.ancestor_min_chars = 9;
+  EXPECT_EQ(subword_rows(model, "cats", W, cfg), (std::vector<uint32_t>{W + 260}));
+  cfg.ancestor_min_chars = 0;
+  EXPECT_EQ(subword_rows(model, "cats", W, cfg), (std::vector<uint32_t>{W + 257, W + 258, W + 259, W + 260}));
+}
 
 /// The trainer's window of composed inputs against a compose and a scatter per step
 /// (subword_step): with no row shared by two live positions, the same rows up to float order.
@@ -151,7 +185,7 @@ void check_window_matches_per_step(SubwordCompose compose) {
   SubwordConfig cfg;
   cfg.compose = compose;
   cfg.ancestors = true;
-  cfg.own_min_count = 0;
+  cfg.own_min_count = compose == SubwordCompose::own_plus_mean ? 1 : 0;  // own rows: the weights differ
   const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
   for (uint32_t a = 0; a < 3; ++a) {
     for (uint32_t b = a + 1; b < 3; ++b) {
@@ -225,17 +259,20 @@ void check_window_matches_per_step(SubwordCompose compose) {
 
 TEST(SubwordWindow, MatchesAComposeAndScatterPerStepSum) { check_window_matches_per_step(SubwordCompose::sum); }
 TEST(SubwordWindow, MatchesAComposeAndScatterPerStepMean) { check_window_matches_per_step(SubwordCompose::mean); }
+TEST(SubwordWindow, MatchesAComposeAndScatterPerStepOwnPlusMean) {
+  check_window_matches_per_step(SubwordCompose::own_plus_mean);
+}
 
 /// The unit step: after a window's steps the rows, recomposed, give the x the kernel moved
-/// (x moves by the kernel's Δ whatever the word's size), for the sum and the mean.
+/// (x moves by the kernel's Δ whatever the word's size), for every composition.
 TEST(SubwordWindow, UnitStepMovesTheComposedVectorByTheKernelsStep) {
-  for (SubwordCompose compose : {SubwordCompose::sum, SubwordCompose::mean}) {
+  for (SubwordCompose compose : {SubwordCompose::sum, SubwordCompose::mean, SubwordCompose::own_plus_mean}) {
     const BpeModel model = cat_model();
     const std::vector<std::string> words = {"cat", "dog", "q"};
     const std::vector<uint64_t> counts = {1, 1, 1};
     SubwordConfig cfg;
     cfg.compose = compose;
-    cfg.own_min_count = 0;
+    cfg.own_min_count = compose == SubwordCompose::own_plus_mean ? 1 : 0;
     cfg.step = SubwordStep::unit;
     const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
     const size_t dim = 12;
@@ -264,9 +301,9 @@ TEST(SubwordWindow, UnitStepMovesTheComposedVectorByTheKernelsStep) {
     const std::vector<float> x0(win.row(0), win.row(0) + dim), x2(win.row(2), win.row(2) + dim);
     win.finish();
     std::vector<float> again(in.stride());
-    compose_rows(in, map.rows_of(0), map.scale(map.rows_of(0).size()), again.data());
+    compose_rows(in, map.rows_of(0), map.weights(map.rows_of(0)), again.data());
     for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(again[j], x0[j], 1e-5) << "cat, col " << j;
-    compose_rows(in, map.rows_of(2), map.scale(map.rows_of(2).size()), again.data());
+    compose_rows(in, map.rows_of(2), map.weights(map.rows_of(2)), again.data());
     for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(again[j], x2[j], 1e-5) << "q, col " << j;
   }
 }
@@ -413,7 +450,7 @@ double cosine(const float* a, const float* b, size_t n) {
   return ab / std::sqrt(aa * bb);
 }
 
-TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdentical) {
+void check_paused_and_resumed_run_is_bit_identical(SubwordCompose compose, uint32_t ancestor_min_chars) {
   const Morphology m = planted_morphology(120);
   const CorpusData c = word_corpus(m.lines);
   test::TempDir dir;
@@ -432,6 +469,8 @@ TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdentical) {
   bc.quiet = true;
   const BpeModel model = train_bpe(bc);
   SubwordConfig sc;
+  sc.compose = compose;
+  sc.ancestor_min_chars = ancestor_min_chars;
   sc.own_min_count = 20;
   TrainConfig cfg = small_config();
   cfg.sample = 1e-2;
@@ -448,6 +487,13 @@ TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdentical) {
     EXPECT_TRUE(Trainer(c.view(), cfg, resumed, r.map).run());
     expect_same_state(resumed, reference.state);
   }
+}
+
+TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdentical) {
+  check_paused_and_resumed_run_is_bit_identical(SubwordCompose::sum, 0);
+}
+TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdenticalOwnPlusMean) {
+  check_paused_and_resumed_run_is_bit_identical(SubwordCompose::own_plus_mean, 3);
 }
 
 /// Unseen inflected forms, composed from the trained rows of their pieces, land nearer
@@ -483,7 +529,7 @@ TEST(SubwordTrainer, UnseenInflectionsLandNearTheirStems) {
     auto vec = [&](const std::string& w) {
       std::vector<float> x(r.state.input.stride());
       const std::vector<uint32_t> rows = subword_rows(model, w, W, sc);
-      compose_rows(r.state.input, rows, r.map->scale(rows.size()), x.data());
+      compose_rows(r.state.input, rows, r.map->weights(rows), x.data());
       return x;
     };
     int near = 0, total = 0;

@@ -12,8 +12,10 @@
 
 namespace tokvec {
 
-/// x_w = Σ v_r (sum) or (1/|R(w)|) Σ v_r (mean) over the word's rows R(w).
-enum class SubwordCompose { sum, mean };
+/// x_w = Σ v_r (sum) or (1/|R(w)|) Σ v_r (mean) over the word's rows R(w); own_plus_mean:
+/// a word with an own row o gets v_o + (1/n) Σ its n other rows (its pieces, averaged, added
+/// to its own row), a word without one the mean of its rows.
+enum class SubwordCompose { sum, mean, own_plus_mean };
 
 /// How far a step moves a word's rows. gradient: the chain rule, each row by s Δ (so x_w
 /// moves by s² |R(w)| Δ: a word of many rows learns slowly under the mean, fast under the
@@ -22,7 +24,8 @@ enum class SubwordCompose { sum, mean };
 enum class SubwordStep { gradient, unit };
 
 /// The composition settings of a subword run (config.json keys "subword_compose",
-/// "subword_ancestors", "subword_own_min_count", "subword_step").
+/// "subword_ancestors", "subword_own_min_count", "subword_step",
+/// "subword_ancestor_min_chars").
 /// The defaults are the variant that scored best (docs/benchmarks.md): the sum, with the
 /// merge ancestors, an own row for every vocabulary word, and the unit step.
 struct SubwordConfig {
@@ -33,8 +36,12 @@ struct SubwordConfig {
   uint64_t own_min_count = 1;
   /// Runs whose config.json has no "subword_step" (written before it existed) are gradient.
   SubwordStep step = SubwordStep::gradient;
+  /// With ancestors: only those of at least this many characters, the word-start marker not
+  /// counted (2 drops the word-initial single letters such as "▁t", which tie together every
+  /// word that starts with the letter); 0 or 1: every multi-character ancestor.
+  uint32_t ancestor_min_chars = 0;
 
-  /// Writes the four keys into `j`.
+  /// Writes the keys into `j`.
   void to_json(nlohmann::json& j) const;
   /// Reads the keys to_json writes; missing keys keep their defaults; a bad value is a
   /// corrupt error naming `file` and the key.
@@ -49,7 +56,7 @@ inline constexpr SubwordStep kSubwordDefaultStep = SubwordStep::unit;
 std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept;
 std::string_view subword_step_name(SubwordStep s) noexcept;
 
-/// "sum" or "mean"; nullopt otherwise.
+/// "sum", "mean" or "own-plus-mean"; nullopt otherwise.
 std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexcept;
 std::string_view subword_compose_name(SubwordCompose c) noexcept;
 

@@ -82,10 +82,14 @@ static int train_main(int argc, char** argv, distributed::World* world) {
        cxxopts::value<uint32_t>()->default_value(std::to_string(bpe_defaults.vocab_size)))
       ("words", "Whitespace-separated words as tokens (as word2vec/fastText/gensim)")
       ("subwords", "Whitespace words as tokens, each word's input vector composed of its BPE pieces' rows, trained end to end")
-      ("subword-compose", "With --subwords: sum or mean of the word's rows",
+      ("subword-compose", "With --subwords: sum or mean of the word's rows, or own-plus-mean (its own row plus the mean of "
+                          "its other rows)",
        cxxopts::value<std::string>()->default_value(std::string(subword_compose_name(sub_defaults.compose))))
       ("subword-ancestors", "With --subwords: also the rows of the pieces each piece was merged from (yes or no)",
        cxxopts::value<std::string>()->default_value(sub_defaults.ancestors ? "yes" : "no"))
+      ("subword-ancestor-min-chars", "With --subwords: only ancestors of at least N characters, the word-start marker not "
+                                     "counted (0 = all)",
+       cxxopts::value<uint32_t>()->default_value(std::to_string(sub_defaults.ancestor_min_chars)))
       ("subword-own-rows", "With --subwords: a row of its own for each word seen at least N times (0 = none)",
        cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.own_min_count)))
       ("subword-step", "With --subwords: gradient (each row by the chain rule) or unit (x moves by the full step whatever the word's size)",
@@ -146,7 +150,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   if (r.count("resume") > 0) {
     refuse_given(r, {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
                      "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary",
-                     "subwords", "subword-compose", "subword-ancestors", "subword-own-rows", "subword-step"},
+                     "subwords", "subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step"},
                  "--resume continues a run with the settings in its config.json; ", " cannot be changed");
     const std::string dir = r["resume"].as<std::string>();
     return report(with_flag_names([&] { return detail::resume_session(dir, session, world); }), dir);
@@ -183,7 +187,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   const bool words = r.count("words") > 0;
   const bool subwords = r.count("subwords") > 0;
   if (subwords) run.subwords = parse_subword_options(r, words, cfg.kernel);
-  else refuse_given(r, {"subword-compose", "subword-ancestors", "subword-own-rows", "subword-step"}, "", " applies to --subwords runs");
+  else refuse_given(r, {"subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step"}, "", " applies to --subwords runs");
   const bool have_tokenizer = r.count("tokenizer") > 0;
   const bool have_corpus = r.count("corpus") > 0;
   const bool have_input = r.count("input") > 0;

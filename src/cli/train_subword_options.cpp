@@ -14,12 +14,14 @@ SubwordConfig parse_subword_options(const cxxopts::ParseResult& r, bool words, K
   SubwordConfig sub;
   const std::string compose = r["subword-compose"].as<std::string>();
   const auto c = parse_subword_compose(compose);
-  if (!c) throw usage_error("--subword-compose must be sum or mean, got '" + compose + "'");
+  if (!c) throw usage_error("--subword-compose must be sum, mean or own-plus-mean, got '" + compose + "'");
   sub.compose = *c;
   const std::string anc = r["subword-ancestors"].as<std::string>();
   if (anc != "yes" && anc != "no") throw usage_error("--subword-ancestors must be yes or no, got '" + anc + "'");
   sub.ancestors = anc == "yes";
   sub.own_min_count = r["subword-own-rows"].as<uint64_t>();
+  sub.ancestor_min_chars = r["subword-ancestor-min-chars"].as<uint32_t>();
+  if (sub.ancestor_min_chars > 1 && !sub.ancestors) throw usage_error("--subword-ancestor-min-chars applies with --subword-ancestors yes");
   const std::string step = r["subword-step"].as<std::string>();
   const auto st = parse_subword_step(step);
   if (!st) throw usage_error("--subword-step must be gradient or unit, got '" + step + "'");

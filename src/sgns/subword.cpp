@@ -12,10 +12,18 @@ namespace tokvec {
 std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexcept {
   if (name == "sum") return SubwordCompose::sum;
   if (name == "mean") return SubwordCompose::mean;
+  if (name == "own-plus-mean") return SubwordCompose::own_plus_mean;
   return std::nullopt;
 }
 
-std::string_view subword_compose_name(SubwordCompose c) noexcept { return c == SubwordCompose::mean ? "mean" : "sum"; }
+std::string_view subword_compose_name(SubwordCompose c) noexcept {
+  switch (c) {
+    case SubwordCompose::mean: return "mean";
+    case SubwordCompose::own_plus_mean: return "own-plus-mean";
+    case SubwordCompose::sum: break;
+  }
+  return "sum";
+}
 
 std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept {
   if (name == "gradient") return SubwordStep::gradient;
@@ -30,6 +38,7 @@ void SubwordConfig::to_json(nlohmann::json& j) const {
   j["subword_ancestors"] = ancestors;
   j["subword_own_min_count"] = own_min_count;
   j["subword_step"] = subword_step_name(step);
+  if (ancestor_min_chars > 1) j["subword_ancestor_min_chars"] = ancestor_min_chars;  // absent: no filter
 }
 
 SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::string& file) {
@@ -37,7 +46,7 @@ SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::strin
   if (j.contains("subword_compose")) {
     const nlohmann::json& v = j.at("subword_compose");
     const auto parsed = v.is_string() ? parse_subword_compose(v.get<std::string>()) : std::nullopt;
-    if (!parsed) throw corrupt_error(file, "key \"subword_compose\"", "expected \"sum\" or \"mean\", got " + v.dump());
+    if (!parsed) throw corrupt_error(file, "key \"subword_compose\"", "expected \"sum\", \"mean\" or \"own-plus-mean\", got " + v.dump());
     c.compose = *parsed;
   }
   if (j.contains("subword_ancestors")) {
@@ -57,6 +66,13 @@ SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::strin
     if (!parsed) throw corrupt_error(file, "key \"subword_step\"", "expected \"gradient\" or \"unit\", got " + v.dump());
     c.step = *parsed;
   }
+  if (j.contains("subword_ancestor_min_chars")) {
+    const nlohmann::json& v = j.at("subword_ancestor_min_chars");
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX) {
+      throw corrupt_error(file, "key \"subword_ancestor_min_chars\"", "expected a whole number >= 0, got " + v.dump());
+    }
+    c.ancestor_min_chars = v.get<uint32_t>();
+  }
   return c;
 }
 
@@ -65,14 +81,22 @@ namespace {
 /// The first id of a merge: ids below it are bytes, the marker and single characters.
 uint32_t first_merge_id(const BpeModel& model) { return model.vocab_size() - static_cast<uint32_t>(model.merges().size()); }
 
-/// Adds the multi-character pieces `id` was merged from, recursively.
-void add_ancestors(const BpeModel& model, uint32_t first_merge, uint32_t id, std::vector<uint32_t>& out) {
+/// The characters (UTF-8 code points) of a piece, its word-start marker not counted.
+size_t piece_chars(const BpeModel& model, uint32_t id) {
+  size_t n = 0;
+  for (unsigned char b : model.token_bytes(id)) n += (b & 0xC0) != 0x80;
+  return n;
+}
+
+/// Adds the multi-character pieces `id` was merged from, recursively; those shorter than
+/// `min_chars` are left out (their own ancestors are no longer).
+void add_ancestors(const BpeModel& model, uint32_t first_merge, uint32_t id, uint32_t min_chars, std::vector<uint32_t>& out) {
   if (id < first_merge) return;
   const BpeMerge m = model.merges()[id - first_merge];
   for (uint32_t part : {m.left, m.right}) {
-    if (part >= first_merge) {
+    if (part >= first_merge && (min_chars <= 1 || piece_chars(model, part) >= min_chars)) {
       out.push_back(part);
-      add_ancestors(model, first_merge, part, out);
+      add_ancestors(model, first_merge, part, min_chars, out);
     }
   }
 }
@@ -85,7 +109,7 @@ std::vector<uint32_t> subword_rows(const BpeModel& model, std::string_view word,
   if (config.ancestors) {
     const uint32_t first = first_merge_id(model);
     const size_t n = pieces.size();
-    for (size_t i = 0; i < n; ++i) add_ancestors(model, first, pieces[i], pieces);
+    for (size_t i = 0; i < n; ++i) add_ancestors(model, first, pieces[i], config.ancestor_min_chars, pieces);
   }
   std::vector<uint32_t> rows;
   rows.reserve(pieces.size() + 1);
@@ -148,6 +172,27 @@ void compose_rows(const Matrix& input, std::span<const uint32_t> rows, float s, 
   }
 }
 
+void compose_rows(const Matrix& input, std::span<const uint32_t> rows, SubwordWeights a, float* __restrict out) noexcept {
+  if (a.uniform() || rows.size() < 2) {
+    compose_rows(input, rows, a.first, out);
+    return;
+  }
+  compose_rows(input, rows.subspan(1), a.rest, out);
+  const float* __restrict v = input.row(rows[0]);
+  const size_t stride = input.stride();
+  for (size_t c = 0; c < stride; ++c) out[c] += a.first * v[c];
+}
+
+void scatter_rows(Matrix& input, std::span<const uint32_t> rows, SubwordWeights a, float k, const float* after,
+                  const float* before, size_t cols) noexcept {
+  if (a.uniform() || rows.size() < 2) {
+    scatter_rows(input, rows, k * a.first, after, before, cols);
+    return;
+  }
+  scatter_rows(input, rows.first(1), k * a.first, after, before, cols);
+  scatter_rows(input, rows.subspan(1), k * a.rest, after, before, cols);
+}
+
 void scatter_rows(Matrix& input, std::span<const uint32_t> rows, float s, const float* __restrict after,
                   const float* __restrict before, size_t cols) noexcept {
   // Hogwild, as the kernel: another thread may update a shared piece row at the same time;
@@ -165,7 +210,7 @@ double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::s
   for (size_t b = 0; b < B; ++b) {
     const std::span<const uint32_t> rows = map.rows_of(inputs[b]);
     float* x = scratch.composed.row(b);
-    compose_rows(input, rows, map.scale(rows.size()), x);
+    compose_rows(input, rows, map.weights(rows), x);
     std::memcpy(scratch.before.row(b), x, stride * sizeof(float));
     scratch.input_rows[b] = x;
   }
@@ -174,7 +219,7 @@ double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::s
                              scratch.scores.data(), scratch.delta.row(0));
   for (size_t b = 0; b < B; ++b) {
     const std::span<const uint32_t> rows = map.rows_of(inputs[b]);
-    scatter_rows(input, rows, map.scale(rows.size()), scratch.composed.row(b), scratch.before.row(b), cols);
+    scatter_rows(input, rows, map.weights(rows), 1.0f, scratch.composed.row(b), scratch.before.row(b), cols);
   }
   return loss;
 }
@@ -192,10 +237,16 @@ void SubwordWindow::leave(size_t j) noexcept {
   const std::span<const uint32_t> rows = map_->rows_of(words_[slot]);
   // x - x₀ = c Σ Δ; the rows get g Σ Δ: the sum of the steps, as subword_step would have
   // scattered them (gradient), or scaled so that x moves by Δ (unit).
-  const float s = map_->scale(rows.size());
-  const float c = map_->step_moves_x(rows.size());
-  const float g = map_->config().step == SubwordStep::unit ? 1.0f / (s * static_cast<float>(rows.size())) : s;
-  if (uses_[slot] > 0) scatter_rows(*input_, rows, g / c, x_.row(slot), x0_.row(slot), input_->cols());
+  const SubwordWeights a = map_->weights(rows);
+  if (uses_[slot] > 0 && a.uniform()) {
+    const float s = a.first;
+    const float c = map_->step_moves_x(rows);
+    const float g = map_->config().step == SubwordStep::unit ? 1.0f / (s * static_cast<float>(rows.size())) : s;
+    scatter_rows(*input_, rows, g / c, x_.row(slot), x0_.row(slot), input_->cols());
+  } else if (uses_[slot] > 0) {
+    // Row r gets (a_r / Σ a²) (x - x₀) under both steps (subword.h).
+    scatter_rows(*input_, rows, a, 1.0f / a.sum_squares(rows.size()), x_.row(slot), x0_.row(slot), input_->cols());
+  }
   left_.push_back({words_[slot], uses_[slot]});
 }
 
@@ -209,7 +260,7 @@ void SubwordWindow::advance(size_t lo, size_t hi) noexcept {
     words_[slot] = w;
     uses_[slot] = 0;
     const std::span<const uint32_t> rows = map_->rows_of(w);
-    compose_rows(*input_, rows, map_->scale(rows.size()), x_.row(slot));
+    compose_rows(*input_, rows, map_->weights(rows), x_.row(slot));
     std::memcpy(x0_.row(slot), x_.row(slot), x_.stride() * sizeof(float));
   }
 }
@@ -229,7 +280,7 @@ void SubwordWindow::absorb(size_t B) noexcept {
   const size_t cols = x_.cols();
   for (size_t b = 0; b < B; ++b) {
     const size_t slot = slots_[b];
-    const float c = map_->step_moves_x(map_->rows_of(words_[slot]).size());
+    const float c = map_->step_moves_x(map_->rows_of(words_[slot]));
     if (c == 1.0f) continue;
     float* __restrict x = x_.row(slot);
     const float* __restrict x_before = before_.row(b);

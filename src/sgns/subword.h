@@ -15,6 +15,12 @@
 //
 //     x_w = s Σ_{r ∈ R(w)} v_r          and so          ∂L/∂v_r = s ∂L/∂x_w  for r ∈ R(w).
 //
+// In general x_w = Σ a_r v_r and ∂L/∂v_r = a_r ∂L/∂x_w. own-plus-mean weighs a word's own
+// row o (its first row: own rows are the word ids, below every piece row) a_o = 1 and its n
+// other rows a_r = 1/n, so x_w = v_o + (1/n) Σ v_r: a frequent word moves mostly its own
+// row, as in words mode, and its pieces still carry its spelling. A word without an own row
+// gets the mean (a_r = 1/|R(w)|). SubwordWeights holds the two weights.
+//
 // The SGNS step on x_w is the kernel's (sgns.h): it takes x_w's value, computes the step
 // Δx_w = -η ∂L/∂x_w, and adds it in place. The trainer composes x_w into a scratch row,
 // keeps a copy, runs the dispatched kernel on the scratch rows, and then adds s (x_w' - x_w)
@@ -41,6 +47,28 @@
 
 namespace tokvec {
 
+/// The weights a_r of a word's rows in x_w = Σ a_r v_r: its first row gets `first`, every
+/// other row `rest` (equal but for own-plus-mean with an own row).
+struct SubwordWeights {
+  float first, rest;
+  bool uniform() const noexcept { return first == rest; }
+  /// Σ a_r² over `n` rows: a step of every row by a_r Δ (the gradient) moves x_w by this Δ.
+  float sum_squares(size_t n) const noexcept {
+    return n == 0 ? 0.0f : first * first + static_cast<float>(n - 1) * rest * rest;
+  }
+};
+
+/// The weights of `rows` (a word's R(w), sorted) in a run of `words` corpus words.
+inline SubwordWeights subword_weights(const SubwordConfig& config, uint32_t words, std::span<const uint32_t> rows) noexcept {
+  const size_t n = rows.size();
+  if (config.compose == SubwordCompose::sum || n == 0) return {1.0f, 1.0f};
+  if (config.compose == SubwordCompose::own_plus_mean && n > 1 && rows[0] < words) {
+    return {1.0f, 1.0f / static_cast<float>(n - 1)};
+  }
+  const float s = 1.0f / static_cast<float>(n);
+  return {s, s};
+}
+
 /// The input rows of every corpus word (a CSR table), immutable and shared by the threads.
 class SubwordMap {
  public:
@@ -58,16 +86,15 @@ class SubwordMap {
   std::span<const uint32_t> rows_of(uint32_t word) const noexcept {
     return {rows_list_.data() + offsets_[word], rows_list_.data() + offsets_[word + 1]};
   }
-  /// s for a word of `n` rows: 1 (sum) or 1/n (mean).
-  float scale(size_t n) const noexcept {
-    return config_.compose == SubwordCompose::mean && n > 0 ? 1.0f / static_cast<float>(n) : 1.0f;
-  }
-  /// How far x_w moves for a kernel step Δ on it, in units of Δ, for a word of `n` rows:
-  /// s² n (gradient: each row moves by s Δ) or 1 (unit).
-  float step_moves_x(size_t n) const noexcept {
+  /// The weights of a word's rows (rows_of(w), or subword_rows of this run).
+  SubwordWeights weights(std::span<const uint32_t> rows) const noexcept { return subword_weights(config_, words_, rows); }
+  /// How far x_w moves for a kernel step Δ on it, in units of Δ, for a word of rows `rows`:
+  /// Σ a_r² (gradient: each row moves by a_r Δ; s² n for sum and mean) or 1 (unit).
+  float step_moves_x(std::span<const uint32_t> rows) const noexcept {
     if (config_.step == SubwordStep::unit) return 1.0f;
-    const float s = scale(n);
-    return s * s * static_cast<float>(n);
+    const SubwordWeights a = weights(rows);
+    if (!a.uniform()) return a.sum_squares(rows.size());
+    return a.first * a.first * static_cast<float>(rows.size());
   }
   /// Longest R(w) over the corpus words.
   size_t max_rows() const noexcept { return max_rows_; }
@@ -97,11 +124,16 @@ std::vector<uint32_t> subword_rows(const BpeModel& model, std::string_view word,
 
 /// x = s Σ_{r ∈ rows} input[r], into `out` (input.stride() floats; the padding stays zero).
 void compose_rows(const Matrix& input, std::span<const uint32_t> rows, float s, float* out) noexcept;
+/// x = Σ a_r input[r] (uniform weights: the same floats as the overload above).
+void compose_rows(const Matrix& input, std::span<const uint32_t> rows, SubwordWeights a, float* out) noexcept;
 
 /// The chain rule after a step on a composed vector: input[r] += s (after - before) for
 /// every r in `rows` (cols floats each).
 void scatter_rows(Matrix& input, std::span<const uint32_t> rows, float s, const float* after, const float* before,
                   size_t cols) noexcept;
+/// input[r] += k a_r (after - before) for every r in `rows`.
+void scatter_rows(Matrix& input, std::span<const uint32_t> rows, SubwordWeights a, float k, const float* after,
+                  const float* before, size_t cols) noexcept;
 
 /// One thread's scratch space for subword_step, sized once for the largest window.
 struct SubwordScratch {
@@ -133,9 +165,11 @@ double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::s
 /// a scatter per pair batch.
 ///
 /// The same maths as subword_step for a position whose rows no other live position shares:
-/// recomposing after a scatter of s Δ to each of the |R| rows moves x by c Δ with
-/// c = s² |R| (|R| for sum, 1/|R| for mean), so after each step the kept x moves by c Δ
-/// (absorb), and on leaving the rows get s Σ Δ = (s / c) (x - x₀). What differs: a row
+/// recomposing after a scatter of a_r Δ to each row r moves x by c Δ with c = Σ a_r²
+/// (s² |R|: |R| for sum, 1/|R| for mean; 1 + 1/n for own-plus-mean with an own row), so
+/// after each step the kept x moves by c Δ (absorb), and on leaving row r gets
+/// a_r Σ Δ = (a_r / c) (x - x₀). The unit step moves row r by (a_r / Σ a²) Δ, so that x
+/// moves by Δ (c = 1): on leaving row r gets (a_r / Σ a²) (x - x₀) as well. What differs: a row
 /// shared by two live positions (the same word twice within a window, or a common piece)
 /// sees the other position's steps only once that one leaves, as a Hogwild thread sees
 /// another's.

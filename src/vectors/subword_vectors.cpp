@@ -64,8 +64,7 @@ Embeddings run_compose(const Run& run, const std::vector<std::string>& words) {
     }
     // The same float sums as training's (compose_rows), so a seen word's vector is the
     // x_w its last step saw.
-    const float s = rows.size() > 0 && run.subwords.compose == SubwordCompose::mean ? 1.0f / static_cast<float>(rows.size()) : 1.0f;
-    compose_rows(run.state.input, rows, s, x.data());
+    compose_rows(run.state.input, rows, subword_weights(run.subwords, run.subword_words, rows), x.data());
     std::copy(x.begin(), x.begin() + e.dim, e.row(i));
   }
   return e;

@@ -29,10 +29,11 @@ std::string encode_job(const Job& job, const TrainingState& s) {
   if (job.subwords) {
     const SubwordMap& m = *job.subwords;
     const SubwordConfig& c = m.config();
-    w.u8(c.compose == SubwordCompose::mean ? 1 : 0);
+    w.u8(static_cast<uint8_t>(c.compose));
     w.u8(c.ancestors ? 1 : 0);
     w.u64(c.own_min_count);
     w.u8(c.step == SubwordStep::unit ? 1 : 0);
+    w.u32(c.ancestor_min_chars);
     w.u32(m.words());
     w.u32(m.rows());
     w.u64(m.offsets().size());
@@ -104,10 +105,15 @@ bool receive_job(const Comm& comm, Job& job, int& code) {
   job.ranks = *decode_job_cursor(r.str(), "job from rank 0", job.corpus_tokens);
   if (r.u8() != 0) {
     SubwordConfig c;
-    c.compose = r.u8() != 0 ? SubwordCompose::mean : SubwordCompose::sum;
+    const uint8_t compose = r.u8();
+    if (compose > static_cast<uint8_t>(SubwordCompose::own_plus_mean)) {
+      throw internal_error("job from rank 0: subword composition " + std::to_string(compose) + " is unknown");
+    }
+    c.compose = static_cast<SubwordCompose>(compose);
     c.ancestors = r.u8() != 0;
     c.own_min_count = r.u64();
     c.step = r.u8() != 0 ? SubwordStep::unit : SubwordStep::gradient;
+    c.ancestor_min_chars = r.u32();
     const uint32_t words = r.u32();
     const uint32_t rows = r.u32();
     std::vector<uint64_t> offsets(r.u64());
