@@ -469,6 +469,7 @@ def train(
     subword_ancestors: Optional[bool] = None,
     subword_own_rows: Optional[int] = None,
     subword_step: Optional[str] = None,
+    subword_ancestor_min_chars: Optional[int] = None,
 ) -> "Run":
     """Trains a run into the folder ``output``, as ``tokvec train`` does with the same
     settings (the same files; with ``threads=1`` the same bytes), and returns it.
@@ -477,10 +478,11 @@ def train(
     is trained, or ``tokenizer`` (a model file) is used, or ``words=True`` takes
     whitespace-separated words (``lowercase=True`` lowercases them). ``subwords=True``
     trains whitespace words whose vectors are composed of rows of their BPE pieces
-    (``train --subwords``; the tokenizer as for a BPE run); ``subword_compose`` ("sum" or
-    "mean"), ``subword_ancestors``, ``subword_own_rows`` and ``subword_step`` ("gradient" or
-    "unit") are ``--subword-compose``, ``--subword-ancestors``, ``--subword-own-rows`` and
-    ``--subword-step`` (None: the command's default);
+    (``train --subwords``; the tokenizer as for a BPE run); ``subword_compose`` ("sum",
+    "mean" or "own-plus-mean"), ``subword_ancestors``, ``subword_ancestor_min_chars``,
+    ``subword_own_rows`` and ``subword_step`` ("gradient" or "unit") are
+    ``--subword-compose``, ``--subword-ancestors``, ``--subword-ancestor-min-chars``,
+    ``--subword-own-rows`` and ``--subword-step`` (None: the command's default);
     :meth:`Run.word_vector` gives the trained composition of any word. ``corpus`` (with
     ``input=None``) trains on a corpus made by ``tokvec encode``. The other settings are
     the command's options of the same name. ``checkpoint_every``: "30s", "10m", "2h", a
@@ -502,6 +504,7 @@ def train(
         dim, window, negative, float(sample), min_count, epochs, threads, float(lr), seed, kernel,
         str(checkpoint_every), keep, report, force, allow_binary, write, redraw,
         subwords, subword_compose, subword_ancestors, subword_own_rows, subword_step,
+        subword_ancestor_min_chars,
     )
     return _finish(result, _path(output))
 
