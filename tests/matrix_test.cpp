@@ -27,6 +27,24 @@ TEST(Matrix, SmallAndLargeMatricesAreZeroAndAligned) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(large.row(0)) % (size_t{2} << 20), 0u);
 }
 
+TEST(Matrix, PagesTouchedByManyThreadsAreZeroAndAligned) {
+  // 6000 x 112 floats: two 2 MiB chunks, the second one partly used. Written over and
+  // freed first, so that a reused block would show any chunk left unzeroed.
+  for (unsigned threads : {1u, 2u, 3u}) {
+    {
+      Matrix dirty(6000, 100, threads);
+      for (float& v : dirty.storage()) v = 1.0f;
+    }
+    Matrix m(6000, 100, threads);
+    EXPECT_EQ(m.stride(), 112u);
+    EXPECT_TRUE(all_zero(m)) << threads;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(m.row(0)) % (size_t{2} << 20), 0u) << threads;
+  }
+  Matrix small(3, 100, 2);
+  EXPECT_TRUE(all_zero(small));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.row(0)) % 64, 0u);
+}
+
 TEST(Matrix, CopiesAreDeepAndEqual) {
   Matrix a(6000, 100);
   for (size_t r = 0; r < a.rows(); ++r) a.row(r)[r % 100] = static_cast<float>(r);

@@ -23,8 +23,10 @@
 # (tools/peers/gensim_train.py: Word2Vec(corpus_file=TEXT, sg=1, hs=0) with the same dim,
 # window 5, negative 5, sample 1e-4, min-count, threads, 1 epoch; vectors not saved), also
 # under /usr/bin/time -v, and a second table: training tokens/s of both (corpus tokens /
-# training seconds: tokvec's from train.log, gensim's from its timings), the ratio, and the
-# peak RSS of both. ROUNDS (1) repeats the tokvec/gensim pair, alternating, per size.
+# training seconds: tokvec's from train.log, gensim's from its train() call; neither counts
+# making and initialising the matrices), the ratio, the set-up before training of both
+# (tokvec: vocabulary, corpus.tkc, matrices; gensim: import and build_vocab, which makes its
+# matrices) and the peak RSS of both. ROUNDS (1) repeats the tokvec/gensim pair, alternating, per size.
 # PYTHON (/usr/bin/python3) runs gensim. Use sizes gensim trains in minutes, e.g. SIZES=20.
 set -euo pipefail
 
@@ -119,12 +121,16 @@ for m in $sizes; do
         2> "$data_dir/gensim-${m}m.log" &
       sample_rss $!
       g_peak_kb=$(sed -n 's/^\s*Maximum resident set size (kbytes): //p' "$work/gtime.txt")
-      read -r g_words g_vocab g_train_s < <("$python" -c 'import json, sys; t = json.load(open(sys.argv[1])); print(t["corpus_words"], t["vocab_size"], t["train_s"])' "$work/gensim.json")
+      read -r g_words g_vocab g_train_s g_setup_s < <("$python" -c 'import json, sys; t = json.load(open(sys.argv[1])); print(t["corpus_words"], t["vocab_size"], t["train_s"], round(t["import_s"] + t["vocab_s"], 2))' "$work/gensim.json")
+      # tokvec's set-up: from the start to the start of training (vocabulary, corpus.tkc,
+      # both matrices made and initialised), as gensim's import + build_vocab (which also
+      # makes and initialises its matrices).
+      setup_s=$(sed -n 's/^\[ *\([0-9.]*\)s\] trained [0-9]* tokens in \([0-9.]*\)s.*/\1 \2/p' "$log" | awk '{ printf "%.2f", $1 - $2 }')
       tokens_done=$(sed -n 's/.*trained \([0-9]*\) tokens in.*/\1/p' "$log")
       compare+=("$(awk -v m="$m" -v r="$round" -v tt="$train_s" -v tn="$tokens_done" -v tp="$peak_kb" -v gk="$g_vocab" \
-        -v gt="$g_train_s" -v gn="$g_words" -v gp="$g_peak_kb" -v k="$kept" 'BEGIN {
+        -v gt="$g_train_s" -v gn="$g_words" -v gp="$g_peak_kb" -v k="$kept" -v ts="$setup_s" -v gs="$g_setup_s" 'BEGIN {
         tr = tn / tt; gr = gn / gt
-        printf "| %s M | %s | %s / %s | %.1f | %.0f | %.1f | %.0f | %.2fx | %.0f | %.0f |", m, r, k, gk, tt, tr, gt, gr, tr / gr, tp / 1024, gp / 1024 }')")
+        printf "| %s M | %s | %s / %s | %.1f | %.1f | %.0f | %.1f | %.1f | %.0f | %.2fx | %.0f | %.0f |", m, r, k, gk, ts, tt, tr, gs, gt, gr, tr / gr, tp / 1024, gp / 1024 }')")
       echo "  ($m M round $round: gensim trained $g_words words in ${g_train_s}s, peak $((g_peak_kb / 1024)) MiB)" >&2
     fi
     [ "${KEEP_RUNS:-0}" = 1 ] || rm -rf "$run"
@@ -137,7 +143,7 @@ printf '%s\n' "${peaks[@]}" | awk '{ if (NR == 1 || $1 < lo) lo = $1; if ($1 > h
 
 if [ "$gensim" = 1 ]; then
   echo
-  echo "| tokens | round | words kept tokvec / gensim | tokvec training s | tokvec tokens/s | gensim training s | gensim tokens/s | tokvec / gensim | tokvec peak RSS MiB | gensim peak RSS MiB |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| tokens | round | words kept tokvec / gensim | tokvec set-up s | tokvec training s | tokvec tokens/s | gensim set-up s | gensim training s | gensim tokens/s | tokvec / gensim | tokvec peak RSS MiB | gensim peak RSS MiB |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${compare[@]}"
 fi

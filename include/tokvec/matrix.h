@@ -20,6 +20,10 @@ class Matrix {
   Matrix() = default;
   /// A zero-filled rows x cols matrix.
   Matrix(size_t rows, size_t cols);
+  /// The same, its pages first touched (zeroed) by `threads` threads: for a large matrix
+  /// the page faults of that first touch are most of the cost of making it, and they run
+  /// in parallel.
+  Matrix(size_t rows, size_t cols, unsigned threads);
   Matrix(const Matrix& other);
   Matrix& operator=(const Matrix& other);
   Matrix(Matrix&&) noexcept = default;

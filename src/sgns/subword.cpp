@@ -313,8 +313,9 @@ TrainingState initial_subword_state(const CorpusView& corpus, const std::vector<
     }
   }
   try {
-    s.input = Matrix(n, dim);
-    s.output = Matrix(n, dim);
+    const auto touching = static_cast<unsigned>(resolve_threads(threads));
+    s.input = Matrix(n, dim, touching);
+    s.output = Matrix(n, dim, touching);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::io) throw;
     throw Error(ErrorKind::io, std::string(e.what()) + " for the vectors (" + std::to_string(n) + " words and pieces x dim " +

@@ -210,8 +210,9 @@ TrainingState initial_state(const CorpusView& corpus, const std::vector<std::str
   s.frequencies.assign(corpus.counts.begin(), corpus.counts.end());
   const size_t v = vocab.size();
   try {
-    s.input = Matrix(v, config.dim);
-    s.output = Matrix(v, config.dim);
+    const auto touching = static_cast<unsigned>(resolve_threads(config.threads));
+    s.input = Matrix(v, config.dim, touching);
+    s.output = Matrix(v, config.dim, touching);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::io) throw;
     throw Error(ErrorKind::io, std::string(e.what()) + " for the vectors (" + std::to_string(v) + " tokens x dim " +
