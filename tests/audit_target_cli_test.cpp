@@ -87,6 +87,14 @@ TEST(AuditTargetCli, WordsSharesMatchAnIndependentCount) {
   EXPECT_NE(test::read_text(dir.file("a.svg")).find("used by the target"), std::string::npos);
   EXPECT_NE(r.output.find("target words with no row"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("novel"), std::string::npos) << r.output;
+  // --top limits every list on stdout, the unknown words too; the JSON keeps them all.
+  r = run_cli("audit " + q(dir.file("run")) + " --min-updates 300 --top 1 --target " + q(dir.file("target.txt")) + " --json " +
+              q(dir.file("top1.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("target words with no row, most frequent first (1 of 3)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("novel"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("unseen"), std::string::npos) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(test::read_text(dir.file("top1.json")))["target"]["top_unknown"].size(), 3u);
   // Without --target the files keep their old columns.
   r = run_cli("audit " + q(dir.file("run")) + " --csv " + q(dir.file("b.csv")));
   ASSERT_EQ(r.exit_code, 0) << r.output;

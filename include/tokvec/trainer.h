@@ -142,7 +142,7 @@ class JobProgress {
  public:
   virtual ~JobProgress() = default;
   virtual double fraction_done(uint64_t local_tokens_done) noexcept = 0;
-  /// Bounded staleness (src/distributed/distributed.h, --sync-tokens): called by each thread at a segment
+  /// Bounded staleness (src/distributed/distributed.h, SyncOptions::tokens): called by each thread at a segment
   /// start with this process's tokens_done; blocks while the process is too far ahead of
   /// its last completed sync and returns whether it blocked (the thread then checks the
   /// pause conditions again before it trains on). The default never blocks.

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -97,20 +98,23 @@ std::string target_text(const AuditReport& r, uint64_t top) {
       out += buf;
     }
   }
-  if (!t.top_unknown.empty()) {
-    std::snprintf(buf, sizeof buf, "target words with no row, most frequent first (%zu of %llu):\n", t.top_unknown.size(),
+  // The report keeps at least 20 of each list (for JSON); stdout shows --top of them.
+  const std::span<const WordCount> unknown(t.top_unknown.data(), std::min<size_t>(t.top_unknown.size(), top));
+  if (!unknown.empty()) {
+    std::snprintf(buf, sizeof buf, "target words with no row, most frequent first (%zu of %llu):\n", unknown.size(),
                   static_cast<unsigned long long>(t.unknown_words));
     out += buf;
-    for (const WordCount& w : t.top_unknown) {
+    for (const WordCount& w : unknown) {
       std::snprintf(buf, sizeof buf, "  %-24s %10llu\n", w.word.c_str(), static_cast<unsigned long long>(w.count));
       out += buf;
     }
   }
-  if (!t.top_words.empty()) {
+  const std::span<const TargetWord> words(t.top_words.data(), std::min<size_t>(t.top_words.size(), top));
+  if (!words.empty()) {
     out += "target words whose weakest piece is flagged, most frequent first:\n";
     std::snprintf(buf, sizeof buf, "  %-24s %10s  %-16s %10s %7s\n", "word", "target", "weakest piece", "in_upd", "pieces");
     out += buf;
-    for (const TargetWord& w : t.top_words) {
+    for (const TargetWord& w : words) {
       std::snprintf(buf, sizeof buf, "  %-24s %10llu  %-16s %10llu %7llu\n", w.word.c_str(), static_cast<unsigned long long>(w.count),
                     w.piece.c_str(), static_cast<unsigned long long>(w.piece_updates), static_cast<unsigned long long>(w.pieces));
       out += buf;
