@@ -108,7 +108,10 @@ TEST(SubwordCli, OwnPlusMeanAndTheAncestorFilterAreKeptInTheRun) {
   const nlohmann::json cfg = nlohmann::json::parse(test::read_text(run + "/config.json"));
   EXPECT_EQ(cfg["subword_compose"], "own-plus-mean");
   EXPECT_EQ(cfg["subword_ancestor_min_chars"], 3);
-  EXPECT_NE(test::read_text(run + "/train.log").find("merge ancestors of at least 3 characters"), std::string::npos);
+  EXPECT_NE(test::read_text(run + "/train.log")
+                .find("words composed of means of their pieces and the pieces' merge ancestors of at least 3 characters, "
+                      "plus an own row added to the mean for words seen >= 50 times"),
+            std::string::npos);
   // A seen word with an own row: its own row plus the mean of its pieces' rows.
   const tokvec::Run loaded = load_run(run);
   EXPECT_EQ(loaded.subwords.compose, SubwordCompose::own_plus_mean);
