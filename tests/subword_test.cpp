@@ -554,3 +554,41 @@ TEST(SubwordTrainer, UnseenInflectionsLandNearTheirStems) {
 
 }  // namespace
 }  // namespace tokvec
+
+namespace tokvec {
+namespace {
+
+/// A config.json with a damaged subword key is refused as corrupt, naming the file and the
+/// key; a file without the newer keys (an older run) reads with their defaults.
+TEST(SubwordConfigJson, DamagedKeysAreCorruptAndMissingOnesTakeTheirDefaults) {
+  const auto refused = [](const char* text) {
+    try {
+      SubwordConfig::from_json(nlohmann::json::parse(text), "run/config.json");
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::corrupt) << e.what();
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_NE(refused(R"({"subword_compose": "max"})").find("run/config.json"), std::string::npos);
+  EXPECT_NE(refused(R"({"subword_compose": "max"})").find("own-plus-mean"), std::string::npos);
+  EXPECT_NE(refused(R"({"subword_step": 3})").find("subword_step"), std::string::npos);
+  EXPECT_NE(refused(R"({"subword_ancestor_min_chars": -1})").find("subword_ancestor_min_chars"), std::string::npos);
+  EXPECT_NE(refused(R"({"subword_ancestor_min_chars": "3"})").find("subword_ancestor_min_chars"), std::string::npos);
+  EXPECT_NE(refused(R"({"subword_ancestor_min_chars": 5000000000})").find("subword_ancestor_min_chars"), std::string::npos);
+
+  const SubwordConfig old = SubwordConfig::from_json(nlohmann::json::parse(R"({"subword_compose": "mean"})"), "c.json");
+  EXPECT_EQ(old.compose, SubwordCompose::mean);
+  EXPECT_EQ(old.ancestor_min_chars, SubwordConfig{}.ancestor_min_chars);
+  nlohmann::json written;
+  SubwordConfig with_filter;
+  with_filter.compose = SubwordCompose::own_plus_mean;
+  with_filter.ancestor_min_chars = 3;
+  with_filter.to_json(written);
+  const SubwordConfig back = SubwordConfig::from_json(written, "c.json");
+  EXPECT_EQ(back.compose, SubwordCompose::own_plus_mean);
+  EXPECT_EQ(back.ancestor_min_chars, 3u);
+}
+
+}  // namespace
+}  // namespace tokvec
