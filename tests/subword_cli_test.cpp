@@ -128,6 +128,57 @@ TEST(SubwordCli, OwnPlusMeanAndTheAncestorFilterAreKeptInTheRun) {
   }
 }
 
+TEST(SubwordCli, ResumedOwnPlusScaledRunEqualsAnUninterruptedOne) {
+  expect_resumed_run_equals_an_uninterrupted_one("--subword-compose own-plus-scaled --subword-ancestor-min-chars 3");
+}
+
+TEST(SubwordCli, OwnPlusScaledIsKeptInTheRunAndComposesTheOwnRowPlusThePiecesOverRootN) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), inflected_text());
+  const std::string run = dir.file("run");
+  auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + run + kFast +
+                   " --subword-compose own-plus-scaled --subword-ancestor-min-chars 3 --subword-own-rows 50");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json cfg = nlohmann::json::parse(test::read_text(run + "/config.json"));
+  EXPECT_EQ(cfg["subword_compose"], "own-plus-scaled");
+  EXPECT_NE(test::read_text(run + "/train.log")
+                .find("words composed of scaled sums (1/sqrt(n) for n rows) of their pieces and the pieces' merge ancestors "
+                      "of at least 3 characters, plus an own row added to them for words seen >= 50 times"),
+            std::string::npos);
+  const tokvec::Run loaded = load_run(run);
+  EXPECT_EQ(loaded.subwords.compose, SubwordCompose::own_plus_scaled);
+  // A seen word with an own row: its own row plus the sum of its n other rows over √n.
+  const std::vector<uint32_t> rows = loaded.encode("walks");
+  ASSERT_GE(rows.size(), 3u);
+  ASSERT_LT(rows[0], loaded.subword_words);  // its own row
+  const Embeddings e = run_word_vectors(loaded, {"walks"});
+  const double root = std::sqrt(static_cast<double>(rows.size() - 1));
+  for (size_t j = 0; j < e.dim; ++j) {
+    double sum = 0.0;
+    for (size_t i = 1; i < rows.size(); ++i) sum += loaded.state.input.row(rows[i])[j];
+    EXPECT_NEAR(e.row(0)[j], loaded.state.input.row(rows[0])[j] + sum / root, 1e-5) << j;
+  }
+  // An unseen word (no own row): the sum of its rows over √|R|, as export --words writes it.
+  const std::vector<uint32_t> unseen = loaded.encode("talkings");
+  ASSERT_GE(unseen.size(), 2u);
+  ASSERT_GE(unseen[0], loaded.subword_words);
+  const Embeddings u = run_word_vectors(loaded, {"talkings"});
+  for (size_t j = 0; j < u.dim; ++j) {
+    double sum = 0.0;
+    for (uint32_t row : unseen) sum += loaded.state.input.row(row)[j];
+    EXPECT_NEAR(u.row(0)[j], sum / std::sqrt(static_cast<double>(unseen.size())), 1e-5) << j;
+  }
+  test::write_text(dir.file("list.txt"), "walks\ntalkings\n");
+  r = run_cli("export " + run + " --output " + dir.file("w.vec") + " --words " + dir.file("list.txt"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Embeddings exported = read_vectors(dir.file("w.vec"));
+  ASSERT_EQ(exported.size(), 2u);
+  for (size_t j = 0; j < e.dim; ++j) {
+    EXPECT_NEAR(exported.row(0)[j], e.row(0)[j], 1e-5) << j;
+    EXPECT_NEAR(exported.row(1)[j], u.row(0)[j], 1e-5) << j;
+  }
+}
+
 TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), inflected_text());
@@ -137,7 +188,7 @@ TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
   } cases[] = {
       {"--subwords --words", "give --words or --subwords, not both"},
       {"--subwords --kernel pair", "--kernel pair is not available with --subwords"},
-      {"--subwords --subword-compose max", "--subword-compose must be sum, mean or own-plus-mean, got 'max'"},
+      {"--subwords --subword-compose max", "--subword-compose must be sum, mean, own-plus-mean or own-plus-scaled, got 'max'"},
       {"--subwords --subword-ancestors no --subword-ancestor-min-chars 3",
        "--subword-ancestor-min-chars applies with --subword-ancestors yes"},
       {"--subword-ancestor-min-chars 3", "--subword-ancestor-min-chars applies to --subwords runs"},

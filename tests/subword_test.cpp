@@ -65,6 +65,9 @@ TEST(SubwordMap, PiecesAncestorsAndOwnRows) {
   EXPECT_EQ(subword_rows(model, "cats", W, anc), (std::vector<uint32_t>{W + 257, W + 258, W + 259, W + 260}));
 }
 
+/// The compositions that weigh a word's own row apart from its other rows.
+bool own_plus(SubwordCompose c) { return c == SubwordCompose::own_plus_mean || c == SubwordCompose::own_plus_scaled; }
+
 /// The exact loss (double, no table) of input words composed by `map` against `targets`.
 double composed_loss(const Matrix& in, const Matrix& out, const SubwordMap& map, std::span<const uint32_t> inputs,
                      std::span<const uint32_t> targets) {
@@ -143,6 +146,9 @@ TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesMean) { check_composed
 TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesOwnPlusMean) {
   check_composed_gradient(SubwordCompose::own_plus_mean);
 }
+TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesOwnPlusScaled) {
+  check_composed_gradient(SubwordCompose::own_plus_scaled);
+}
 
 TEST(SubwordMap, OwnPlusMeanWeighsTheOwnRowOneAndTheOthersTheirMean) {
   const BpeModel model = cat_model();
@@ -157,6 +163,30 @@ TEST(SubwordMap, OwnPlusMeanWeighsTheOwnRowOneAndTheOthersTheirMean) {
   ASSERT_EQ(map.rows_of(1).size(), 4u);
   EXPECT_EQ(map.weights(map.rows_of(1)).first, 0.25f);
   EXPECT_EQ(map.weights(map.rows_of(1)).rest, 0.25f);
+}
+
+TEST(SubwordMap, OwnPlusScaledWeighsTheOwnRowOneAndTheOthersOneOverTheRootOfTheirNumber) {
+  const BpeModel model = cat_model();
+  SubwordConfig cfg;
+  cfg.compose = SubwordCompose::own_plus_scaled;
+  cfg.own_min_count = 3;
+  const SubwordMap map = SubwordMap::build(model, {"cat", "dogs", "q"}, std::vector<uint64_t>{10, 1, 5}, cfg);
+  // cat: its own row and ▁c ▁ca ▁cat (1/√3 each); dogs (no own row): its 4 rows at 1/√4.
+  ASSERT_EQ(map.rows_of(0).size(), 4u);
+  EXPECT_EQ(map.weights(map.rows_of(0)).first, 1.0f);
+  EXPECT_EQ(map.weights(map.rows_of(0)).rest, 1.0f / std::sqrt(3.0f));
+  ASSERT_EQ(map.rows_of(1).size(), 4u);
+  EXPECT_EQ(map.weights(map.rows_of(1)).first, 0.5f);
+  EXPECT_EQ(map.weights(map.rows_of(1)).rest, 0.5f);
+  // q: its own row, ▁ and q.
+  ASSERT_EQ(map.rows_of(2).size(), 3u);
+  EXPECT_EQ(map.weights(map.rows_of(2)).first, 1.0f);
+  EXPECT_EQ(map.weights(map.rows_of(2)).rest, 1.0f / std::sqrt(2.0f));
+  // The gradient step moves x by Σ a² Δ: 1 + 3 (1/√3)² = 2 for cat, 4 / 4 = 1 for dogs.
+  cfg.step = SubwordStep::gradient;
+  const SubwordMap grad = SubwordMap::build(model, {"cat", "dogs"}, std::vector<uint64_t>{10, 1}, cfg);
+  EXPECT_NEAR(grad.step_moves_x(grad.rows_of(0)), 2.0f, 1e-6f);
+  EXPECT_NEAR(grad.step_moves_x(grad.rows_of(1)), 1.0f, 1e-6f);
 }
 
 TEST(SubwordMap, AncestorsShorterThanTheMinimumAreLeftOut) {
@@ -185,7 +215,7 @@ void check_window_matches_per_step(SubwordCompose compose) {
   SubwordConfig cfg;
   cfg.compose = compose;
   cfg.ancestors = true;
-  cfg.own_min_count = compose == SubwordCompose::own_plus_mean ? 1 : 0;  // own rows: the weights differ
+  cfg.own_min_count = own_plus(compose) ? 1 : 0;  // own rows: the weights differ
   const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
   for (uint32_t a = 0; a < 3; ++a) {
     for (uint32_t b = a + 1; b < 3; ++b) {
@@ -262,17 +292,21 @@ TEST(SubwordWindow, MatchesAComposeAndScatterPerStepMean) { check_window_matches
 TEST(SubwordWindow, MatchesAComposeAndScatterPerStepOwnPlusMean) {
   check_window_matches_per_step(SubwordCompose::own_plus_mean);
 }
+TEST(SubwordWindow, MatchesAComposeAndScatterPerStepOwnPlusScaled) {
+  check_window_matches_per_step(SubwordCompose::own_plus_scaled);
+}
 
 /// The unit step: after a window's steps the rows, recomposed, give the x the kernel moved
 /// (x moves by the kernel's Δ whatever the word's size), for every composition.
 TEST(SubwordWindow, UnitStepMovesTheComposedVectorByTheKernelsStep) {
-  for (SubwordCompose compose : {SubwordCompose::sum, SubwordCompose::mean, SubwordCompose::own_plus_mean}) {
+  for (SubwordCompose compose :
+       {SubwordCompose::sum, SubwordCompose::mean, SubwordCompose::own_plus_mean, SubwordCompose::own_plus_scaled}) {
     const BpeModel model = cat_model();
     const std::vector<std::string> words = {"cat", "dog", "q"};
     const std::vector<uint64_t> counts = {1, 1, 1};
     SubwordConfig cfg;
     cfg.compose = compose;
-    cfg.own_min_count = compose == SubwordCompose::own_plus_mean ? 1 : 0;
+    cfg.own_min_count = own_plus(compose) ? 1 : 0;
     cfg.step = SubwordStep::unit;
     const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
     const size_t dim = 12;
@@ -495,6 +529,9 @@ TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdentical) {
 TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdenticalOwnPlusMean) {
   check_paused_and_resumed_run_is_bit_identical(SubwordCompose::own_plus_mean, 3);
 }
+TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdenticalOwnPlusScaled) {
+  check_paused_and_resumed_run_is_bit_identical(SubwordCompose::own_plus_scaled, 3);
+}
 
 /// Unseen inflected forms, composed from the trained rows of their pieces, land nearer
 /// their own stem than any stem of the other group.
@@ -571,7 +608,7 @@ TEST(SubwordConfigJson, DamagedKeysAreCorruptAndMissingOnesTakeTheirDefaults) {
     return std::string("(accepted)");
   };
   EXPECT_NE(refused(R"({"subword_compose": "max"})").find("run/config.json"), std::string::npos);
-  EXPECT_NE(refused(R"({"subword_compose": "max"})").find("own-plus-mean"), std::string::npos);
+  EXPECT_NE(refused(R"({"subword_compose": "max"})").find("own-plus-scaled"), std::string::npos);
   EXPECT_NE(refused(R"({"subword_step": 3})").find("subword_step"), std::string::npos);
   EXPECT_NE(refused(R"({"subword_ancestor_min_chars": -1})").find("subword_ancestor_min_chars"), std::string::npos);
   EXPECT_NE(refused(R"({"subword_ancestor_min_chars": "3"})").find("subword_ancestor_min_chars"), std::string::npos);
@@ -588,6 +625,12 @@ TEST(SubwordConfigJson, DamagedKeysAreCorruptAndMissingOnesTakeTheirDefaults) {
   const SubwordConfig back = SubwordConfig::from_json(written, "c.json");
   EXPECT_EQ(back.compose, SubwordCompose::own_plus_mean);
   EXPECT_EQ(back.ancestor_min_chars, 3u);
+  nlohmann::json scaled_json;
+  SubwordConfig scaled;
+  scaled.compose = SubwordCompose::own_plus_scaled;
+  scaled.to_json(scaled_json);
+  EXPECT_EQ(scaled_json["subword_compose"], "own-plus-scaled");
+  EXPECT_EQ(SubwordConfig::from_json(scaled_json, "c.json").compose, SubwordCompose::own_plus_scaled);
 }
 
 }  // namespace

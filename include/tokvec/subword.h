@@ -14,8 +14,11 @@ namespace tokvec {
 
 /// x_w = Σ v_r (sum) or (1/|R(w)|) Σ v_r (mean) over the word's rows R(w); own_plus_mean:
 /// a word with an own row o gets v_o + (1/n) Σ its n other rows (its pieces, averaged, added
-/// to its own row), a word without one the mean of its rows.
-enum class SubwordCompose { sum, mean, own_plus_mean };
+/// to its own row), a word without one the mean of its rows; own_plus_scaled: the same with
+/// 1/√n for 1/n (the pieces' sum scaled to the length of one row: n rows of unrelated
+/// directions sum to about √n rows' length), a word without an own row (1/√|R(w)|) Σ v_r.
+/// The values are stored (MPI job messages): new ones go last.
+enum class SubwordCompose { sum, mean, own_plus_mean, own_plus_scaled };
 
 /// How far a step moves a word's rows. gradient: the chain rule, each row by s Δ (so x_w
 /// moves by s² |R(w)| Δ: a word of many rows learns slowly under the mean, fast under the
@@ -56,7 +59,7 @@ inline constexpr SubwordStep kSubwordDefaultStep = SubwordStep::unit;
 std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept;
 std::string_view subword_step_name(SubwordStep s) noexcept;
 
-/// "sum", "mean" or "own-plus-mean"; nullopt otherwise.
+/// "sum", "mean", "own-plus-mean" or "own-plus-scaled"; nullopt otherwise.
 std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexcept;
 std::string_view subword_compose_name(SubwordCompose c) noexcept;
 

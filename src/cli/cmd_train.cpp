@@ -82,8 +82,8 @@ static int train_main(int argc, char** argv, distributed::World* world) {
        cxxopts::value<uint32_t>()->default_value(std::to_string(bpe_defaults.vocab_size)))
       ("words", "Whitespace-separated words as tokens (as word2vec/fastText/gensim)")
       ("subwords", "Whitespace words as tokens, each word's input vector composed of its BPE pieces' rows, trained end to end")
-      ("subword-compose", "With --subwords: sum or mean of the word's rows, or own-plus-mean (its own row plus the mean of "
-                          "its other rows)",
+      ("subword-compose", "With --subwords: sum or mean of the word's rows, own-plus-mean (its own row plus the mean of "
+                          "its other rows) or own-plus-scaled (its own row plus the sum of its n other rows over sqrt(n))",
        cxxopts::value<std::string>()->default_value(std::string(subword_compose_name(sub_defaults.compose))))
       ("subword-ancestors", "With --subwords: also the rows of the pieces each piece was merged from (yes or no)",
        cxxopts::value<std::string>()->default_value(sub_defaults.ancestors ? "yes" : "no"))

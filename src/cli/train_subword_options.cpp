@@ -14,7 +14,7 @@ SubwordConfig parse_subword_options(const cxxopts::ParseResult& r, bool words, K
   SubwordConfig sub;
   const std::string compose = r["subword-compose"].as<std::string>();
   const auto c = parse_subword_compose(compose);
-  if (!c) throw usage_error("--subword-compose must be sum, mean or own-plus-mean, got '" + compose + "'");
+  if (!c) throw usage_error("--subword-compose must be sum, mean, own-plus-mean or own-plus-scaled, got '" + compose + "'");
   sub.compose = *c;
   const std::string anc = r["subword-ancestors"].as<std::string>();
   if (anc != "yes" && anc != "no") throw usage_error("--subword-ancestors must be yes or no, got '" + anc + "'");

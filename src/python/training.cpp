@@ -140,7 +140,7 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
   }
   if (subword_compose) {
     const auto c = tokvec::parse_subword_compose(*subword_compose);
-    if (!c) throw tokvec::usage_error("subword_compose must be 'sum', 'mean' or 'own-plus-mean', got '" + *subword_compose + "'");
+    if (!c) throw tokvec::usage_error("subword_compose must be 'sum', 'mean', 'own-plus-mean' or 'own-plus-scaled', got '" + *subword_compose + "'");
     run.subwords.compose = *c;
   }
   if (subword_ancestors) run.subwords.ancestors = *subword_ancestors;

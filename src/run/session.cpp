@@ -199,18 +199,22 @@ std::shared_ptr<const SubwordMap> subword_map(const RunConfig& run, RunCorpus& c
     corpus.model = BpeModel::load(tokenizer_file);
   }
   auto map = std::make_shared<const SubwordMap>(SubwordMap::build(*corpus.model, corpus.vocab(), corpus.view().counts, run.subwords));
+  const SubwordCompose compose = run.subwords.compose;
+  const bool own_plus = compose == SubwordCompose::own_plus_mean || compose == SubwordCompose::own_plus_scaled;
   log.line("subwords: " + std::to_string(map->words()) + " words composed of " +
-           (run.subwords.compose == SubwordCompose::own_plus_mean ? std::string("means")
-                                                                  : std::string(subword_compose_name(run.subwords.compose)) + "s") +
+           (compose == SubwordCompose::own_plus_mean     ? std::string("means")
+            : compose == SubwordCompose::own_plus_scaled ? std::string("scaled sums (1/sqrt(n) for n rows)")
+                                                         : std::string(subword_compose_name(compose)) + "s") +
            " of their pieces" + (run.subwords.ancestors ? " and the pieces' merge ancestors" : "") +
            (run.subwords.ancestors && run.subwords.ancestor_min_chars > 1
                 ? " of at least " + std::to_string(run.subwords.ancestor_min_chars) + " characters"
                 : std::string()) +
-           (run.subwords.own_min_count > 0 ? std::string(run.subwords.compose == SubwordCompose::own_plus_mean
-                                                                   ? ", plus an own row added to the mean for words seen >= "
-                                                                   : ", plus an own row for words seen >= ") +
-                                                 std::to_string(run.subwords.own_min_count) + " times"
-                                           : std::string()) +
+           (run.subwords.own_min_count > 0
+                ? std::string(own_plus ? (compose == SubwordCompose::own_plus_mean ? ", plus an own row added to the mean for words seen >= "
+                                                                                    : ", plus an own row added to them for words seen >= ")
+                                       : ", plus an own row for words seen >= ") +
+                      std::to_string(run.subwords.own_min_count) + " times"
+                : std::string()) +
            "; " + std::to_string(map->rows()) + " rows");
   return map;
 }

@@ -13,6 +13,7 @@ std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexc
   if (name == "sum") return SubwordCompose::sum;
   if (name == "mean") return SubwordCompose::mean;
   if (name == "own-plus-mean") return SubwordCompose::own_plus_mean;
+  if (name == "own-plus-scaled") return SubwordCompose::own_plus_scaled;
   return std::nullopt;
 }
 
@@ -20,6 +21,7 @@ std::string_view subword_compose_name(SubwordCompose c) noexcept {
   switch (c) {
     case SubwordCompose::mean: return "mean";
     case SubwordCompose::own_plus_mean: return "own-plus-mean";
+    case SubwordCompose::own_plus_scaled: return "own-plus-scaled";
     case SubwordCompose::sum: break;
   }
   return "sum";
@@ -46,7 +48,7 @@ SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::strin
   if (j.contains("subword_compose")) {
     const nlohmann::json& v = j.at("subword_compose");
     const auto parsed = v.is_string() ? parse_subword_compose(v.get<std::string>()) : std::nullopt;
-    if (!parsed) throw corrupt_error(file, "key \"subword_compose\"", "expected \"sum\", \"mean\" or \"own-plus-mean\", got " + v.dump());
+    if (!parsed) throw corrupt_error(file, "key \"subword_compose\"", "expected \"sum\", \"mean\", \"own-plus-mean\" or \"own-plus-scaled\", got " + v.dump());
     c.compose = *parsed;
   }
   if (j.contains("subword_ancestors")) {

@@ -19,7 +19,10 @@
 // row o (its first row: own rows are the word ids, below every piece row) a_o = 1 and its n
 // other rows a_r = 1/n, so x_w = v_o + (1/n) Σ v_r: a frequent word moves mostly its own
 // row, as in words mode, and its pieces still carry its spelling. A word without an own row
-// gets the mean (a_r = 1/|R(w)|). SubwordWeights holds the two weights.
+// gets the mean (a_r = 1/|R(w)|). own-plus-scaled weighs them a_o = 1 and a_r = 1/√n (a
+// word without an own row a_r = 1/√|R(w)|): the pieces' part keeps about one row's length
+// however many pieces there are, where the mean shrinks it by √n and the sum grows it by √n.
+// SubwordWeights holds the two weights.
 //
 // The SGNS step on x_w is the kernel's (sgns.h): it takes x_w's value, computes the step
 // Δx_w = -η ∂L/∂x_w, and adds it in place. The trainer composes x_w into a scratch row,
@@ -29,6 +32,7 @@
 // are composed; output rows are per word.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -48,7 +52,7 @@
 namespace tokvec {
 
 /// The weights a_r of a word's rows in x_w = Σ a_r v_r: its first row gets `first`, every
-/// other row `rest` (equal but for own-plus-mean with an own row).
+/// other row `rest` (equal but for own-plus-mean and own-plus-scaled with an own row).
 struct SubwordWeights {
   float first, rest;
   bool uniform() const noexcept { return first == rest; }
@@ -62,10 +66,12 @@ struct SubwordWeights {
 inline SubwordWeights subword_weights(const SubwordConfig& config, uint32_t words, std::span<const uint32_t> rows) noexcept {
   const size_t n = rows.size();
   if (config.compose == SubwordCompose::sum || n == 0) return {1.0f, 1.0f};
-  if (config.compose == SubwordCompose::own_plus_mean && n > 1 && rows[0] < words) {
-    return {1.0f, 1.0f / static_cast<float>(n - 1)};
+  const bool scaled = config.compose == SubwordCompose::own_plus_scaled;
+  if ((config.compose == SubwordCompose::own_plus_mean || scaled) && n > 1 && rows[0] < words) {
+    const auto others = static_cast<float>(n - 1);
+    return {1.0f, 1.0f / (scaled ? std::sqrt(others) : others)};
   }
-  const float s = 1.0f / static_cast<float>(n);
+  const float s = 1.0f / (scaled ? std::sqrt(static_cast<float>(n)) : static_cast<float>(n));
   return {s, s};
 }
 
@@ -166,7 +172,8 @@ double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::s
 ///
 /// The same maths as subword_step for a position whose rows no other live position shares:
 /// recomposing after a scatter of a_r Δ to each row r moves x by c Δ with c = Σ a_r²
-/// (s² |R|: |R| for sum, 1/|R| for mean; 1 + 1/n for own-plus-mean with an own row), so
+/// (s² |R|: |R| for sum, 1/|R| for mean; 1 + 1/n for own-plus-mean and 2 for
+/// own-plus-scaled with an own row), so
 /// after each step the kept x moves by c Δ (absorb), and on leaving row r gets
 /// a_r Σ Δ = (a_r / c) (x - x₀). The unit step moves row r by (a_r / Σ a²) Δ, so that x
 /// moves by Δ (c = 1): on leaving row r gets (a_r / Σ a²) (x - x₀) as well. What differs: a row

@@ -152,8 +152,19 @@ def test_subwords_gives_the_clis_run_and_composes_any_word(cli, data, tmp_path):
         tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_step="big", progress=False)
     with pytest.raises(tokvec.UsageError, match="apply to subwords=True runs"):
         tokvec.train(data / "train.txt", tmp_path / "a", subword_compose="sum", progress=False)
-    with pytest.raises(tokvec.UsageError, match="subword_compose must be 'sum', 'mean' or 'own-plus-mean'"):
+    with pytest.raises(tokvec.UsageError, match="subword_compose must be 'sum', 'mean', 'own-plus-mean' or 'own-plus-scaled'"):
         tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_compose="max", progress=False)
+
+
+def test_subwords_own_plus_scaled_is_the_clis(cli, data, tmp_path):
+    settings = dict(SETTINGS, bpe_vocab_size=300)
+    run = tokvec.train(data / "train.txt", tmp_path / "run", subwords=True, subword_compose="own-plus-scaled",
+                       subword_ancestor_min_chars=3, progress=False, **settings)
+    cli("train", "--subwords", "--input", str(data / "train.txt"), "--output", str(tmp_path / "cli"), "--bpe-vocab-size", "300",
+        "--threads", "1", "--dim", "20", "--epochs", "1", "--seed", "7", "--min-count", "2", "--window", "3", "--negative", "3",
+        "--subword-compose", "own-plus-scaled", "--subword-ancestor-min-chars", "3", "--quiet")
+    assert (tmp_path / "run" / "state.tkv").read_bytes() == (tmp_path / "cli" / "state.tkv").read_bytes()
+    assert run.config["subword_compose"] == "own-plus-scaled"
 
 
 def test_subwords_own_plus_mean_and_the_ancestor_filter_are_the_clis(cli, data, tmp_path):

@@ -106,7 +106,7 @@ bool receive_job(const Comm& comm, Job& job, int& code) {
   if (r.u8() != 0) {
     SubwordConfig c;
     const uint8_t compose = r.u8();
-    if (compose > static_cast<uint8_t>(SubwordCompose::own_plus_mean)) {
+    if (compose > static_cast<uint8_t>(SubwordCompose::own_plus_scaled)) {
       throw internal_error("job from rank 0: subword composition " + std::to_string(compose) + " is unknown");
     }
     c.compose = static_cast<SubwordCompose>(compose);

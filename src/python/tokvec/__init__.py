@@ -479,7 +479,7 @@ def train(
     whitespace-separated words (``lowercase=True`` lowercases them). ``subwords=True``
     trains whitespace words whose vectors are composed of rows of their BPE pieces
     (``train --subwords``; the tokenizer as for a BPE run); ``subword_compose`` ("sum",
-    "mean" or "own-plus-mean"), ``subword_ancestors``, ``subword_ancestor_min_chars``,
+    "mean", "own-plus-mean" or "own-plus-scaled"), ``subword_ancestors``, ``subword_ancestor_min_chars``,
     ``subword_own_rows`` and ``subword_step`` ("gradient" or "unit") are
     ``--subword-compose``, ``--subword-ancestors``, ``--subword-ancestor-min-chars``,
     ``--subword-own-rows`` and ``--subword-step`` (None: the command's default);
