@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
 #include "sgns/sampler.h"
+#include "sgns/sgns_detail.h"
 #include "tokvec/simd.h"
 
 namespace tokvec {
@@ -205,6 +207,58 @@ TEST(Sgns, EverySimdPathMatchesTheScalarKernel) {
     }
   }
   std::printf("largest difference from the scalar kernel: %.3g\n", worst);
+}
+
+/// The SIMD paths' score-to-gradient conversion (vector gathers from the sigmoid tables)
+/// against the scalar one: G bit for bit, for every B x T shape (full vectors, a partial
+/// last one, T above and below the vector width, so the positive column falls on every
+/// lane), on scores at the table's slot boundaries, its clamps, NaN and ±inf. Only the
+/// loss's sum runs in another order: equal within 1e-12, or the same NaN / inf.
+TEST(Sgns, EverySimdPathConvertsScoresLikeTheScalarCode) {
+  const std::vector<simd::Path> paths = simd::runnable_paths();
+  if (paths.size() < 2) GTEST_SKIP() << "this CPU runs only the scalar path";
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> pool = {0.0f, -0.0f, 8.0f, -8.0f, std::nextafter(8.0f, 0.0f), std::nextafter(-8.0f, 0.0f),
+                             std::nextafter(8.0f, 9.0f), std::nextafter(-8.0f, -9.0f), 1e30f, -1e30f, 3e38f, -3e38f};
+  // Scores where (z + 8)·512 + 0.5 lands on a whole number, and one float either side.
+  for (int k = -4; k <= 4; ++k) {
+    const float edge = (static_cast<float>(4096 + 37 * k) - 0.5f) / 512.0f - 8.0f;
+    pool.insert(pool.end(), {edge, std::nextafter(edge, -9.0f), std::nextafter(edge, 9.0f)});
+  }
+  Rng rng(5, 0);
+  for (int k = 0; k < 64; ++k) pool.push_back((rng.uniform() - 0.5f) * 24.0f);
+  const SigmoidTable table;
+  const float lr = 0.025f;
+  for (bool special : {false, true}) {
+    for (size_t T = 2; T <= 17; ++T) {
+      for (size_t B = 1; B <= 12; ++B) {
+        std::vector<float> scores(B * T);
+        for (size_t i = 0; i < scores.size(); ++i) scores[i] = pool[(i * 7 + B * 3 + T) % pool.size()];
+        if (special) scores[(B * T) / 2] = (B % 2) ? nan : ((B % 4) ? inf : -inf);
+        std::vector<float> want = scores;
+        const double want_loss = detail::scores_to_gradients(want.data(), B, T, lr, table);
+        for (simd::Path p : paths) {
+          if (p == simd::Path::scalar) continue;
+          const detail::GradientKernel kernel = detail::sgns_kernels(p, 16).gradients;
+          std::vector<float> got = scores;
+          const double loss = kernel(got.data(), B, T, lr, table);
+          const std::string where = std::string(simd::name(p)) + " T " + std::to_string(T) + " B " + std::to_string(B);
+          for (size_t i = 0; i < got.size(); ++i) {
+            ASSERT_EQ(std::bit_cast<uint32_t>(got[i]), std::bit_cast<uint32_t>(want[i]))
+                << where << " score " << scores[i] << " at " << i << ": " << got[i] << " against " << want[i];
+          }
+          if (std::isnan(want_loss)) {
+            ASSERT_TRUE(std::isnan(loss)) << where;
+          } else if (std::isinf(want_loss)) {
+            ASSERT_EQ(loss, want_loss) << where;
+          } else {
+            ASSERT_NEAR(loss, want_loss, 1e-12 * std::fabs(want_loss)) << where;
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(Sgns, SigmoidTableIsCloseToTheFunction) {

@@ -3,7 +3,7 @@
 // (the dispatch tables of the *_simd.cpp files). A *_simd.cpp includes this inside its
 // `#if HWY_ONCE` part, after foreach_target has compiled every target:
 //
-//   #define TOKVEC_SGNS_KERNELS(ns) SgnsKernels{&ns::HogBatch, &ns::Pair}
+//   #define TOKVEC_SGNS_KERNELS(ns) SgnsKernels{&ns::HogBatch, &ns::Pair, &ns::Gradients}
 //   SgnsKernels sgns_simd_kernels(simd::Path path) noexcept {
 //     TOKVEC_SIMD_DISPATCH(path, TOKVEC_SGNS_KERNELS, SgnsKernels{})
 //   }

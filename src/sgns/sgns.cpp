@@ -84,6 +84,7 @@ detail::SgnsKernels detail::sgns_kernels(simd::Path path, size_t stride) noexcep
   if (stride % 16 == 0) k = sgns_simd_kernels(path);
   if (k.hogbatch == nullptr) k.hogbatch = hogbatch_kernel;
   if (k.pair == nullptr) k.pair = pair_kernel;
+  if (k.gradients == nullptr) k.gradients = detail::scores_to_gradients;
   return k;
 }
 

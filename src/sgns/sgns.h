@@ -60,6 +60,10 @@ class SigmoidTable {
   /// -log σ(z); for z below the table, -log σ(z) ≈ -z. A NaN score gives a NaN loss (and
   /// -inf gives +inf), so a diverged run shows in the loss the trainer watches.
   float neg_log_sigmoid(float z) const noexcept { return z >= -kMaxZ ? neg_log_sigmoid_[index(z)] : -z; }
+  /// The kSize + 1 slots of each table, for the SIMD kernels' gathers (which compute the
+  /// slot of index() below with the same operations, so they read the same values).
+  const float* sigmoid_slots() const noexcept { return sigmoid_.data(); }
+  const float* neg_log_sigmoid_slots() const noexcept { return neg_log_sigmoid_.data(); }
 
  private:
   /// The table slot of z, in [0, kSize] for every float, NaN and ±inf included (converting

@@ -23,8 +23,8 @@ inline float score_gradient(float z, bool positive, float lr, const SigmoidTable
 }
 
 /// Turns the B x T scores S (column 0 the positive target) into G = η (L - σ(S)) in place;
-/// returns the loss Σ -log σ(±S). A few dozen table lookups per step against thousands of
-/// multiply-adds in the row loops: left scalar on every path.
+/// returns the loss Σ -log σ(±S). The portable kernels' conversion; the SIMD paths have a
+/// vector one (sgns_simd.cpp) that gives the same G bit for bit.
 inline double scores_to_gradients(float* S, size_t B, size_t T, float lr, const SigmoidTable& table) {
   double loss = 0.0;
   for (size_t b = 0; b < B; ++b) {
@@ -46,9 +46,14 @@ using HogBatchKernel = double (*)(float* const* xs, size_t B, float* const* us, 
 using PairKernel = double (*)(float* in_base, float* out_base, size_t stride, size_t cols, uint32_t input_row,
                               const uint32_t* targets, size_t T, float lr, const SigmoidTable& table, float* neu1e);
 
+/// scores_to_gradients's contract: S (B x T scores, column 0 the positive target) becomes
+/// G in place; returns the loss.
+using GradientKernel = double (*)(float* S, size_t B, size_t T, float lr, const SigmoidTable& table);
+
 struct SgnsKernels {
   HogBatchKernel hogbatch = nullptr;
   PairKernel pair = nullptr;
+  GradientKernel gradients = nullptr;  ///< the conversion the hogbatch kernel uses
 };
 
 /// The Highway kernels compiled for a SIMD path; null members for scalar and for a path

@@ -21,7 +21,7 @@
 //      vector chunks of the rows, then one horizontal sum each. Two input rows at a time
 //      share each target chunk's load (fewer loads than multiply-adds, which matters on
 //      CPUs with two load ports), when the 2T accumulators fit in the registers.
-//   2. After the (scalar) sigmoid lookups, per vector chunk c: ΔU_t[c] = Σ_b G[b,t] x_b[c]
+//   2. After the sigmoid lookups (gradients() below), per vector chunk c: ΔU_t[c] = Σ_b G[b,t] x_b[c]
 //      (T accumulators in registers), then for each input row x_b[c] += Σ_t G[b,t] u_t[c]
 //      (stored at once), then u_t[c] += ΔU_t[c]. The T chunks of U stay in registers too
 //      when 2T + 2 vectors fit (AVX2 has 16 registers, AVX-512 and NEON 32), otherwise they
@@ -68,6 +68,82 @@ inline bool distinct_rows(float* const* xs, size_t B) {
   return true;
 }
 
+/// G = η (L - σ(S)) in place for the B x T scores S (column 0 the positive target), and the
+/// loss Σ -log σ(±S): detail::scores_to_gradients a vector of scores at a time. Per score z
+/// with label l (1 at column 0, else 0):
+///   slot(z) = ⌊(clamp(z, -8, 8) + 8)·512 + 0.5⌋   (NaN clamps to -8: both tests are false)
+///   g       = l ? η (1 - σ[slot(z)]) : (-η) σ[slot(z)]
+///   loss   += s ≥ -8 ? nls[slot(s)] : -s,  s = l ? z : -z
+/// with the same float operations in the same order as the scalar code (no fused
+/// multiply-add), so G is bit-identical to it; the loss is summed per lane in double, a
+/// different order, so it can differ in the last bits. In the AVX2 kernel the scalar
+/// conversion, a branchy clamp and two lookups per score, ran 198 of the 848 instructions
+/// of a pair (docs/benchmarks.md, "Where the instructions go").
+/// The lane of a score holds column (i mod T); the label mask is that column == 0, kept
+/// as an integer vector that advances by N mod T per vector.
+#if HWY_TARGET == HWY_SCALAR  // compiled but never dispatched to (no half vectors here)
+double gradients(float* S, size_t B, size_t T, float lr, const SigmoidTable& table) {
+  return detail::scores_to_gradients(S, B, T, lr, table);
+}
+#else
+double gradients(float* HWY_RESTRICT S, size_t B, size_t T, float lr, const SigmoidTable& table) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  using VI = hn::Vec<decltype(di)>;
+  const hn::Half<D> dh;                      // half a vector of floats,
+  const hn::Repartition<double, D> dd;       // promoted: a vector of doubles
+  const size_t N = hn::Lanes(d);
+  const size_t n = B * T;
+  const float* sig = table.sigmoid_slots();
+  const float* nls = table.neg_log_sigmoid_slots();
+  const V lo = hn::Set(d, -SigmoidTable::kMaxZ);
+  const V hi = hn::Set(d, SigmoidTable::kMaxZ);
+  const V scale = hn::Set(d, SigmoidTable::kSize / (2 * SigmoidTable::kMaxZ));
+  const V half = hn::Set(d, 0.5f);
+  const V one = hn::Set(d, 1.0f);
+  const V pos_lr = hn::Set(d, lr);
+  const V neg_lr = hn::Set(d, -lr);
+  const auto slot = [&](V z) {
+    V c = hn::IfThenElse(hn::Gt(z, lo), z, lo);
+    c = hn::IfThenElse(hn::Lt(c, hi), c, hi);
+    return hn::ConvertTo(di, hn::Add(hn::Mul(hn::Add(c, hi), scale), half));
+  };
+  // Column of each lane of the first vector: i - T·⌊(i + 0.5)/T⌋ (exact in float for these
+  // small integers); then + (N mod T), wrapped once, per vector.
+  const V lane = hn::Iota(d, 0.0f);
+  const V cols = hn::Set(d, static_cast<float>(T));
+  VI column = hn::ConvertTo(di, hn::NegMulAdd(hn::Floor(hn::Mul(hn::Add(lane, half), hn::Set(d, 1.0f / T))), cols, lane));
+  const VI wrap = hn::Set(di, static_cast<int32_t>(T));
+  const VI last = hn::Set(di, static_cast<int32_t>(T - 1));
+  const VI advance = hn::Set(di, static_cast<int32_t>(N % T));
+  auto loss_lo = hn::Zero(dd), loss_hi = hn::Zero(dd);
+  const auto step = [&](V z, size_t valid) {
+    const auto positive = hn::RebindMask(d, hn::Eq(column, hn::Zero(di)));
+    const V sigma = hn::GatherIndex(d, sig, slot(z));
+    const V g = hn::IfThenElse(positive, hn::Mul(pos_lr, hn::Sub(one, sigma)), hn::Mul(neg_lr, sigma));
+    const V s = hn::IfThenElse(positive, z, hn::Neg(z));
+    V l = hn::IfThenElse(hn::Ge(s, lo), hn::GatherIndex(d, nls, slot(s)), hn::Neg(s));
+    if (valid < N) l = hn::IfThenElseZero(hn::FirstN(d, valid), l);
+    loss_lo = hn::Add(loss_lo, hn::PromoteTo(dd, hn::LowerHalf(dh, l)));
+    loss_hi = hn::Add(loss_hi, hn::PromoteTo(dd, hn::UpperHalf(dh, l)));
+    column = hn::Add(column, advance);
+    column = hn::IfThenElse(hn::Gt(column, last), hn::Sub(column, wrap), column);
+    return g;
+  };
+  size_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(step(hn::LoadU(d, S + i), N), d, S + i);
+  if (i < n) {
+    // The last partial vector through a buffer: S has exactly B x T floats.
+    HWY_ALIGN float tail[HWY_MAX_BYTES / sizeof(float)] = {};
+    const size_t rest = n - i;
+    for (size_t k = 0; k < rest; ++k) tail[k] = S[i + k];
+    hn::Store(step(hn::Load(d, tail), rest), d, tail);
+    for (size_t k = 0; k < rest; ++k) S[i + k] = tail[k];
+  }
+  return hn::GetLane(hn::SumOfLanes(dd, hn::Add(loss_lo, loss_hi)));
+}
+#endif
+
 template <int T>
 double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY_RESTRICT us, size_t n, float lr,
                       const SigmoidTable& table, float* HWY_RESTRICT S) {
@@ -112,7 +188,7 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
   }
 
   // G = η (L - σ(S)) in place
-  const double loss = detail::scores_to_gradients(S, B, T, lr, table);
+  const double loss = gradients(S, B, T, lr, table);
 
   // 2. U += Gᵀ X and X += G U, chunk by chunk
   if (distinct_rows(xs, B)) {
@@ -202,7 +278,7 @@ double hogbatch_any(float* const* xs, size_t B, float* const* us, size_t T, size
   for (size_t b = 0; b < B; ++b) {
     for (size_t t = 0; t < T; ++t) S[b * T + t] = dot(xs[b], us[t], stride);
   }
-  const double loss = detail::scores_to_gradients(S, B, T, lr, table);
+  const double loss = gradients(S, B, T, lr, table);
   // ΔU = Gᵀ X (before X changes)
   for (size_t t = 0; t < T; ++t) {
     float* dt = delta + t * row_step;
@@ -291,6 +367,9 @@ double HogBatch(float* const* xs, size_t B, float* const* us, size_t T, size_t s
                 const SigmoidTable& table, float* S, float* delta) {
   return hogbatch(xs, B, us, T, stride, cols, lr, table, S, delta);
 }
+double Gradients(float* S, size_t B, size_t T, float lr, const SigmoidTable& table) {
+  return gradients(S, B, T, lr, table);
+}
 double Pair(float* in_base, float* out_base, size_t stride, size_t cols, uint32_t input_row, const uint32_t* targets,
             size_t T, float lr, const SigmoidTable& table, float* neu1e) {
   return pair(in_base, out_base, stride, cols, input_row, targets, T, lr, table, neu1e);
@@ -305,7 +384,7 @@ HWY_AFTER_NAMESPACE();
 
 namespace tokvec::detail {
 
-#define TOKVEC_SGNS_KERNELS(ns) SgnsKernels{&ns::HogBatch, &ns::Pair}
+#define TOKVEC_SGNS_KERNELS(ns) SgnsKernels{&ns::HogBatch, &ns::Pair, &ns::Gradients}
 SgnsKernels sgns_simd_kernels(simd::Path path) noexcept { TOKVEC_SIMD_DISPATCH(path, TOKVEC_SGNS_KERNELS, SgnsKernels{}) }
 #undef TOKVEC_SGNS_KERNELS
 
