@@ -22,11 +22,14 @@ def executed_by_address(profile, wanted):
     with open(profile, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
-            m = re.match(r"fn=\((\d+)\)(?: (.*))?$", line)
+            # Callgrind names a function once, at its first mention, which can be a call
+            # (cfn=) before the function's own cost lines (fn=).
+            m = re.match(r"(c?)fn=\((\d+)\)(?: (.*))?$", line)
             if m:
-                if m.group(2):
-                    names[m.group(1)] = m.group(2)
-                current = names.get(m.group(1), "")
+                if m.group(3):
+                    names[m.group(2)] = m.group(3)
+                if not m.group(1):
+                    current = names.get(m.group(2), "")
                 continue
             if line.startswith("calls="):
                 skip_call_cost = True  # the next cost line is the callee's, not ours

@@ -43,6 +43,8 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include <type_traits>
+
 #include "sgns_detail.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -56,6 +58,58 @@ using V = hn::Vec<D>;
 
 /// Vector registers of the target (x86-64 AVX2: 16; AVX-512 and AArch64: 32).
 constexpr int kRegisters = HWY_TARGET == HWY_AVX2 ? 16 : 32;
+
+#if HWY_TARGET != HWY_SCALAR  // the fixed-T kernel and its helpers: never dispatched to on scalar
+/// Adds the 128-bit blocks of v into one block (AVX2: two blocks, AVX-512: four, NEON: one).
+template <class DV, class VV>
+HWY_INLINE auto fold_blocks(DV dv, VV v) {
+  if constexpr (hn::MaxLanes(dv) * sizeof(float) > 16) {
+    const hn::Half<DV> dh;
+    return fold_blocks(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+  } else {
+    return v;
+  }
+}
+
+/// The sums of the lanes of four vectors, stored to p[0..3]: interleaving a with b and c
+/// with e and adding gives, per 128-bit block, [a0+a2, b0+b2, a1+a3, b1+b3] and the same for
+/// c, e; interleaving those two as 64-bit halves and adding gives [Σa, Σb, Σc, Σe] per
+/// block, and the blocks are added. 11 instructions on AVX2 where four horizontal sums
+/// take 28 (the sums of a pair's six scores were 7 % of the AVX2 kernel).
+HWY_INLINE void store_sums_of_four(V a, V b, V c, V e, float* HWY_RESTRICT p) {
+  const D d;
+  const hn::Repartition<double, D> d64;
+  const V ab = hn::Add(hn::InterleaveLower(d, a, b), hn::InterleaveUpper(d, a, b));
+  const V ce = hn::Add(hn::InterleaveLower(d, c, e), hn::InterleaveUpper(d, c, e));
+  const auto ab64 = hn::BitCast(d64, ab), ce64 = hn::BitCast(d64, ce);
+  const V sums = hn::Add(hn::BitCast(d, hn::InterleaveLower(d64, ab64, ce64)),
+                         hn::BitCast(d, hn::InterleaveUpper(d64, ab64, ce64)));
+  const auto block = fold_blocks(d, sums);
+  hn::StoreU(block, hn::DFromV<decltype(block)>(), p);
+}
+
+/// The sums of the lanes of two vectors, stored to p[0] and p[1] (as store_sums_of_four,
+/// with the 64-bit halves of the one block added by a swap).
+HWY_INLINE void store_sums_of_two(V a, V b, float* HWY_RESTRICT p) {
+  const D d;
+  const auto block = fold_blocks(d, hn::Add(hn::InterleaveLower(d, a, b), hn::InterleaveUpper(d, a, b)));
+  const auto sums = hn::Add(block, hn::Shuffle1032(block));  // [Σa, Σb, Σa, Σb]
+  p[0] = hn::GetLane(sums);
+  p[1] = hn::ExtractLane(sums, 1);
+}
+
+/// The lane sums of acc[0..T-1] into p[0..T-1].
+template <int T>
+HWY_INLINE void store_sums(const V* acc, float* HWY_RESTRICT p) {
+  const D d;
+  int t = 0;
+  for (; t + 4 <= T; t += 4) store_sums_of_four(acc[t], acc[t + 1], acc[t + 2], acc[t + 3], p + t);
+  if constexpr (T % 4 >= 2) {
+    store_sums_of_two(acc[t], acc[t + 1], p + t);
+    t += 2;
+  }
+  if constexpr (T % 2 == 1) p[t] = hn::GetLane(hn::SumOfLanes(d, acc[t]));
+}
 
 /// Whether the B input rows are B different rows (then ΔU and the input updates can share
 /// one pass: no input's update can reach ΔU through a repeated row).
@@ -81,6 +135,8 @@ inline bool distinct_rows(float* const* xs, size_t B) {
 /// of a pair (docs/benchmarks.md, "Where the instructions go").
 /// The lane of a score holds column (i mod T); the label mask is that column == 0, kept
 /// as an integer vector that advances by N mod T per vector.
+#endif  // HWY_TARGET != HWY_SCALAR
+
 #if HWY_TARGET == HWY_SCALAR  // compiled but never dispatched to (no half vectors here)
 double gradients(float* S, size_t B, size_t T, float lr, const SigmoidTable& table) {
   return detail::scores_to_gradients(S, B, T, lr, table);
@@ -144,6 +200,8 @@ double gradients(float* HWY_RESTRICT S, size_t B, size_t T, float lr, const Sigm
 }
 #endif
 
+#if HWY_TARGET != HWY_SCALAR
+
 template <int T>
 double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY_RESTRICT us, size_t n, float lr,
                       const SigmoidTable& table, float* HWY_RESTRICT S) {
@@ -170,10 +228,8 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
           a1[t] = hn::MulAdd(v1, uv, a1[t]);
         }
       }
-      for (int t = 0; t < T; ++t) {
-        S[b * T + t] = hn::GetLane(hn::SumOfLanes(d, a0[t]));
-        S[(b + 1) * T + t] = hn::GetLane(hn::SumOfLanes(d, a1[t]));
-      }
+      store_sums<T>(a0, S + b * T);
+      store_sums<T>(a1, S + (b + 1) * T);
     }
   }
   for (; b < B; ++b) {
@@ -184,7 +240,7 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
       const V xv = hn::Load(d, x + j);
       for (int t = 0; t < T; ++t) acc[t] = hn::MulAdd(xv, hn::Load(d, u[t] + j), acc[t]);
     }
-    for (int t = 0; t < T; ++t) S[b * T + t] = hn::GetLane(hn::SumOfLanes(d, acc[t]));
+    store_sums<T>(acc, S + b * T);
   }
 
   // G = η (L - σ(S)) in place
@@ -197,11 +253,12 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
     for (size_t j = 0; j < stride; j += N) {
       V du[T];
       V uo[kHoldU ? T : 1];
-      for (int t = 0; t < T; ++t) {
-        du[t] = hn::Zero(d);
-        if constexpr (kHoldU) uo[t] = hn::Load(d, u[t] + j);
+      if constexpr (kHoldU) {
+        for (int t = 0; t < T; ++t) uo[t] = hn::Load(d, u[t] + j);
       }
-      for (size_t bb = 0; bb < B; ++bb) {
+      // The first input starts ΔU (a multiply, not a multiply-add on zeros: T register
+      // moves fewer per chunk).
+      const auto input_step = [&](size_t bb, auto first) {
         float* x = xs[bb] + j;
         const V xv = hn::Load(d, x);
         V xa = xv;
@@ -211,10 +268,16 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
           // U is not written until the end of the chunk: these are its values before the step.
           const V ut = kHoldU ? uo[t] : hn::Load(d, u[t] + j);
           xa = hn::MulAdd(gv, ut, xa);
-          du[t] = hn::MulAdd(gv, xv, du[t]);
+          if constexpr (decltype(first)::value) {
+            du[t] = hn::Mul(gv, xv);
+          } else {
+            du[t] = hn::MulAdd(gv, xv, du[t]);
+          }
         }
         hn::Store(xa, d, x);
-      }
+      };
+      input_step(0, std::true_type{});
+      for (size_t bb = 1; bb < B; ++bb) input_step(bb, std::false_type{});
       for (int t = 0; t < T; ++t) {
         float* p = u[t] + j;
         hn::Store(hn::Add(hn::Load(d, p), du[t]), d, p);
@@ -254,6 +317,8 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
   }
   return loss;
 }
+
+#endif  // HWY_TARGET != HWY_SCALAR
 
 float dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t stride) {
   const D d;
@@ -316,6 +381,7 @@ inline size_t covered(size_t cols, size_t stride) {
 
 double hogbatch(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, size_t cols, float lr,
                 const SigmoidTable& table, float* S, float* delta) {
+  if (B == 0) return 0.0;  // the fixed-T kernels start ΔU from the first input
   const size_t n = covered(cols, stride);
 #if HWY_TARGET != HWY_SCALAR  // Highway's scalar target is compiled but never dispatched to
   switch (T) {
