@@ -179,6 +179,28 @@ TEST(SubwordCli, OwnPlusScaledIsKeptInTheRunAndComposesTheOwnRowPlusThePiecesOve
   }
 }
 
+TEST(SubwordCli, NewRunsDefaultToOwnPlusScaledWithTheThreeCharacterAncestorFilter) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), inflected_text());
+  auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + dir.file("a") + kFast);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json cfg = nlohmann::json::parse(test::read_text(dir.file("a") + "/config.json"));
+  EXPECT_EQ(cfg["subword_compose"], "own-plus-scaled");
+  EXPECT_EQ(cfg["subword_ancestor_min_chars"], 3);
+  EXPECT_EQ(cfg["subword_step"], "unit");
+  // The same run as the settings given in full.
+  r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + dir.file("b") + kFast +
+              " --subword-compose own-plus-scaled --subword-ancestor-min-chars 3 --subword-step unit");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(test::read_text(dir.file("a") + "/state.tkv"), test::read_text(dir.file("b") + "/state.tkv"));
+  // Without ancestors the default filter has nothing to filter: accepted, and not recorded.
+  r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + dir.file("c") + kFast + " --subword-ancestors no");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  cfg = nlohmann::json::parse(test::read_text(dir.file("c") + "/config.json"));
+  EXPECT_EQ(cfg["subword_ancestors"], false);
+  EXPECT_FALSE(cfg.contains("subword_ancestor_min_chars"));
+}
+
 TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), inflected_text());

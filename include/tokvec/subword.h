@@ -29,8 +29,9 @@ enum class SubwordStep { gradient, unit };
 /// The composition settings of a subword run (config.json keys "subword_compose",
 /// "subword_ancestors", "subword_own_min_count", "subword_step",
 /// "subword_ancestor_min_chars").
-/// The defaults are the variant that scored best (docs/benchmarks.md): the sum, with the
-/// merge ancestors, an own row for every vocabulary word, and the unit step.
+/// These defaults are what a config.json without the keys means (a run made before they
+/// existed); new runs take their step, composition and ancestor filter from kSubwordDefault*
+/// below, the variant that met the most of the measured targets (docs/benchmarks.md).
 struct SubwordConfig {
   SubwordCompose compose = SubwordCompose::sum;
   /// Also the multi-character pieces each piece was merged from (the BPE merge tree).
@@ -52,8 +53,11 @@ struct SubwordConfig {
   bool operator==(const SubwordConfig&) const = default;
 };
 
-/// The step of new runs (train --subwords, Python subwords=True).
+/// The step, the composition and the ancestor filter of new runs (train --subwords, Python
+/// subwords=True): own-plus-scaled with the ancestors of at least 3 characters, the unit step.
 inline constexpr SubwordStep kSubwordDefaultStep = SubwordStep::unit;
+inline constexpr SubwordCompose kSubwordDefaultCompose = SubwordCompose::own_plus_scaled;
+inline constexpr uint32_t kSubwordDefaultAncestorMinChars = 3;
 
 /// "gradient" or "unit"; nullopt otherwise.
 std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept;

@@ -84,12 +84,12 @@ static int train_main(int argc, char** argv, distributed::World* world) {
       ("subwords", "Whitespace words as tokens, each word's input vector composed of its BPE pieces' rows, trained end to end")
       ("subword-compose", "With --subwords: sum or mean of the word's rows, own-plus-mean (its own row plus the mean of "
                           "its other rows) or own-plus-scaled (its own row plus the sum of its n other rows over sqrt(n))",
-       cxxopts::value<std::string>()->default_value(std::string(subword_compose_name(sub_defaults.compose))))
+       cxxopts::value<std::string>()->default_value(std::string(subword_compose_name(kSubwordDefaultCompose))))
       ("subword-ancestors", "With --subwords: also the rows of the pieces each piece was merged from (yes or no)",
        cxxopts::value<std::string>()->default_value(sub_defaults.ancestors ? "yes" : "no"))
       ("subword-ancestor-min-chars", "With --subwords: only ancestors of at least N characters, the word-start marker not "
                                      "counted (0 = all)",
-       cxxopts::value<uint32_t>()->default_value(std::to_string(sub_defaults.ancestor_min_chars)))
+       cxxopts::value<uint32_t>()->default_value(std::to_string(kSubwordDefaultAncestorMinChars)))
       ("subword-own-rows", "With --subwords: a row of its own for each word seen at least N times (0 = none)",
        cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.own_min_count)))
       ("subword-step", "With --subwords: gradient (each row by the chain rule) or unit (x moves by the full step whatever the word's size)",

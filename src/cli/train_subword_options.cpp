@@ -21,7 +21,13 @@ SubwordConfig parse_subword_options(const cxxopts::ParseResult& r, bool words, K
   sub.ancestors = anc == "yes";
   sub.own_min_count = r["subword-own-rows"].as<uint64_t>();
   sub.ancestor_min_chars = r["subword-ancestor-min-chars"].as<uint32_t>();
-  if (sub.ancestor_min_chars > 1 && !sub.ancestors) throw usage_error("--subword-ancestor-min-chars applies with --subword-ancestors yes");
+  if (!sub.ancestors) {
+    // The default filter has nothing to filter without ancestors; a filter given is an error.
+    if (r.count("subword-ancestor-min-chars") > 0 && sub.ancestor_min_chars > 1) {
+      throw usage_error("--subword-ancestor-min-chars applies with --subword-ancestors yes");
+    }
+    sub.ancestor_min_chars = 0;
+  }
   const std::string step = r["subword-step"].as<std::string>();
   const auto st = parse_subword_step(step);
   if (!st) throw usage_error("--subword-step must be gradient or unit, got '" + step + "'");

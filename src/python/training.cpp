@@ -133,6 +133,8 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
                               "apply to subwords=True runs");
   }
   run.subwords.step = tokvec::kSubwordDefaultStep;
+  run.subwords.compose = tokvec::kSubwordDefaultCompose;
+  run.subwords.ancestor_min_chars = tokvec::kSubwordDefaultAncestorMinChars;
   if (subword_step) {
     const auto st = tokvec::parse_subword_step(*subword_step);
     if (!st) throw tokvec::usage_error("subword_step must be 'gradient' or 'unit', got '" + *subword_step + "'");
@@ -144,6 +146,7 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
     run.subwords.compose = *c;
   }
   if (subword_ancestors) run.subwords.ancestors = *subword_ancestors;
+  if (!run.subwords.ancestors) run.subwords.ancestor_min_chars = 0;  // the default filter: nothing to filter
   if (subword_ancestor_min_chars) {
     if (*subword_ancestor_min_chars < 0 || *subword_ancestor_min_chars > UINT32_MAX) {
       throw tokvec::usage_error("subword_ancestor_min_chars must be >= 0, got " + std::to_string(*subword_ancestor_min_chars));
