@@ -263,7 +263,7 @@ void check_window_matches_per_step(SubwordCompose compose) {
     for (size_t p : pos) xs.push_back(win.row(p));
     const std::vector<uint32_t> t = targets_of(i);
     std::vector<float*> us = {out_b.row(t[0]), out_b.row(t[1])};
-    std::vector<float> scores(4);
+    std::vector<float> scores(hogbatch_scores_floats(2, 2));
     Matrix delta(2, dim);
     win.before(pos.data(), pos.size());
     loss_b += kernel(xs.data(), xs.size(), us.data(), 2, in.stride(), dim, lr, table, scores.data(), delta.row(0));
@@ -325,7 +325,7 @@ TEST(SubwordWindow, UnitStepMovesTheComposedVectorByTheKernelsStep) {
     // One step, centre "dog": inputs "cat" and "q", targets dog and cat.
     std::vector<size_t> pos = {0, 2};
     std::vector<float*> xs = {win.row(0), win.row(2)}, us = {out.row(1), out.row(0)};
-    std::vector<float> scores(4);
+    std::vector<float> scores(hogbatch_scores_floats(2, 2));
     Matrix delta(2, dim);
     win.before(pos.data(), 2);
     SigmoidTable table;

@@ -99,7 +99,7 @@ SigmoidTable::SigmoidTable() : sigmoid_(kSize + 1), neg_log_sigmoid_(kSize + 1) 
 SgnsScratch::SgnsScratch(size_t max_inputs, size_t max_targets, size_t dim)
     : max_inputs_(max_inputs),
       max_targets_(max_targets),
-      scores_(max_inputs * max_targets),
+      scores_(hogbatch_scores_floats(max_inputs, max_targets)),
       delta_(max_targets, dim),
       input_rows_(max_inputs),
       target_rows_(max_targets) {}

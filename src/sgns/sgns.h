@@ -49,6 +49,13 @@
 
 namespace tokvec {
 
+/// The floats of score scratch a HogBatch step on up to B inputs and T targets needs: B x T
+/// rounded up to whole 16-float vectors, as the SIMD kernels convert the scores to
+/// gradients a whole vector at a time (the lanes past B x T are computed and ignored).
+constexpr size_t hogbatch_scores_floats(size_t max_inputs, size_t max_targets) noexcept {
+  return (max_inputs * max_targets + 15) / 16 * 16;
+}
+
 /// σ(z) and -log σ(z) from tables over [-kMaxZ, kMaxZ] (beyond it σ saturates at 0 or 1,
 /// so the step is the full error, as in word2vec). Immutable; shared by all threads.
 class SigmoidTable {
@@ -96,7 +103,7 @@ class SgnsScratch {
                           SgnsScratch&);
   size_t max_inputs_;
   size_t max_targets_;
-  std::vector<float> scores_;  ///< B x T
+  std::vector<float> scores_;  ///< B x T, rounded up (hogbatch_scores_floats)
   Matrix delta_;               ///< T rows: ΔU (or the input's Δ in pair_step)
   std::vector<float*> input_rows_, target_rows_;  ///< hogbatch_step's row addresses
 };

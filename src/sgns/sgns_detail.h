@@ -36,8 +36,8 @@ inline double scores_to_gradients(float* S, size_t B, size_t T, float lr, const 
 }
 
 /// The HogBatch step on B input rows xs and T target rows us (targets[0] positive), each
-/// `stride` floats, 64-byte aligned, holding `cols` values and zero padding. S: B x T floats
-/// of scratch; delta: T rows of `stride` floats of scratch (kernels that keep ΔU in
+/// `stride` floats, 64-byte aligned, holding `cols` values and zero padding. S: scratch of
+/// hogbatch_scores_floats(B, T) floats (B x T, rounded up); delta: T rows of `stride` floats of scratch (kernels that keep ΔU in
 /// registers do not touch it).
 using HogBatchKernel = double (*)(float* const* xs, size_t B, float* const* us, size_t T, size_t stride, size_t cols,
                                   float lr, const SigmoidTable& table, float* S, float* delta);
@@ -47,7 +47,7 @@ using PairKernel = double (*)(float* in_base, float* out_base, size_t stride, si
                               const uint32_t* targets, size_t T, float lr, const SigmoidTable& table, float* neu1e);
 
 /// scores_to_gradients's contract: S (B x T scores, column 0 the positive target) becomes
-/// G in place; returns the loss.
+/// G in place; returns the loss. S has room for hogbatch_scores_floats(B, T) floats.
 using GradientKernel = double (*)(float* S, size_t B, size_t T, float lr, const SigmoidTable& table);
 
 struct SgnsKernels {

@@ -138,11 +138,17 @@ inline bool distinct_rows(float* const* xs, size_t B) {
 #endif  // HWY_TARGET != HWY_SCALAR
 
 #if HWY_TARGET == HWY_SCALAR  // compiled but never dispatched to (no half vectors here)
-double gradients(float* S, size_t B, size_t T, float lr, const SigmoidTable& table) {
+template <class Targets>
+double gradients(float* S, size_t B, Targets T, float lr, const SigmoidTable& table) {
   return detail::scores_to_gradients(S, B, T, lr, table);
 }
 #else
-double gradients(float* HWY_RESTRICT S, size_t B, size_t T, float lr, const SigmoidTable& table) {
+/// T is a size_t, or a std::integral_constant when the kernel is specialised for it (then
+/// N mod T and 1/T are constants). S has room for whole vectors (hogbatch_scores_floats):
+/// the last vector's lanes past B x T are converted too, and left out of the loss.
+template <class Targets>
+double gradients(float* HWY_RESTRICT S, size_t B, Targets targets, float lr, const SigmoidTable& table) {
+  const size_t T = targets;
   const D d;
   const hn::RebindToSigned<D> di;
   using VI = hn::Vec<decltype(di)>;
@@ -173,28 +179,18 @@ double gradients(float* HWY_RESTRICT S, size_t B, size_t T, float lr, const Sigm
   const VI last = hn::Set(di, static_cast<int32_t>(T - 1));
   const VI advance = hn::Set(di, static_cast<int32_t>(N % T));
   auto loss_lo = hn::Zero(dd), loss_hi = hn::Zero(dd);
-  const auto step = [&](V z, size_t valid) {
+  for (size_t i = 0; i < n; i += N) {
+    const V z = hn::LoadU(d, S + i);
     const auto positive = hn::RebindMask(d, hn::Eq(column, hn::Zero(di)));
     const V sigma = hn::GatherIndex(d, sig, slot(z));
-    const V g = hn::IfThenElse(positive, hn::Mul(pos_lr, hn::Sub(one, sigma)), hn::Mul(neg_lr, sigma));
+    hn::StoreU(hn::IfThenElse(positive, hn::Mul(pos_lr, hn::Sub(one, sigma)), hn::Mul(neg_lr, sigma)), d, S + i);
     const V s = hn::IfThenElse(positive, z, hn::Neg(z));
     V l = hn::IfThenElse(hn::Ge(s, lo), hn::GatherIndex(d, nls, slot(s)), hn::Neg(s));
-    if (valid < N) l = hn::IfThenElseZero(hn::FirstN(d, valid), l);
+    if (i + N > n) l = hn::IfThenElseZero(hn::FirstN(d, n - i), l);
     loss_lo = hn::Add(loss_lo, hn::PromoteTo(dd, hn::LowerHalf(dh, l)));
     loss_hi = hn::Add(loss_hi, hn::PromoteTo(dd, hn::UpperHalf(dh, l)));
     column = hn::Add(column, advance);
     column = hn::IfThenElse(hn::Gt(column, last), hn::Sub(column, wrap), column);
-    return g;
-  };
-  size_t i = 0;
-  for (; i + N <= n; i += N) hn::StoreU(step(hn::LoadU(d, S + i), N), d, S + i);
-  if (i < n) {
-    // The last partial vector through a buffer: S has exactly B x T floats.
-    HWY_ALIGN float tail[HWY_MAX_BYTES / sizeof(float)] = {};
-    const size_t rest = n - i;
-    for (size_t k = 0; k < rest; ++k) tail[k] = S[i + k];
-    hn::Store(step(hn::Load(d, tail), rest), d, tail);
-    for (size_t k = 0; k < rest; ++k) S[i + k] = tail[k];
   }
   return hn::GetLane(hn::SumOfLanes(dd, hn::Add(loss_lo, loss_hi)));
 }
@@ -244,7 +240,7 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
   }
 
   // G = η (L - σ(S)) in place
-  const double loss = gradients(S, B, T, lr, table);
+  const double loss = gradients(S, B, std::integral_constant<size_t, T>{}, lr, table);
 
   // 2. U += Gᵀ X and X += G U, chunk by chunk
   if (distinct_rows(xs, B)) {

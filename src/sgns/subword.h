@@ -145,7 +145,7 @@ void scatter_rows(Matrix& input, std::span<const uint32_t> rows, SubwordWeights 
 struct SubwordScratch {
   SubwordScratch(size_t max_inputs, size_t max_targets, size_t dim)
       : composed(max_inputs, dim), before(max_inputs, dim), input_rows(max_inputs), target_rows(max_targets),
-        scores(max_inputs * max_targets), delta(max_targets, dim) {}
+        scores(hogbatch_scores_floats(max_inputs, max_targets)), delta(max_targets, dim) {}
   Matrix composed, before;  ///< x_w of each input word, after and before the kernel's step
   std::vector<float*> input_rows, target_rows;
   std::vector<float> scores;

@@ -211,7 +211,7 @@ struct alignas(128) Worker {
         ahead_targets(static_cast<size_t>(kLookahead + 1) * (cfg.negative + 1)),
         input_rows(2 * cfg.window),
         target_rows(cfg.negative + 1),
-        scores(static_cast<size_t>(2 * cfg.window) * (cfg.negative + 1)),
+        scores(hogbatch_scores_floats(static_cast<size_t>(2 * cfg.window), cfg.negative + 1)),
         delta(cfg.negative + 1, cfg.dim),
         input_counts(vocab),
         positive_counts(vocab),
@@ -232,7 +232,7 @@ struct alignas(128) Worker {
   std::vector<uint32_t> ahead_targets;
   uint32_t ahead_windows[kLookahead + 1] = {};
   std::vector<float*> input_rows, target_rows;
-  std::vector<float> scores;  ///< the HogBatch step's B x T scores
+  std::vector<float> scores;  ///< the HogBatch step's B x T scores (hogbatch_scores_floats)
   Matrix delta;               ///< ΔU (HogBatch) or the input's Δ (pair)
   RowCounter input_counts, positive_counts, negative_counts;
   std::optional<SubwordWindow> sub;  ///< subword runs: the segment's composed inputs
