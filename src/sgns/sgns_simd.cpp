@@ -18,10 +18,12 @@
 // The kernel is specialised per number of targets T = K + 1 (a template parameter), so the
 // loops over targets unroll and each target's running values live in registers:
 //   1. S = X Uᵀ: for a block of one or two input rows, T (or 2T) accumulators over the
-//      vector chunks of the rows, then one horizontal sum each. Two input rows at a time
+//      vector chunks of the rows, then their lane sums four at a time (store_sums: an
+//      interleaving transpose, not one horizontal sum each). Two input rows at a time
 //      share each target chunk's load (fewer loads than multiply-adds, which matters on
 //      CPUs with two load ports), when the 2T accumulators fit in the registers.
-//   2. After the sigmoid lookups (gradients() below), per vector chunk c: ΔU_t[c] = Σ_b G[b,t] x_b[c]
+//   2. G = η (L - σ(S)) in vectors (gradients(): gathers from the sigmoid tables).
+//   3. Per vector chunk c: ΔU_t[c] = Σ_b G[b,t] x_b[c]
 //      (T accumulators in registers), then for each input row x_b[c] += Σ_t G[b,t] u_t[c]
 //      (stored at once), then u_t[c] += ΔU_t[c]. The T chunks of U stay in registers too
 //      when 2T + 2 vectors fit (AVX2 has 16 registers, AVX-512 and NEON 32), otherwise they
