@@ -275,6 +275,7 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
         hn::Store(xa, d, x);
       };
       input_step(0, std::true_type{});
+#pragma GCC unroll 2
       for (size_t bb = 1; bb < B; ++bb) input_step(bb, std::false_type{});
       for (int t = 0; t < T; ++t) {
         float* p = u[t] + j;
