@@ -66,18 +66,22 @@ def mnemonics(binary, lo, hi):
 def kind(op, args):
     if op.startswith(("vfmadd", "vfnmadd", "vfmsub", "vfnmsub")):
         return "FMA, memory operand" if "(" in args else "FMA"
-    if op in ("vmovups", "vmovaps", "vmovdqu", "vmovdqa", "vmovss", "vmovd", "vmovq", "vmovsd"):
+    if op in ("vmovups", "vmovaps", "vmovdqu", "vmovdqa", "vmovapd", "vmovupd", "vmovss", "vmovd", "vmovq", "vmovsd"):
         if args.split(",")[-1].strip().endswith(")"):
             return "vector store"
         return "vector load" if "(" in args else "vector register move"
-    if op.startswith("vbroadcast"):
+    if op.startswith(("vbroadcast", "vpbroadcast")):
         return "broadcast"
-    if op.startswith(("vhadd", "vperm", "vextract", "vshuf", "vunpck", "vinsert", "vblend", "vmovhl", "vmovlh")):
-        return "shuffle (reductions)"
-    if op.startswith("v") and op.endswith(("ss", "sd")) or op.startswith(("vcvt", "vcomi", "vucomi")):
-        return "scalar float (sigmoid, loss)"
+    if op.startswith("vgather"):
+        return "gather (sigmoid tables)"
+    if op.startswith(("vhadd", "vperm", "vextract", "vshuf", "vunpck", "vinsert", "vmovhl", "vmovlh", "vmovlp", "vmovhp")):
+        return "shuffle (sums of lanes)"
+    if re.match(r"v.*(ss|sd)$", op) or re.match(r"vcvtt?s[sd]2", op) or op.startswith(("vcomi", "vucomi")):
+        return "scalar float"
+    if op.startswith(("vcmp", "vpcmp", "vblend", "vpblend")):
+        return "vector compare, select"
     if op.startswith("v"):
-        return "other vector (" + op + ")"
+        return "other vector arithmetic (add, multiply, convert, integer)"
     if op.startswith("prefetch"):
         return "prefetch"
     return "integer, address, branch"
