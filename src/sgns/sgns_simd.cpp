@@ -150,6 +150,7 @@ double gradients(float* S, size_t B, Targets T, float lr, const SigmoidTable& ta
 /// the last vector's lanes past B x T are converted too, and left out of the loss.
 template <class Targets>
 double gradients(float* HWY_RESTRICT S, size_t B, Targets targets, float lr, const SigmoidTable& table) {
+  static_assert(hn::MaxLanes(D()) <= 16, "hogbatch_scores_floats rounds the scratch up to 16 floats");
   const size_t T = targets;
   const D d;
   const hn::RebindToSigned<D> di;
