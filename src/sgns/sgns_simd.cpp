@@ -103,14 +103,13 @@ HWY_INLINE void store_sums_of_two(V a, V b, float* HWY_RESTRICT p) {
 /// The lane sums of acc[0..T-1] into p[0..T-1].
 template <int T>
 HWY_INLINE void store_sums(const V* acc, float* HWY_RESTRICT p) {
-  const D d;
   int t = 0;
   for (; t + 4 <= T; t += 4) store_sums_of_four(acc[t], acc[t + 1], acc[t + 2], acc[t + 3], p + t);
   if constexpr (T % 4 >= 2) {
     store_sums_of_two(acc[t], acc[t + 1], p + t);
     t += 2;
   }
-  if constexpr (T % 2 == 1) p[t] = hn::GetLane(hn::SumOfLanes(d, acc[t]));
+  if constexpr (T % 2 == 1) p[t] = hn::GetLane(hn::SumOfLanes(D(), acc[t]));
 }
 
 /// Whether the B input rows are B different rows (then ΔU and the input updates can share
@@ -123,6 +122,8 @@ inline bool distinct_rows(float* const* xs, size_t B) {
   }
   return true;
 }
+
+#endif  // HWY_TARGET != HWY_SCALAR
 
 /// G = η (L - σ(S)) in place for the B x T scores S (column 0 the positive target), and the
 /// loss Σ -log σ(±S): detail::scores_to_gradients a vector of scores at a time. Per score z
@@ -137,8 +138,6 @@ inline bool distinct_rows(float* const* xs, size_t B) {
 /// of a pair (docs/benchmarks.md, "Where the instructions go").
 /// The lane of a score holds column (i mod T); the label mask is that column == 0, kept
 /// as an integer vector that advances by N mod T per vector.
-#endif  // HWY_TARGET != HWY_SCALAR
-
 #if HWY_TARGET == HWY_SCALAR  // compiled but never dispatched to (no half vectors here)
 template <class Targets>
 double gradients(float* S, size_t B, Targets T, float lr, const SigmoidTable& table) {
@@ -245,7 +244,7 @@ double hogbatch_fixed(float* const* HWY_RESTRICT xs, size_t B, float* const* HWY
   // G = η (L - σ(S)) in place
   const double loss = gradients(S, B, std::integral_constant<size_t, T>{}, lr, table);
 
-  // 2. U += Gᵀ X and X += G U, chunk by chunk
+  // 3. U += Gᵀ X and X += G U, chunk by chunk
   if (distinct_rows(xs, B)) {
     // One pass over the inputs: ΔU from each input chunk as loaded, then its update.
     constexpr bool kHoldU = 2 * T + 3 <= kRegisters;
