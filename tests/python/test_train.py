@@ -156,40 +156,36 @@ def test_subwords_gives_the_clis_run_and_composes_any_word(cli, data, tmp_path):
         tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_compose="max", progress=False)
 
 
-def test_subwords_defaults_are_the_clis(cli, data, tmp_path):
-    settings = dict(SETTINGS, bpe_vocab_size=300)
-    run = tokvec.train(data / "train.txt", tmp_path / "run", subwords=True, progress=False, **settings)
+def _subword_run_equals_the_clis(cli, data, tmp_path, **subword):
+    """Trains with the subword keyword arguments from Python and with their flags from the CLI; the two
+    state.tkv files must be byte-identical. Returns the Python run."""
+    run = tokvec.train(data / "train.txt", tmp_path / "run", subwords=True, progress=False,
+                       **dict(SETTINGS, bpe_vocab_size=300), **subword)
+    flags = [part for key, value in subword.items() for part in ("--" + key.replace("_", "-"), str(value))]
     cli("train", "--subwords", "--input", str(data / "train.txt"), "--output", str(tmp_path / "cli"), "--bpe-vocab-size", "300",
         "--threads", "1", "--dim", "20", "--epochs", "1", "--seed", "7", "--min-count", "2", "--window", "3", "--negative", "3",
-        "--quiet")
+        *flags, "--quiet")
     assert (tmp_path / "run" / "state.tkv").read_bytes() == (tmp_path / "cli" / "state.tkv").read_bytes()
+    return run
+
+
+def test_subwords_defaults_are_the_clis(cli, data, tmp_path):
+    run = _subword_run_equals_the_clis(cli, data, tmp_path)
     assert run.config["subword_compose"] == "own-plus-scaled" and run.config["subword_ancestor_min_chars"] == 3
     assert run.config["subword_step"] == "unit"
     # Without ancestors the default filter has nothing to filter.
     run = tokvec.train(data / "train.txt", tmp_path / "noanc", subwords=True, subword_ancestors=False, progress=False,
-                       **settings)
+                       **dict(SETTINGS, bpe_vocab_size=300))
     assert run.config["subword_ancestors"] is False and "subword_ancestor_min_chars" not in run.config
 
 
 def test_subwords_own_plus_scaled_is_the_clis(cli, data, tmp_path):
-    settings = dict(SETTINGS, bpe_vocab_size=300)
-    run = tokvec.train(data / "train.txt", tmp_path / "run", subwords=True, subword_compose="own-plus-scaled",
-                       subword_ancestor_min_chars=3, progress=False, **settings)
-    cli("train", "--subwords", "--input", str(data / "train.txt"), "--output", str(tmp_path / "cli"), "--bpe-vocab-size", "300",
-        "--threads", "1", "--dim", "20", "--epochs", "1", "--seed", "7", "--min-count", "2", "--window", "3", "--negative", "3",
-        "--subword-compose", "own-plus-scaled", "--subword-ancestor-min-chars", "3", "--quiet")
-    assert (tmp_path / "run" / "state.tkv").read_bytes() == (tmp_path / "cli" / "state.tkv").read_bytes()
+    run = _subword_run_equals_the_clis(cli, data, tmp_path, subword_compose="own-plus-scaled", subword_ancestor_min_chars=3)
     assert run.config["subword_compose"] == "own-plus-scaled"
 
 
 def test_subwords_own_plus_mean_and_the_ancestor_filter_are_the_clis(cli, data, tmp_path):
-    settings = dict(SETTINGS, bpe_vocab_size=300)
-    run = tokvec.train(data / "train.txt", tmp_path / "run", subwords=True, subword_compose="own-plus-mean",
-                       subword_ancestor_min_chars=2, progress=False, **settings)
-    cli("train", "--subwords", "--input", str(data / "train.txt"), "--output", str(tmp_path / "cli"), "--bpe-vocab-size", "300",
-        "--threads", "1", "--dim", "20", "--epochs", "1", "--seed", "7", "--min-count", "2", "--window", "3", "--negative", "3",
-        "--subword-compose", "own-plus-mean", "--subword-ancestor-min-chars", "2", "--quiet")
-    assert (tmp_path / "run" / "state.tkv").read_bytes() == (tmp_path / "cli" / "state.tkv").read_bytes()
+    run = _subword_run_equals_the_clis(cli, data, tmp_path, subword_compose="own-plus-mean", subword_ancestor_min_chars=2)
     assert run.config["subword_compose"] == "own-plus-mean" and run.config["subword_ancestor_min_chars"] == 2
     with pytest.raises(tokvec.UsageError, match="subword_ancestor_min_chars applies with subword_ancestors=True"):
         tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_ancestors=False,
