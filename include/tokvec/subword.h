@@ -26,9 +26,15 @@ enum class SubwordCompose { sum, mean, own_plus_mean, own_plus_scaled };
 /// word's size (the gradient, scaled per word).
 enum class SubwordStep { gradient, unit };
 
+/// A word's output vector. words: its own output row (rows [0, W); the pieces' output rows
+/// stay zero); pieces: the composition of its rows R(w) in the output matrix, with the
+/// weights of its input composition (u_w = Σ a_r o_r), so that rare words share their
+/// pieces' outputs too.
+enum class SubwordOutputs { words, pieces };
+
 /// The composition settings of a subword run (config.json keys "subword_compose",
 /// "subword_ancestors", "subword_own_min_count", "subword_step",
-/// "subword_ancestor_min_chars").
+/// "subword_ancestor_min_chars", "subword_outputs").
 /// These defaults are what a config.json without the keys means (a run made before they
 /// existed); new runs take their step, composition and ancestor filter from kSubwordDefault*
 /// below, the variant that met the most of the measured targets (docs/benchmarks.md).
@@ -44,6 +50,8 @@ struct SubwordConfig {
   /// counted (2 drops the word-initial single letters such as "▁t", which tie together every
   /// word that starts with the letter); 0 or 1: every multi-character ancestor.
   uint32_t ancestor_min_chars = 0;
+  /// Runs whose config.json has no "subword_outputs" have per-word outputs.
+  SubwordOutputs outputs = SubwordOutputs::words;
 
   /// Writes the keys into `j`.
   void to_json(nlohmann::json& j) const;
@@ -62,6 +70,10 @@ inline constexpr uint32_t kSubwordDefaultAncestorMinChars = 3;
 /// "gradient" or "unit"; nullopt otherwise.
 std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept;
 std::string_view subword_step_name(SubwordStep s) noexcept;
+
+/// "words" or "pieces"; nullopt otherwise.
+std::optional<SubwordOutputs> parse_subword_outputs(std::string_view name) noexcept;
+std::string_view subword_outputs_name(SubwordOutputs o) noexcept;
 
 /// "sum", "mean", "own-plus-mean" or "own-plus-scaled"; nullopt otherwise.
 std::optional<SubwordCompose> parse_subword_compose(std::string_view name) noexcept;

@@ -94,6 +94,9 @@ static int train_main(int argc, char** argv, distributed::World* world) {
        cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.own_min_count)))
       ("subword-step", "With --subwords: gradient (each row by the chain rule) or unit (x moves by the full step whatever the word's size)",
        cxxopts::value<std::string>()->default_value(std::string(subword_step_name(kSubwordDefaultStep))))
+      ("subword-outputs", "With --subwords: words (each word's own output row) or pieces (its output vector composed of "
+                          "its rows' output rows, weighted as its input)",
+       cxxopts::value<std::string>()->default_value("words"))
       ("lowercase", "With --words: lowercase the text (Unicode) before counting; queries to the run are lowercased too")
       ("corpus", "Train on an already encoded token corpus (.tkc)", cxxopts::value<std::string>())
       ("resume", "Continue the run in RUN_DIR from its newest valid checkpoint", cxxopts::value<std::string>())
@@ -150,7 +153,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   if (r.count("resume") > 0) {
     refuse_given(r, {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
                      "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary",
-                     "subwords", "subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step"},
+                     "subwords", "subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step", "subword-outputs"},
                  "--resume continues a run with the settings in its config.json; ", " cannot be changed");
     const std::string dir = r["resume"].as<std::string>();
     return report(with_flag_names([&] { return detail::resume_session(dir, session, world); }), dir);
@@ -187,7 +190,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   const bool words = r.count("words") > 0;
   const bool subwords = r.count("subwords") > 0;
   if (subwords) run.subwords = parse_subword_options(r, words, cfg.kernel);
-  else refuse_given(r, {"subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step"}, "", " applies to --subwords runs");
+  else refuse_given(r, {"subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step", "subword-outputs"}, "", " applies to --subwords runs");
   const bool have_tokenizer = r.count("tokenizer") > 0;
   const bool have_corpus = r.count("corpus") > 0;
   const bool have_input = r.count("input") > 0;

@@ -32,6 +32,10 @@ SubwordConfig parse_subword_options(const cxxopts::ParseResult& r, bool words, K
   const auto st = parse_subword_step(step);
   if (!st) throw usage_error("--subword-step must be gradient or unit, got '" + step + "'");
   sub.step = *st;
+  const std::string outputs = r["subword-outputs"].as<std::string>();
+  const auto o = parse_subword_outputs(outputs);
+  if (!o) throw usage_error("--subword-outputs must be words or pieces, got '" + outputs + "'");
+  sub.outputs = *o;
   return sub;
 }
 

@@ -35,12 +35,21 @@ std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept {
 
 std::string_view subword_step_name(SubwordStep s) noexcept { return s == SubwordStep::unit ? "unit" : "gradient"; }
 
+std::optional<SubwordOutputs> parse_subword_outputs(std::string_view name) noexcept {
+  if (name == "words") return SubwordOutputs::words;
+  if (name == "pieces") return SubwordOutputs::pieces;
+  return std::nullopt;
+}
+
+std::string_view subword_outputs_name(SubwordOutputs o) noexcept { return o == SubwordOutputs::pieces ? "pieces" : "words"; }
+
 void SubwordConfig::to_json(nlohmann::json& j) const {
   j["subword_compose"] = subword_compose_name(compose);
   j["subword_ancestors"] = ancestors;
   j["subword_own_min_count"] = own_min_count;
   j["subword_step"] = subword_step_name(step);
   if (ancestor_min_chars > 1) j["subword_ancestor_min_chars"] = ancestor_min_chars;  // absent: no filter
+  if (outputs != SubwordOutputs::words) j["subword_outputs"] = subword_outputs_name(outputs);  // absent: per word
 }
 
 SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::string& file) {
@@ -74,6 +83,12 @@ SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::strin
       throw corrupt_error(file, "key \"subword_ancestor_min_chars\"", "expected a whole number >= 0, got " + v.dump());
     }
     c.ancestor_min_chars = v.get<uint32_t>();
+  }
+  if (j.contains("subword_outputs")) {
+    const nlohmann::json& v = j.at("subword_outputs");
+    const auto parsed = v.is_string() ? parse_subword_outputs(v.get<std::string>()) : std::nullopt;
+    if (!parsed) throw corrupt_error(file, "key \"subword_outputs\"", "expected \"words\" or \"pieces\", got " + v.dump());
+    c.outputs = *parsed;
   }
   return c;
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -70,6 +71,7 @@ struct Shared {
   int threads = 0;
   /// Subword runs: each word's input rows (the inputs are compositions; subword.h).
   std::shared_ptr<const SubwordMap> subwords{};
+  bool piece_outputs = false;  ///< subword runs: targets composed of their rows' output rows
 };
 
 /// Work sharing. Static shards leave a thread idle at the end whenever the other ran
@@ -219,6 +221,8 @@ struct alignas(128) Worker {
     if (subwords) {
       sub.emplace(2 * static_cast<size_t>(cfg.window) + 1, 2 * static_cast<size_t>(cfg.window), cfg.dim);
       positions.resize(2 * static_cast<size_t>(cfg.window));
+      composed_targets = Matrix(cfg.negative + 1, cfg.dim);
+      composed_targets0 = Matrix(cfg.negative + 1, cfg.dim);
     }
   }
 
@@ -237,6 +241,8 @@ struct alignas(128) Worker {
   RowCounter input_counts, positive_counts, negative_counts;
   std::optional<SubwordWindow> sub;  ///< subword runs: the segment's composed inputs
   std::vector<size_t> positions;      ///< subword runs: the current window's context positions
+  /// Subword runs with per-piece outputs: each target's composed u after and before the step.
+  Matrix composed_targets, composed_targets0;
   double recent_loss = 0.0;  ///< divergence watch: this thread's segments since the last check
   uint64_t recent_pairs = 0;
   std::chrono::steady_clock::time_point last_report{};
@@ -298,17 +304,25 @@ inline void prefetch_row(const float* row, size_t row_bytes) {
 
 /// The centre `centre` as positive target and K negatives from the unigram^0.75 table,
 /// their output rows (and counters) prefetched.
+inline void prefetch_output(const Shared& sh, uint32_t id, size_t row_bytes) {
+  if (sh.piece_outputs) {
+    for (uint32_t row : sh.subwords->rows_of(id)) prefetch_row(sh.output.row(row), row_bytes);
+  } else {
+    prefetch_row(sh.output.row(id), row_bytes);
+  }
+}
+
 inline void draw_negatives(const Shared& sh, Worker& wk, uint32_t* out, uint32_t centre, size_t row_bytes) {
   const uint32_t K = sh.config.negative;
   out[0] = centre;
-  prefetch_row(sh.output.row(centre), row_bytes);
+  prefetch_output(sh, centre, row_bytes);
   for (uint32_t k = 1; k <= K; ++k) {
     uint32_t id = sh.negatives.draw(wk.rng);
     // The positive drawn as a negative would push u_w both ways: redraw (a few times at
     // most, so a one-token vocabulary cannot loop).
     for (int tries = 0; id == centre && tries < 4; ++tries) id = sh.negatives.draw(wk.rng);
     out[k] = id;
-    prefetch_row(sh.output.row(id), row_bytes);
+    prefetch_output(sh, id, row_bytes);
     __builtin_prefetch(wk.negative_counts.address(id), 1, 3);  // its counter: the same miss, hidden too
   }
 }
@@ -402,11 +416,40 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
       } else {
         for (uint32_t b = 0; b < B; ++b) wk.input_rows[b] = sh.input.row(context[b]);
       }
-      for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(targets[t]);
+      if (sh.piece_outputs) {
+        // Each target's u = Σ a_r o_r, composed for this step (the targets change at every
+        // step); the kernel moves it and the change goes back to its rows below.
+        for (uint32_t t = 0; t <= K; ++t) {
+          const std::span<const uint32_t> rows = sh.subwords->rows_of(targets[t]);
+          float* u = wk.composed_targets.row(t);
+          compose_rows(sh.output, rows, sh.subwords->weights(rows), u);
+          std::memcpy(wk.composed_targets0.row(t), u, row_bytes);
+          wk.target_rows[t] = u;
+        }
+      } else {
+        for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(targets[t]);
+      }
       r.loss += wk.kernels.hogbatch(wk.input_rows.data(), B, wk.target_rows.data(), K + 1, stride, cols, lr, sh.sigmoid,
                                     wk.scores.data(), wk.delta.row(0));
       if (sh.subwords) wk.sub->absorb(B);
-      for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(targets[k], B);
+      if (sh.piece_outputs) {
+        // The chain rule, with the input side's step rule: row r gets a_r Δu (gradient) or
+        // (a_r / Σ a²) Δu (unit: u moves by the kernel's Δu).
+        const bool unit = sh.subwords->config().step == SubwordStep::unit;
+        for (uint32_t t = 0; t <= K; ++t) {
+          const std::span<const uint32_t> rows = sh.subwords->rows_of(targets[t]);
+          const SubwordWeights a = sh.subwords->weights(rows);
+          scatter_rows(sh.output, rows, a, unit ? 1.0f / a.sum_squares(rows.size()) : 1.0f, wk.composed_targets.row(t),
+                       wk.composed_targets0.row(t), cols);
+          if (t == 0) {
+            for (uint32_t row : rows) wk.positive_counts.add(row, B);
+          } else {
+            for (uint32_t row : rows) wk.negative_counts.add(row, B);
+          }
+        }
+      } else {
+        for (uint32_t k = 1; k <= K; ++k) wk.negative_counts.add(targets[k], B);
+      }
     } else {
       for (uint32_t b = 0; b < B; ++b) {
         draw_negatives(sh, wk, wk.targets.data(), centre, row_bytes);  // word2vec: fresh negatives for every pair
@@ -420,7 +463,7 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
     } else {
       for (uint32_t b = 0; b < B; ++b) wk.input_counts.add(context[b], 1);
     }
-    wk.positive_counts.add(centre, B);
+    if (!sh.piece_outputs) wk.positive_counts.add(centre, B);
     r.pairs += B;
   }
   if (sh.subwords) {
@@ -558,6 +601,7 @@ Trainer::Trainer(const CorpusView& corpus, const TrainConfig& config, TrainingSt
   Impl& m = *impl_;
   m.finished = finished;
   m.sh.subwords = std::move(subwords);
+  m.sh.piece_outputs = m.sh.subwords && m.sh.subwords->config().outputs == SubwordOutputs::pieces;
   const int threads = static_cast<int>(cursors.size());
   m.sh.threads = threads;
   m.sh.slots = std::make_unique<RangeSlot[]>(threads);
