@@ -249,6 +249,12 @@ EOF2
   check_finished run-scaled
   check_same_model run-scaled 2
   grep -q '"subword_compose": "own-plus-scaled"' run-scaled/config.json || fail "config.json does not record own-plus-scaled"
+  # Per-piece outputs travel to the other ranks with the composition.
+  mpi 2 train "${sw[@]}" --subword-outputs pieces --epochs 1 --threads 1 --output run-pieces >out.txt 2>&1 ||
+    { cat out.txt; fail "a 2-process subword job with per-piece outputs"; }
+  check_finished run-pieces
+  check_same_model run-pieces 2
+  grep -q '"subword_outputs": "pieces"' run-pieces/config.json || fail "config.json does not record per-piece outputs"
   ;;
 *)
   fail "unknown part '$part'"

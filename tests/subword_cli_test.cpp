@@ -132,6 +132,37 @@ TEST(SubwordCli, ResumedOwnPlusScaledRunEqualsAnUninterruptedOne) {
   expect_resumed_run_equals_an_uninterrupted_one("--subword-compose own-plus-scaled --subword-ancestor-min-chars 3");
 }
 
+TEST(SubwordCli, ResumedRunWithPieceOutputsEqualsAnUninterruptedOne) {
+  expect_resumed_run_equals_an_uninterrupted_one("--subword-outputs pieces");
+}
+
+TEST(SubwordCli, PieceOutputsAreKeptInTheRunAndTrainThePiecesOutputRows) {
+  TempDir dir;
+  test::write_text(dir.file("in.txt"), inflected_text());
+  for (const char* outputs : {"words", "pieces"}) {
+    const std::string run = dir.file(std::string("run-") + outputs);
+    auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + run + kFast + " --subword-outputs " +
+                     outputs);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const nlohmann::json cfg = nlohmann::json::parse(test::read_text(run + "/config.json"));
+    const bool pieces = std::string(outputs) == "pieces";
+    // Per-word outputs write no key: the configs written before the option read the same.
+    EXPECT_EQ(cfg.contains("subword_outputs"), pieces);
+    if (pieces) {
+      EXPECT_EQ(cfg["subword_outputs"], "pieces");
+    }
+    const tokvec::Run loaded = load_run(run);
+    EXPECT_EQ(loaded.subwords.outputs, pieces ? SubwordOutputs::pieces : SubwordOutputs::words);
+    EXPECT_EQ(test::read_text(run + "/train.log").find("output vectors composed of the same rows") != std::string::npos, pieces);
+    // The pieces' output rows train only when the outputs are composed of them.
+    uint64_t piece_updates = 0;
+    for (size_t row = loaded.subword_words; row < loaded.state.vocab_size(); ++row) {
+      piece_updates += loaded.state.output_positive_updates[row] + loaded.state.output_negative_updates[row];
+    }
+    EXPECT_EQ(piece_updates > 0, pieces) << outputs;
+  }
+}
+
 TEST(SubwordCli, OwnPlusScaledIsKeptInTheRunAndComposesTheOwnRowPlusThePiecesOverRootN) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), inflected_text());
@@ -216,6 +247,8 @@ TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
       {"--subword-ancestor-min-chars 3", "--subword-ancestor-min-chars applies to --subwords runs"},
       {"--subwords --subword-ancestors maybe", "--subword-ancestors must be yes or no"},
       {"--subword-own-rows 5", "--subword-own-rows applies to --subwords runs"},
+      {"--subwords --subword-outputs rows", "--subword-outputs must be words or pieces, got 'rows'"},
+      {"--subword-outputs pieces", "--subword-outputs applies to --subwords runs"},
   };
   for (const Case& c : cases) {
     auto r = run_cli("train " + c.args + in);

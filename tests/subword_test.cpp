@@ -68,19 +68,26 @@ TEST(SubwordMap, PiecesAncestorsAndOwnRows) {
 /// The compositions that weigh a word's own row apart from its other rows.
 bool own_plus(SubwordCompose c) { return c == SubwordCompose::own_plus_mean || c == SubwordCompose::own_plus_scaled; }
 
-/// The exact loss (double, no table) of input words composed by `map` against `targets`.
+/// Column j of word w's composition of `m`'s rows (in double).
+double composed(const Matrix& m, const SubwordMap& map, uint32_t w, size_t j) {
+  const auto rows = map.rows_of(w);
+  const SubwordWeights a = map.weights(rows);
+  double x = 0.0;
+  for (size_t i = 0; i < rows.size(); ++i) x += (i == 0 ? a.first : a.rest) * m.row(rows[i])[j];
+  return x;
+}
+
+/// The exact loss (double, no table) of input words composed by `map` against `targets`
+/// (their own output rows, or with per-piece outputs composed as the inputs are).
 double composed_loss(const Matrix& in, const Matrix& out, const SubwordMap& map, std::span<const uint32_t> inputs,
                      std::span<const uint32_t> targets) {
+  const bool pieces = map.config().outputs == SubwordOutputs::pieces;
   double loss = 0.0;
   for (uint32_t w : inputs) {
-    const auto rows = map.rows_of(w);
-    const SubwordWeights a = map.weights(rows);
     for (size_t t = 0; t < targets.size(); ++t) {
       double z = 0.0;
       for (size_t j = 0; j < in.cols(); ++j) {
-        double x = 0.0;
-        for (size_t i = 0; i < rows.size(); ++i) x += (i == 0 ? a.first : a.rest) * in.row(rows[i])[j];
-        z += x * out.row(targets[t])[j];
+        z += composed(in, map, w, j) * (pieces ? composed(out, map, targets[t], j) : out.row(targets[t])[j]);
       }
       loss += t == 0 ? std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
     }
@@ -88,7 +95,7 @@ double composed_loss(const Matrix& in, const Matrix& out, const SubwordMap& map,
   return loss;
 }
 
-void check_composed_gradient(SubwordCompose compose) {
+void check_composed_gradient(SubwordCompose compose, SubwordOutputs outputs = SubwordOutputs::words) {
   const BpeModel model = cat_model();
   const std::vector<std::string> words = {"cat", "cats", "dogs", "dog"};
   const std::vector<uint64_t> counts = {10, 3, 1, 5};
@@ -96,6 +103,7 @@ void check_composed_gradient(SubwordCompose compose) {
   cfg.compose = compose;
   cfg.ancestors = true;
   cfg.own_min_count = 3;
+  cfg.outputs = outputs;
   const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
   const size_t dim = 20;  // stride 32: the padding must stay zero
   Matrix in(map.rows(), dim), out(map.rows(), dim);
@@ -126,7 +134,7 @@ void check_composed_gradient(SubwordCompose compose) {
     m.row(r)[j] = saved;
     return (up - down) / (2.0 * h);
   };
-  size_t touched = 0;
+  size_t touched = 0, touched_out = 0;
   for (size_t r = 0; r < map.rows(); ++r) {
     for (size_t j = 0; j < dim; ++j) {
       const double g_in = numeric(a, r, j), g_out = numeric(b, r, j);
@@ -135,10 +143,18 @@ void check_composed_gradient(SubwordCompose compose) {
       EXPECT_NEAR(step_in, g_in, 5e-3 + 5e-3 * std::abs(g_in)) << "input row " << r << " col " << j;
       EXPECT_NEAR(step_out, g_out, 5e-3 + 5e-3 * std::abs(g_out)) << "output row " << r << " col " << j;
       touched += step_in != 0.0;
+      touched_out += step_out != 0.0 && r >= map.words();
     }
     for (size_t j = dim; j < in.stride(); ++j) ASSERT_EQ(in.row(r)[j], 0.0f) << "padding of row " << r;
+    for (size_t j = dim; j < out.stride(); ++j) ASSERT_EQ(out.row(r)[j], 0.0f) << "padding of output row " << r;
   }
   EXPECT_GT(touched, 5 * dim);  // the step really moved the composed rows
+  // Per-piece outputs move the targets' piece rows; per-word outputs never do.
+  if (outputs == SubwordOutputs::pieces) {
+    EXPECT_GT(touched_out, 3 * dim);
+  } else {
+    EXPECT_EQ(touched_out, 0u);
+  }
 }
 
 TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesSum) { check_composed_gradient(SubwordCompose::sum); }
@@ -148,6 +164,16 @@ TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesOwnPlusMean) {
 }
 TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesOwnPlusScaled) {
   check_composed_gradient(SubwordCompose::own_plus_scaled);
+}
+// Per-piece outputs: the composed targets' gradient reaches every output row of R(w).
+TEST(SubwordStep, ComposedTargetGradientMatchesFiniteDifferencesSum) {
+  check_composed_gradient(SubwordCompose::sum, SubwordOutputs::pieces);
+}
+TEST(SubwordStep, ComposedTargetGradientMatchesFiniteDifferencesMean) {
+  check_composed_gradient(SubwordCompose::mean, SubwordOutputs::pieces);
+}
+TEST(SubwordStep, ComposedTargetGradientMatchesFiniteDifferencesOwnPlusScaled) {
+  check_composed_gradient(SubwordCompose::own_plus_scaled, SubwordOutputs::pieces);
 }
 
 TEST(SubwordMap, OwnPlusMeanWeighsTheOwnRowOneAndTheOthersTheirMean) {
@@ -484,7 +510,8 @@ double cosine(const float* a, const float* b, size_t n) {
   return ab / std::sqrt(aa * bb);
 }
 
-void check_paused_and_resumed_run_is_bit_identical(SubwordCompose compose, uint32_t ancestor_min_chars) {
+void check_paused_and_resumed_run_is_bit_identical(SubwordCompose compose, uint32_t ancestor_min_chars,
+                                                   SubwordOutputs outputs = SubwordOutputs::words) {
   const Morphology m = planted_morphology(120);
   const CorpusData c = word_corpus(m.lines);
   test::TempDir dir;
@@ -506,6 +533,7 @@ void check_paused_and_resumed_run_is_bit_identical(SubwordCompose compose, uint3
   sc.compose = compose;
   sc.ancestor_min_chars = ancestor_min_chars;
   sc.own_min_count = 20;
+  sc.outputs = outputs;
   TrainConfig cfg = small_config();
   cfg.sample = 1e-2;
   SubwordRun reference = start(c, model, sc, cfg);
@@ -531,6 +559,44 @@ TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdenticalOwnPlusMean) {
 }
 TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdenticalOwnPlusScaled) {
   check_paused_and_resumed_run_is_bit_identical(SubwordCompose::own_plus_scaled, 3);
+}
+TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdenticalPieceOutputs) {
+  check_paused_and_resumed_run_is_bit_identical(SubwordCompose::own_plus_scaled, 3, SubwordOutputs::pieces);
+}
+
+/// Per-piece outputs: every row of a target's composition counts its positive and
+/// negative updates, as the input rows count theirs.
+TEST(SubwordTrainer, PieceOutputCountsArePerRowAndExact) {
+  const BpeModel model = cat_model();
+  const CorpusData c = word_corpus({{"cat", "cats", "dog", "cat", "dogs"}, {"dog"}, {"cats", "cats"}, {"dogs", "cat"}});
+  SubwordConfig sc;
+  sc.ancestors = true;
+  sc.own_min_count = 3;
+  sc.outputs = SubwordOutputs::pieces;
+  TrainConfig cfg = small_config();
+  cfg.window = 1;
+  SubwordRun r = start(c, model, sc, cfg);
+  std::vector<uint64_t> positive(r.map->rows(), 0);
+  uint64_t begin = 0, pairs = 0;
+  for (uint64_t end : c.line_ends) {
+    for (uint64_t i = begin; i < end; ++i) {
+      const uint64_t neighbours = (i > begin) + (i + 1 < end);
+      for (uint32_t row : r.map->rows_of(c.tokens[i])) positive[row] += neighbours * cfg.epochs;
+      pairs += neighbours * cfg.epochs;
+    }
+    begin = end;
+  }
+  Trainer(c.view(), cfg, r.state, r.map).run();
+  EXPECT_EQ(r.state.output_positive_updates, positive);
+  EXPECT_GT(r.state.output_positive_updates[r.map->words() + kBpeFixedAlphabet], 0u);  // ▁c: a piece row
+  // Each negative counts once per row of its composition: at least one per pair and draw.
+  uint64_t negatives = 0;
+  for (uint64_t n : r.state.output_negative_updates) negatives += n;
+  EXPECT_GE(negatives, cfg.negative * pairs);
+  EXPECT_EQ(r.state.loss_count, pairs);
+  // The piece rows' output vectors trained (they stay zero with per-word outputs).
+  const float* o = r.state.output.row(r.map->words() + kBpeFixedAlphabet);
+  EXPECT_TRUE(std::any_of(o, o + cfg.dim, [](float v) { return v != 0.0f; }));
 }
 
 /// Unseen inflected forms, composed from the trained rows of their pieces, land nearer
@@ -631,6 +697,28 @@ TEST(SubwordConfigJson, DamagedKeysAreCorruptAndMissingOnesTakeTheirDefaults) {
   scaled.to_json(scaled_json);
   EXPECT_EQ(scaled_json["subword_compose"], "own-plus-scaled");
   EXPECT_EQ(SubwordConfig::from_json(scaled_json, "c.json").compose, SubwordCompose::own_plus_scaled);
+}
+
+TEST(SubwordConfigJson, OutputsRoundTripAndOldConfigsArePerWord) {
+  EXPECT_EQ(SubwordConfig::from_json(nlohmann::json::parse(R"({"subword_compose": "sum"})"), "c.json").outputs,
+            SubwordOutputs::words);
+  nlohmann::json words_json;
+  SubwordConfig{}.to_json(words_json);
+  EXPECT_FALSE(words_json.contains("subword_outputs"));  // per word: the configs written before the key
+  SubwordConfig pieces;
+  pieces.outputs = SubwordOutputs::pieces;
+  nlohmann::json pieces_json;
+  pieces.to_json(pieces_json);
+  EXPECT_EQ(pieces_json["subword_outputs"], "pieces");
+  EXPECT_EQ(SubwordConfig::from_json(pieces_json, "c.json"), pieces);
+  try {
+    SubwordConfig::from_json(nlohmann::json::parse(R"({"subword_outputs": "rows"})"), "run/config.json");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+    EXPECT_NE(std::string(e.what()).find("run/config.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("subword_outputs"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
                    bool allow_binary, const py::object& on_progress, bool redraw, bool subwords,
                    const std::optional<std::string>& subword_compose, std::optional<bool> subword_ancestors,
                    std::optional<int64_t> subword_own_rows, const std::optional<std::string>& subword_step,
-                   std::optional<int64_t> subword_ancestor_min_chars) {
+                   std::optional<int64_t> subword_ancestor_min_chars, const std::optional<std::string>& subword_outputs) {
   namespace fs = std::filesystem;
   const tokvec::SessionOptions options = session_options(checkpoint_every, keep, progress, allow_binary);
   // The ranges of TrainConfig::validate, named as the Python arguments are, before the
@@ -128,9 +128,10 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
   if (!corpus && input.empty()) throw tokvec::usage_error("input is required (or corpus)");
   if (subwords && (words || corpus)) throw tokvec::usage_error("subwords=True trains on text with a BPE tokenizer: words and corpus do not apply");
   if (subwords && cfg.kernel != tokvec::Kernel::hogbatch) throw tokvec::usage_error("kernel 'pair' is not available with subwords=True (use hogbatch)");
-  if (!subwords && (subword_compose || subword_ancestors || subword_own_rows || subword_step || subword_ancestor_min_chars)) {
-    throw tokvec::usage_error("subword_compose, subword_ancestors, subword_ancestor_min_chars, subword_own_rows and subword_step "
-                              "apply to subwords=True runs");
+  if (!subwords && (subword_compose || subword_ancestors || subword_own_rows || subword_step || subword_ancestor_min_chars ||
+                    subword_outputs)) {
+    throw tokvec::usage_error("subword_compose, subword_ancestors, subword_ancestor_min_chars, subword_own_rows, subword_step "
+                              "and subword_outputs apply to subwords=True runs");
   }
   run.subwords.step = tokvec::kSubwordDefaultStep;
   run.subwords.compose = tokvec::kSubwordDefaultCompose;
@@ -155,6 +156,11 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
       throw tokvec::usage_error("subword_ancestor_min_chars applies with subword_ancestors=True");
     }
     run.subwords.ancestor_min_chars = static_cast<uint32_t>(*subword_ancestor_min_chars);
+  }
+  if (subword_outputs) {
+    const auto o = tokvec::parse_subword_outputs(*subword_outputs);
+    if (!o) throw tokvec::usage_error("subword_outputs must be 'words' or 'pieces', got '" + *subword_outputs + "'");
+    run.subwords.outputs = *o;
   }
   if (subword_own_rows) {
     if (*subword_own_rows < 0) throw tokvec::usage_error("subword_own_rows must be >= 0, got " + std::to_string(*subword_own_rows));
@@ -200,7 +206,8 @@ void bind_training(py::module_& m) {
         py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("force"), py::arg("allow_binary"),
         py::arg("on_progress"), py::arg("redraw"), py::arg("subwords") = false, py::arg("subword_compose") = py::none(),
         py::arg("subword_ancestors") = py::none(), py::arg("subword_own_rows") = py::none(),
-        py::arg("subword_step") = py::none(), py::arg("subword_ancestor_min_chars") = py::none());
+        py::arg("subword_step") = py::none(), py::arg("subword_ancestor_min_chars") = py::none(),
+        py::arg("subword_outputs") = py::none());
   m.def("resume", &resume_run, py::arg("path"), py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("on_progress"),
         py::arg("redraw"));
 }

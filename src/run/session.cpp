@@ -215,7 +215,8 @@ std::shared_ptr<const SubwordMap> subword_map(const RunConfig& run, RunCorpus& c
                                        : ", plus an own row for words seen >= ") +
                       std::to_string(run.subwords.own_min_count) + " times"
                 : std::string()) +
-           "; " + std::to_string(map->rows()) + " rows");
+           (run.subwords.outputs == SubwordOutputs::pieces ? "; output vectors composed of the same rows" : "") + "; " +
+           std::to_string(map->rows()) + " rows");
   return map;
 }
 

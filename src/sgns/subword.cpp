@@ -220,6 +220,27 @@ void scatter_rows(Matrix& input, std::span<const uint32_t> rows, float s, const 
   }
 }
 
+void SubwordTargets::compose(const SubwordMap& map, const Matrix& output, const uint32_t* targets, size_t T,
+                             float** rows) noexcept {
+  const size_t stride = output.stride();
+  for (size_t t = 0; t < T; ++t) {
+    const std::span<const uint32_t> r = map.rows_of(targets[t]);
+    float* u = u_.row(t);
+    compose_rows(output, r, map.weights(r), u);
+    std::memcpy(u0_.row(t), u, stride * sizeof(float));
+    rows[t] = u;
+  }
+}
+
+void SubwordTargets::scatter(const SubwordMap& map, Matrix& output, const uint32_t* targets, size_t T) noexcept {
+  const bool unit = map.config().step == SubwordStep::unit;
+  for (size_t t = 0; t < T; ++t) {
+    const std::span<const uint32_t> r = map.rows_of(targets[t]);
+    const SubwordWeights a = map.weights(r);
+    scatter_rows(output, r, a, unit ? 1.0f / a.sum_squares(r.size()) : 1.0f, u_.row(t), u0_.row(t), output.cols());
+  }
+}
+
 double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::span<const uint32_t> inputs,
                     std::span<const uint32_t> targets, float lr, const SigmoidTable& table, SubwordScratch& scratch,
                     SubwordKernel kernel) {
@@ -231,9 +252,15 @@ double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::s
     std::memcpy(scratch.before.row(b), x, stride * sizeof(float));
     scratch.input_rows[b] = x;
   }
-  for (size_t t = 0; t < T; ++t) scratch.target_rows[t] = output.row(targets[t]);
+  const bool piece_outputs = map.config().outputs == SubwordOutputs::pieces;
+  if (piece_outputs) {
+    scratch.targets.compose(map, output, targets.data(), T, scratch.target_rows.data());
+  } else {
+    for (size_t t = 0; t < T; ++t) scratch.target_rows[t] = output.row(targets[t]);
+  }
   const double loss = kernel(scratch.input_rows.data(), B, scratch.target_rows.data(), T, stride, cols, lr, table,
                              scratch.scores.data(), scratch.delta.row(0));
+  if (piece_outputs) scratch.targets.scatter(map, output, targets.data(), T);
   for (size_t b = 0; b < B; ++b) {
     const std::span<const uint32_t> rows = map.rows_of(inputs[b]);
     scatter_rows(input, rows, map.weights(rows), 1.0f, scratch.composed.row(b), scratch.before.row(b), cols);

@@ -141,15 +141,36 @@ void scatter_rows(Matrix& input, std::span<const uint32_t> rows, float s, const 
 void scatter_rows(Matrix& input, std::span<const uint32_t> rows, SubwordWeights a, float k, const float* after,
                   const float* before, size_t cols) noexcept;
 
+/// Per-piece outputs (SubwordOutputs::pieces): one step's targets, each composed of its rows
+/// in the output matrix, u_w = Σ a_r o_r with its input composition's rows and weights.
+/// The targets change at every step (a centre and fresh negatives), so they are composed
+/// before each kernel step and the step's change Δu goes back to their rows right after:
+/// row r gets a_r Δu (gradient: the chain rule) or (a_r / Σ a²) Δu (unit: u moves by the
+/// kernel's Δu), the input side's rules.
+class SubwordTargets {
+ public:
+  SubwordTargets() = default;
+  SubwordTargets(size_t max_targets, size_t dim) : u_(max_targets, dim), u0_(max_targets, dim) {}
+  /// Composes targets[0, T) into scratch rows and points rows[t] at them (the kernel's
+  /// target rows).
+  void compose(const SubwordMap& map, const Matrix& output, const uint32_t* targets, size_t T, float** rows) noexcept;
+  /// Adds each composed target's change since compose() to its rows.
+  void scatter(const SubwordMap& map, Matrix& output, const uint32_t* targets, size_t T) noexcept;
+
+ private:
+  Matrix u_, u0_;  ///< per target: u after and before the kernel's step
+};
+
 /// One thread's scratch space for subword_step, sized once for the largest window.
 struct SubwordScratch {
   SubwordScratch(size_t max_inputs, size_t max_targets, size_t dim)
       : composed(max_inputs, dim), before(max_inputs, dim), input_rows(max_inputs), target_rows(max_targets),
-        scores(hogbatch_scores_floats(max_inputs, max_targets)), delta(max_targets, dim) {}
+        scores(hogbatch_scores_floats(max_inputs, max_targets)), delta(max_targets, dim), targets(max_targets, dim) {}
   Matrix composed, before;  ///< x_w of each input word, after and before the kernel's step
   std::vector<float*> input_rows, target_rows;
   std::vector<float> scores;
   Matrix delta;
+  SubwordTargets targets;  ///< per-piece outputs
 };
 
 /// The kernel run by subword_step: a HogBatch kernel of sgns_detail.h (the dispatched SIMD
@@ -160,7 +181,8 @@ using SubwordKernel = double (*)(float* const* xs, size_t B, float* const* us, s
 /// One HogBatch step of a subword run: `inputs` are the B context words (corpus word ids),
 /// `targets` the T output rows (targets[0] the centre word, then the shared negatives).
 /// Composes each x_w, runs `kernel` on them and the target rows, and scatters each Δx_w to
-/// R(w) (the chain rule above). Returns the kernel's loss.
+/// R(w) (the chain rule above); with per-piece outputs the targets are composed and scattered
+/// the same way (SubwordTargets). Returns the kernel's loss.
 double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::span<const uint32_t> inputs,
                     std::span<const uint32_t> targets, float lr, const SigmoidTable& table, SubwordScratch& scratch,
                     SubwordKernel kernel);

@@ -221,8 +221,7 @@ struct alignas(128) Worker {
     if (subwords) {
       sub.emplace(2 * static_cast<size_t>(cfg.window) + 1, 2 * static_cast<size_t>(cfg.window), cfg.dim);
       positions.resize(2 * static_cast<size_t>(cfg.window));
-      composed_targets = Matrix(cfg.negative + 1, cfg.dim);
-      composed_targets0 = Matrix(cfg.negative + 1, cfg.dim);
+      composed_targets = SubwordTargets(cfg.negative + 1, cfg.dim);
     }
   }
 
@@ -241,8 +240,7 @@ struct alignas(128) Worker {
   RowCounter input_counts, positive_counts, negative_counts;
   std::optional<SubwordWindow> sub;  ///< subword runs: the segment's composed inputs
   std::vector<size_t> positions;      ///< subword runs: the current window's context positions
-  /// Subword runs with per-piece outputs: each target's composed u after and before the step.
-  Matrix composed_targets, composed_targets0;
+  SubwordTargets composed_targets;  ///< subword runs with per-piece outputs: the step's targets
   double recent_loss = 0.0;  ///< divergence watch: this thread's segments since the last check
   uint64_t recent_pairs = 0;
   std::chrono::steady_clock::time_point last_report{};
@@ -419,13 +417,7 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
       if (sh.piece_outputs) {
         // Each target's u = Σ a_r o_r, composed for this step (the targets change at every
         // step); the kernel moves it and the change goes back to its rows below.
-        for (uint32_t t = 0; t <= K; ++t) {
-          const std::span<const uint32_t> rows = sh.subwords->rows_of(targets[t]);
-          float* u = wk.composed_targets.row(t);
-          compose_rows(sh.output, rows, sh.subwords->weights(rows), u);
-          std::memcpy(wk.composed_targets0.row(t), u, row_bytes);
-          wk.target_rows[t] = u;
-        }
+        wk.composed_targets.compose(*sh.subwords, sh.output, targets, K + 1, wk.target_rows.data());
       } else {
         for (uint32_t t = 0; t <= K; ++t) wk.target_rows[t] = sh.output.row(targets[t]);
       }
@@ -433,14 +425,9 @@ SegmentResult train_segment(Shared& sh, Worker& wk, const Segment& seg, float lr
                                     wk.scores.data(), wk.delta.row(0));
       if (sh.subwords) wk.sub->absorb(B);
       if (sh.piece_outputs) {
-        // The chain rule, with the input side's step rule: row r gets a_r Δu (gradient) or
-        // (a_r / Σ a²) Δu (unit: u moves by the kernel's Δu).
-        const bool unit = sh.subwords->config().step == SubwordStep::unit;
+        wk.composed_targets.scatter(*sh.subwords, sh.output, targets, K + 1);
         for (uint32_t t = 0; t <= K; ++t) {
           const std::span<const uint32_t> rows = sh.subwords->rows_of(targets[t]);
-          const SubwordWeights a = sh.subwords->weights(rows);
-          scatter_rows(sh.output, rows, a, unit ? 1.0f / a.sum_squares(rows.size()) : 1.0f, wk.composed_targets.row(t),
-                       wk.composed_targets0.row(t), cols);
           if (t == 0) {
             for (uint32_t row : rows) wk.positive_counts.add(row, B);
           } else {

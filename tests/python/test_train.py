@@ -184,6 +184,15 @@ def test_subwords_own_plus_scaled_is_the_clis(cli, data, tmp_path):
     assert run.config["subword_compose"] == "own-plus-scaled"
 
 
+def test_subwords_piece_outputs_are_the_clis(cli, data, tmp_path):
+    run = _subword_run_equals_the_clis(cli, data, tmp_path, subword_outputs="pieces")
+    assert run.config["subword_outputs"] == "pieces"
+    with pytest.raises(tokvec.UsageError, match="subword_outputs must be 'words' or 'pieces'"):
+        tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_outputs="rows", progress=False)
+    with pytest.raises(tokvec.UsageError, match="apply to subwords=True runs"):
+        tokvec.train(data / "train.txt", tmp_path / "a", subword_outputs="pieces", progress=False)
+
+
 def test_subwords_own_plus_mean_and_the_ancestor_filter_are_the_clis(cli, data, tmp_path):
     run = _subword_run_equals_the_clis(cli, data, tmp_path, subword_compose="own-plus-mean", subword_ancestor_min_chars=2)
     assert run.config["subword_compose"] == "own-plus-mean" and run.config["subword_ancestor_min_chars"] == 2

@@ -34,6 +34,7 @@ std::string encode_job(const Job& job, const TrainingState& s) {
     w.u64(c.own_min_count);
     w.u8(c.step == SubwordStep::unit ? 1 : 0);
     w.u32(c.ancestor_min_chars);
+    w.u8(c.outputs == SubwordOutputs::pieces ? 1 : 0);
     w.u32(m.words());
     w.u32(m.rows());
     w.u64(m.offsets().size());
@@ -114,6 +115,7 @@ bool receive_job(const Comm& comm, Job& job, int& code) {
     c.own_min_count = r.u64();
     c.step = r.u8() != 0 ? SubwordStep::unit : SubwordStep::gradient;
     c.ancestor_min_chars = r.u32();
+    c.outputs = r.u8() != 0 ? SubwordOutputs::pieces : SubwordOutputs::words;
     const uint32_t words = r.u32();
     const uint32_t rows = r.u32();
     std::vector<uint64_t> offsets(r.u64());

@@ -470,6 +470,7 @@ def train(
     subword_own_rows: Optional[int] = None,
     subword_step: Optional[str] = None,
     subword_ancestor_min_chars: Optional[int] = None,
+    subword_outputs: Optional[str] = None,
 ) -> "Run":
     """Trains a run into the folder ``output``, as ``tokvec train`` does with the same
     settings (the same files; with ``threads=1`` the same bytes), and returns it.
@@ -480,9 +481,10 @@ def train(
     trains whitespace words whose vectors are composed of rows of their BPE pieces
     (``train --subwords``; the tokenizer as for a BPE run); ``subword_compose`` ("sum",
     "mean", "own-plus-mean" or "own-plus-scaled"), ``subword_ancestors``, ``subword_ancestor_min_chars``,
-    ``subword_own_rows`` and ``subword_step`` ("gradient" or "unit") are
-    ``--subword-compose``, ``--subword-ancestors``, ``--subword-ancestor-min-chars``,
-    ``--subword-own-rows`` and ``--subword-step`` (None: the command's default);
+    ``subword_own_rows``, ``subword_step`` ("gradient" or "unit") and ``subword_outputs``
+    ("words" or "pieces") are ``--subword-compose``, ``--subword-ancestors``,
+    ``--subword-ancestor-min-chars``, ``--subword-own-rows``, ``--subword-step`` and
+    ``--subword-outputs`` (None: the command's default);
     :meth:`Run.word_vector` gives the trained composition of any word. ``corpus`` (with
     ``input=None``) trains on a corpus made by ``tokvec encode``. The other settings are
     the command's options of the same name. ``checkpoint_every``: "30s", "10m", "2h", a
@@ -504,7 +506,7 @@ def train(
         dim, window, negative, float(sample), min_count, epochs, threads, float(lr), seed, kernel,
         str(checkpoint_every), keep, report, force, allow_binary, write, redraw,
         subwords, subword_compose, subword_ancestors, subword_own_rows, subword_step,
-        subword_ancestor_min_chars,
+        subword_ancestor_min_chars, subword_outputs,
     )
     return _finish(result, _path(output))
 
