@@ -4,7 +4,7 @@
 // Rows. A subword run's matrices have W + P rows: rows [0, W) are the corpus words in
 // corpus id order (each word's output row, and its own input row where it has one), rows
 // [W, W + P) the BPE tokenizer's pieces by piece id (input rows only; their output rows
-// stay zero). A word w's input rows R(w) are
+// stay zero unless the outputs are per piece: SubwordTargets). A word w's input rows R(w) are
 //   - the pieces the tokenizer splits it into (BpeModel::encode_word),
 //   - with `ancestors`, every multi-character piece those pieces were merged from (the BPE
 //     merge tree: "▁walking" = "▁walk" + "ing" shares rows with "▁walk" and "ing" even
@@ -29,7 +29,7 @@
 // keeps a copy, runs the dispatched kernel on the scratch rows, and then adds s (x_w' - x_w)
 // to every row of R(w): the chain rule, as a sparse row-wise update. The window's words
 // share one set of negatives (HogBatch) exactly as in words mode, since only the inputs
-// are composed; output rows are per word.
+// are composed; output rows are per word (or composed as well: SubwordTargets).
 #pragma once
 
 #include <cmath>
