@@ -242,13 +242,14 @@ EOF2
   printf 'the\nwhale\nzqxjkvw\n' >words.txt
   "$tokvec" export run --words words.txt --output run/w.txt >/dev/null || fail "export --words"
   [[ $(head -1 run/w.txt) == "3 32" ]] || fail "export --words of the subword job: header $(head -1 run/w.txt)"
-  # The composition travels to the other ranks with the rows: a composition other than the
-  # default trains there as well.
-  mpi 2 train "${sw[@]}" --subword-compose own-plus-scaled --epochs 1 --threads 1 --output run-scaled >out.txt 2>&1 ||
-    { cat out.txt; fail "a 2-process own-plus-scaled subword job"; }
+  # The composition travels to the other ranks with the rows (and the piece damping with the
+  # words' counts): a composition other than the default trains there as well.
+  mpi 2 train "${sw[@]}" --subword-compose own-plus-scaled --subword-piece-damping 100 --epochs 1 --threads 1 \
+    --output run-scaled >out.txt 2>&1 || { cat out.txt; fail "a 2-process own-plus-scaled subword job"; }
   check_finished run-scaled
   check_same_model run-scaled 2
   grep -q '"subword_compose": "own-plus-scaled"' run-scaled/config.json || fail "config.json does not record own-plus-scaled"
+  grep -q '"subword_piece_damping_count": 100' run-scaled/config.json || fail "config.json does not record the piece damping"
   # Per-piece outputs travel to the other ranks with the composition.
   mpi 2 train "${sw[@]}" --subword-outputs pieces --epochs 1 --threads 1 --output run-pieces >out.txt 2>&1 ||
     { cat out.txt; fail "a 2-process subword job with per-piece outputs"; }

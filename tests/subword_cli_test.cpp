@@ -98,14 +98,19 @@ TEST(SubwordCli, ResumedOwnPlusMeanRunWithFilteredAncestorsEqualsAnUninterrupted
   expect_resumed_run_equals_an_uninterrupted_one("--subword-compose own-plus-mean --subword-ancestor-min-chars 2");
 }
 
+/// Trains a subword run of inflected_text() with `flags` into `run`; returns its config.json.
+nlohmann::json train_inflected_run(const TempDir& dir, const std::string& run, const std::string& flags) {
+  test::write_text(dir.file("in.txt"), inflected_text());
+  auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + run + kFast + " " + flags);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return nlohmann::json::parse(test::read_text(run + "/config.json"));
+}
+
 TEST(SubwordCli, OwnPlusMeanAndTheAncestorFilterAreKeptInTheRun) {
   TempDir dir;
-  test::write_text(dir.file("in.txt"), inflected_text());
   const std::string run = dir.file("run");
-  auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + run + kFast +
-                   " --subword-compose own-plus-mean --subword-ancestor-min-chars 3 --subword-own-rows 50");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const nlohmann::json cfg = nlohmann::json::parse(test::read_text(run + "/config.json"));
+  const nlohmann::json cfg =
+      train_inflected_run(dir, run, "--subword-compose own-plus-mean --subword-ancestor-min-chars 3 --subword-own-rows 50");
   EXPECT_EQ(cfg["subword_compose"], "own-plus-mean");
   EXPECT_EQ(cfg["subword_ancestor_min_chars"], 3);
   EXPECT_NE(test::read_text(run + "/train.log")
@@ -165,12 +170,9 @@ TEST(SubwordCli, PieceOutputsAreKeptInTheRunAndTrainThePiecesOutputRows) {
 
 TEST(SubwordCli, OwnPlusScaledIsKeptInTheRunAndComposesTheOwnRowPlusThePiecesOverRootN) {
   TempDir dir;
-  test::write_text(dir.file("in.txt"), inflected_text());
   const std::string run = dir.file("run");
-  auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + run + kFast +
-                   " --subword-compose own-plus-scaled --subword-ancestor-min-chars 3 --subword-own-rows 50");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const nlohmann::json cfg = nlohmann::json::parse(test::read_text(run + "/config.json"));
+  const nlohmann::json cfg =
+      train_inflected_run(dir, run, "--subword-compose own-plus-scaled --subword-ancestor-min-chars 3 --subword-own-rows 50");
   EXPECT_EQ(cfg["subword_compose"], "own-plus-scaled");
   EXPECT_NE(test::read_text(run + "/train.log")
                 .find("words composed of scaled sums (1/sqrt(n) for n rows) of their pieces and the pieces' merge ancestors "
@@ -200,13 +202,45 @@ TEST(SubwordCli, OwnPlusScaledIsKeptInTheRunAndComposesTheOwnRowPlusThePiecesOve
     EXPECT_NEAR(u.row(0)[j], sum / std::sqrt(static_cast<double>(unseen.size())), 1e-5) << j;
   }
   test::write_text(dir.file("list.txt"), "walks\ntalkings\n");
-  r = run_cli("export " + run + " --output " + dir.file("w.vec") + " --words " + dir.file("list.txt"));
+  auto r = run_cli("export " + run + " --output " + dir.file("w.vec") + " --words " + dir.file("list.txt"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const Embeddings exported = read_vectors(dir.file("w.vec"));
   ASSERT_EQ(exported.size(), 2u);
   for (size_t j = 0; j < e.dim; ++j) {
     EXPECT_NEAR(exported.row(0)[j], e.row(0)[j], 1e-5) << j;
     EXPECT_NEAR(exported.row(1)[j], u.row(0)[j], 1e-5) << j;
+  }
+}
+
+TEST(SubwordCli, ResumedRunWithPieceDampingEqualsAnUninterruptedOne) {
+  expect_resumed_run_equals_an_uninterrupted_one("--subword-compose own-plus-scaled --subword-piece-damping 20");
+}
+
+TEST(SubwordCli, PieceDampingIsKeptInTheRunAndWeighsTheOtherRowsByTheWordsCount) {
+  TempDir dir;
+  const std::string run = dir.file("run");
+  const nlohmann::json cfg = train_inflected_run(dir, run, "--subword-compose own-plus-scaled --subword-piece-damping 20 --subword-own-rows 50");
+  EXPECT_EQ(cfg["subword_piece_damping_count"], 20);
+  EXPECT_NE(test::read_text(run + "/train.log").find("the other rows weighed down by sqrt(20 / (20 + count))"), std::string::npos);
+  const tokvec::Run loaded = load_run(run);
+  EXPECT_EQ(loaded.subwords.piece_damping_count, 20u);
+  // walks (seen about 110 times): its own row plus √(20 / (20 + count)) times its n other
+  // rows over √n, in training and in export alike.
+  const std::vector<uint32_t> rows = loaded.encode("walks");
+  ASSERT_GE(rows.size(), 3u);
+  ASSERT_LT(rows[0], loaded.subword_words);
+  const double count = static_cast<double>(loaded.state.frequencies[rows[0]]);
+  ASSERT_GE(count, 50.0);
+  const double rest = std::sqrt(20.0 / (20.0 + count)) / std::sqrt(static_cast<double>(rows.size() - 1));
+  test::write_text(dir.file("list.txt"), "walks\n");
+  auto r = run_cli("export " + run + " --output " + dir.file("w.vec") + " --words " + dir.file("list.txt"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Embeddings e = read_vectors(dir.file("w.vec"));
+  ASSERT_EQ(e.size(), 1u);
+  for (size_t j = 0; j < e.dim; ++j) {
+    double sum = 0.0;
+    for (size_t i = 1; i < rows.size(); ++i) sum += loaded.state.input.row(rows[i])[j];
+    EXPECT_NEAR(e.row(0)[j], loaded.state.input.row(rows[0])[j] + rest * sum, 1e-5) << j;
   }
 }
 
@@ -249,6 +283,9 @@ TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
       {"--subword-own-rows 5", "--subword-own-rows applies to --subwords runs"},
       {"--subwords --subword-outputs rows", "--subword-outputs must be words or pieces, got 'rows'"},
       {"--subword-outputs pieces", "--subword-outputs applies to --subwords runs"},
+      {"--subword-piece-damping 5", "--subword-piece-damping applies to --subwords runs"},
+      {"--subwords --subword-compose sum --subword-piece-damping 5",
+       "--subword-piece-damping applies with --subword-compose own-plus-mean or own-plus-scaled"},
   };
   for (const Case& c : cases) {
     auto r = run_cli("train " + c.args + in);

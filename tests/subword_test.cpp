@@ -71,7 +71,7 @@ bool own_plus(SubwordCompose c) { return c == SubwordCompose::own_plus_mean || c
 /// Column j of word w's composition of `m`'s rows (in double).
 double composed(const Matrix& m, const SubwordMap& map, uint32_t w, size_t j) {
   const auto rows = map.rows_of(w);
-  const SubwordWeights a = map.weights(rows);
+  const SubwordWeights a = map.weights(w);
   double x = 0.0;
   for (size_t i = 0; i < rows.size(); ++i) x += (i == 0 ? a.first : a.rest) * m.row(rows[i])[j];
   return x;
@@ -95,12 +95,14 @@ double composed_loss(const Matrix& in, const Matrix& out, const SubwordMap& map,
   return loss;
 }
 
-void check_composed_gradient(SubwordCompose compose, SubwordOutputs outputs = SubwordOutputs::words) {
+void check_composed_gradient(SubwordCompose compose, SubwordOutputs outputs = SubwordOutputs::words,
+                             uint64_t piece_damping_count = 0) {
   const BpeModel model = cat_model();
   const std::vector<std::string> words = {"cat", "cats", "dogs", "dog"};
   const std::vector<uint64_t> counts = {10, 3, 1, 5};
   SubwordConfig cfg;
   cfg.compose = compose;
+  cfg.piece_damping_count = piece_damping_count;
   cfg.ancestors = true;
   cfg.own_min_count = 3;
   cfg.outputs = outputs;
@@ -175,6 +177,42 @@ TEST(SubwordStep, ComposedTargetGradientMatchesFiniteDifferencesMean) {
 TEST(SubwordStep, ComposedTargetGradientMatchesFiniteDifferencesOwnPlusScaled) {
   check_composed_gradient(SubwordCompose::own_plus_scaled, SubwordOutputs::pieces);
 }
+TEST(SubwordStep, ComposedGradientMatchesFiniteDifferencesOwnPlusScaledWithPieceDamping) {
+  check_composed_gradient(SubwordCompose::own_plus_scaled, SubwordOutputs::words, 4);  // cat, cats and dog: each its own damping
+}
+TEST(SubwordStep, ComposedTargetGradientMatchesFiniteDifferencesOwnPlusScaledWithPieceDamping) {
+  check_composed_gradient(SubwordCompose::own_plus_scaled, SubwordOutputs::pieces, 4);
+}
+
+TEST(SubwordMap, PieceDampingWeighsAFrequentWordsOtherRowsDownByItsCount) {
+  const BpeModel model = cat_model();
+  SubwordConfig cfg;
+  cfg.compose = SubwordCompose::own_plus_scaled;
+  cfg.own_min_count = 3;
+  cfg.piece_damping_count = 10;
+  const SubwordMap map = SubwordMap::build(model, {"cat", "dogs", "q"}, std::vector<uint64_t>{30, 1, 10}, cfg);
+  // cat (30 times): 1/√3 · √(10 / 40); q (10 times): 1/√2 · √(10 / 20); dogs (no own row)
+  // keeps 1/√4 on every row.
+  EXPECT_EQ(map.weights(0).first, 1.0f);
+  EXPECT_FLOAT_EQ(map.weights(0).rest, 0.5f / std::sqrt(3.0f));
+  EXPECT_FLOAT_EQ(map.weights(2).rest, std::sqrt(0.5f) / std::sqrt(2.0f));
+  EXPECT_EQ(map.weights(1).first, 0.5f);
+  EXPECT_EQ(map.weights(1).rest, 0.5f);
+  // Under the gradient step x moves by Σ a²: 1 + 3 · (1/4)/3 for cat.
+  cfg.step = SubwordStep::gradient;
+  const SubwordMap grad = SubwordMap::build(model, {"cat", "dogs", "q"}, std::vector<uint64_t>{30, 1, 10}, cfg);
+  EXPECT_NEAR(grad.step_moves_x(0), 1.25f, 1e-6f);
+  // own-plus-mean takes the same factor; the sum and the mean have no own-row split to damp.
+  cfg.compose = SubwordCompose::own_plus_mean;
+  EXPECT_FLOAT_EQ(SubwordMap::build(model, {"cat"}, std::vector<uint64_t>{30}, cfg).weights(0).rest, 0.5f / 3.0f);
+  cfg.compose = SubwordCompose::sum;
+  EXPECT_EQ(SubwordMap::build(model, {"cat"}, std::vector<uint64_t>{30}, cfg).weights(0).rest, 1.0f);
+  // An MPI follower rebuilds the same weights from the parts and the counts.
+  const SubwordMap parts = SubwordMap::from_parts(map.config(), map.words(), map.rows(), map.offsets(), map.rows_list(),
+                                                  std::vector<uint64_t>{30, 1, 10});
+  EXPECT_EQ(parts.weights(0).rest, map.weights(0).rest);
+  EXPECT_EQ(parts.weights(2).rest, map.weights(2).rest);
+}
 
 TEST(SubwordMap, OwnPlusMeanWeighsTheOwnRowOneAndTheOthersTheirMean) {
   const BpeModel model = cat_model();
@@ -184,11 +222,11 @@ TEST(SubwordMap, OwnPlusMeanWeighsTheOwnRowOneAndTheOthersTheirMean) {
   const SubwordMap map = SubwordMap::build(model, {"cat", "dogs"}, std::vector<uint64_t>{10, 1}, cfg);
   // cat: its own row and ▁c ▁ca ▁cat; dogs (no own row): the mean of its 4 rows.
   ASSERT_EQ(map.rows_of(0).size(), 4u);
-  EXPECT_EQ(map.weights(map.rows_of(0)).first, 1.0f);
-  EXPECT_EQ(map.weights(map.rows_of(0)).rest, 1.0f / 3.0f);
+  EXPECT_EQ(map.weights(0).first, 1.0f);
+  EXPECT_EQ(map.weights(0).rest, 1.0f / 3.0f);
   ASSERT_EQ(map.rows_of(1).size(), 4u);
-  EXPECT_EQ(map.weights(map.rows_of(1)).first, 0.25f);
-  EXPECT_EQ(map.weights(map.rows_of(1)).rest, 0.25f);
+  EXPECT_EQ(map.weights(1).first, 0.25f);
+  EXPECT_EQ(map.weights(1).rest, 0.25f);
 }
 
 TEST(SubwordMap, OwnPlusScaledWeighsTheOwnRowOneAndTheOthersOneOverTheRootOfTheirNumber) {
@@ -199,20 +237,20 @@ TEST(SubwordMap, OwnPlusScaledWeighsTheOwnRowOneAndTheOthersOneOverTheRootOfThei
   const SubwordMap map = SubwordMap::build(model, {"cat", "dogs", "q"}, std::vector<uint64_t>{10, 1, 5}, cfg);
   // cat: its own row and ▁c ▁ca ▁cat (1/√3 each); dogs (no own row): its 4 rows at 1/√4.
   ASSERT_EQ(map.rows_of(0).size(), 4u);
-  EXPECT_EQ(map.weights(map.rows_of(0)).first, 1.0f);
-  EXPECT_EQ(map.weights(map.rows_of(0)).rest, 1.0f / std::sqrt(3.0f));
+  EXPECT_EQ(map.weights(0).first, 1.0f);
+  EXPECT_EQ(map.weights(0).rest, 1.0f / std::sqrt(3.0f));
   ASSERT_EQ(map.rows_of(1).size(), 4u);
-  EXPECT_EQ(map.weights(map.rows_of(1)).first, 0.5f);
-  EXPECT_EQ(map.weights(map.rows_of(1)).rest, 0.5f);
+  EXPECT_EQ(map.weights(1).first, 0.5f);
+  EXPECT_EQ(map.weights(1).rest, 0.5f);
   // q: its own row, ▁ and q.
   ASSERT_EQ(map.rows_of(2).size(), 3u);
-  EXPECT_EQ(map.weights(map.rows_of(2)).first, 1.0f);
-  EXPECT_EQ(map.weights(map.rows_of(2)).rest, 1.0f / std::sqrt(2.0f));
+  EXPECT_EQ(map.weights(2).first, 1.0f);
+  EXPECT_EQ(map.weights(2).rest, 1.0f / std::sqrt(2.0f));
   // The gradient step moves x by Σ a² Δ: 1 + 3 (1/√3)² = 2 for cat, 4 / 4 = 1 for dogs.
   cfg.step = SubwordStep::gradient;
   const SubwordMap grad = SubwordMap::build(model, {"cat", "dogs"}, std::vector<uint64_t>{10, 1}, cfg);
-  EXPECT_NEAR(grad.step_moves_x(grad.rows_of(0)), 2.0f, 1e-6f);
-  EXPECT_NEAR(grad.step_moves_x(grad.rows_of(1)), 1.0f, 1e-6f);
+  EXPECT_NEAR(grad.step_moves_x(0), 2.0f, 1e-6f);
+  EXPECT_NEAR(grad.step_moves_x(1), 1.0f, 1e-6f);
 }
 
 TEST(SubwordMap, AncestorsShorterThanTheMinimumAreLeftOut) {
@@ -361,9 +399,9 @@ TEST(SubwordWindow, UnitStepMovesTheComposedVectorByTheKernelsStep) {
     const std::vector<float> x0(win.row(0), win.row(0) + dim), x2(win.row(2), win.row(2) + dim);
     win.finish();
     std::vector<float> again(in.stride());
-    compose_rows(in, map.rows_of(0), map.weights(map.rows_of(0)), again.data());
+    compose_rows(in, map.rows_of(0), map.weights(0), again.data());
     for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(again[j], x0[j], 1e-5) << "cat, col " << j;
-    compose_rows(in, map.rows_of(2), map.weights(map.rows_of(2)), again.data());
+    compose_rows(in, map.rows_of(2), map.weights(2), again.data());
     for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(again[j], x2[j], 1e-5) << "q, col " << j;
   }
 }
@@ -511,7 +549,8 @@ double cosine(const float* a, const float* b, size_t n) {
 }
 
 void check_paused_and_resumed_run_is_bit_identical(SubwordCompose compose, uint32_t ancestor_min_chars,
-                                                   SubwordOutputs outputs = SubwordOutputs::words) {
+                                                   SubwordOutputs outputs = SubwordOutputs::words,
+                                                   uint64_t piece_damping_count = 0) {
   const Morphology m = planted_morphology(120);
   const CorpusData c = word_corpus(m.lines);
   test::TempDir dir;
@@ -534,6 +573,7 @@ void check_paused_and_resumed_run_is_bit_identical(SubwordCompose compose, uint3
   sc.ancestor_min_chars = ancestor_min_chars;
   sc.own_min_count = 20;
   sc.outputs = outputs;
+  sc.piece_damping_count = piece_damping_count;
   TrainConfig cfg = small_config();
   cfg.sample = 1e-2;
   SubwordRun reference = start(c, model, sc, cfg);
@@ -599,6 +639,10 @@ TEST(SubwordTrainer, PieceOutputCountsArePerRowAndExact) {
   EXPECT_TRUE(std::any_of(o, o + cfg.dim, [](float v) { return v != 0.0f; }));
 }
 
+TEST(SubwordTrainer, PausedAndResumedOneThreadRunIsBitIdenticalWithPieceDamping) {
+  check_paused_and_resumed_run_is_bit_identical(SubwordCompose::own_plus_scaled, 3, SubwordOutputs::words, 50);
+}
+
 /// Unseen inflected forms, composed from the trained rows of their pieces, land nearer
 /// their own stem than any stem of the other group.
 TEST(SubwordTrainer, UnseenInflectionsLandNearTheirStems) {
@@ -632,7 +676,7 @@ TEST(SubwordTrainer, UnseenInflectionsLandNearTheirStems) {
     auto vec = [&](const std::string& w) {
       std::vector<float> x(r.state.input.stride());
       const std::vector<uint32_t> rows = subword_rows(model, w, W, sc);
-      compose_rows(r.state.input, rows, r.map->weights(rows), x.data());
+      compose_rows(r.state.input, rows, subword_weights(sc, W, rows, 0), x.data());
       return x;
     };
     int near = 0, total = 0;
@@ -697,6 +741,14 @@ TEST(SubwordConfigJson, DamagedKeysAreCorruptAndMissingOnesTakeTheirDefaults) {
   scaled.to_json(scaled_json);
   EXPECT_EQ(scaled_json["subword_compose"], "own-plus-scaled");
   EXPECT_EQ(SubwordConfig::from_json(scaled_json, "c.json").compose, SubwordCompose::own_plus_scaled);
+  EXPECT_FALSE(scaled_json.contains("subword_piece_damping_count"));  // none: not written, and read as none
+  EXPECT_EQ(SubwordConfig::from_json(scaled_json, "c.json").piece_damping_count, 0u);
+  scaled.piece_damping_count = 100;
+  scaled.to_json(scaled_json);
+  EXPECT_EQ(scaled_json["subword_piece_damping_count"], 100);
+  EXPECT_EQ(SubwordConfig::from_json(scaled_json, "c.json"), scaled);
+  EXPECT_NE(refused(R"({"subword_piece_damping_count": -5})").find("subword_piece_damping_count"), std::string::npos);
+  EXPECT_NE(refused(R"({"subword_piece_damping_count": 1.5})").find("subword_piece_damping_count"), std::string::npos);
 }
 
 TEST(SubwordConfigJson, OutputsRoundTripAndOldConfigsArePerWord) {

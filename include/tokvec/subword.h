@@ -34,7 +34,7 @@ enum class SubwordOutputs { words, pieces };
 
 /// The composition settings of a subword run (config.json keys "subword_compose",
 /// "subword_ancestors", "subword_own_min_count", "subword_step",
-/// "subword_ancestor_min_chars", "subword_outputs").
+/// "subword_ancestor_min_chars", "subword_outputs", "subword_piece_damping_count").
 /// These defaults are what a config.json without the keys means (a run made before they
 /// existed); new runs take their step, composition and ancestor filter from kSubwordDefault*
 /// below, the variant that met the most of the measured targets (docs/benchmarks.md).
@@ -52,6 +52,10 @@ struct SubwordConfig {
   uint32_t ancestor_min_chars = 0;
   /// Runs whose config.json has no "subword_outputs" have per-word outputs.
   SubwordOutputs outputs = SubwordOutputs::words;
+  /// own-plus-mean and own-plus-scaled: a word with an own row, seen c times, weighs its
+  /// other rows by a further √(C / (C + c)), C this count: a frequent word's vector is
+  /// mostly its own row (as in words mode), a rare word's mostly its pieces; 0: no damping.
+  uint64_t piece_damping_count = 0;
 
   /// Writes the keys into `j`.
   void to_json(nlohmann::json& j) const;

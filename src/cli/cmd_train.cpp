@@ -92,6 +92,9 @@ static int train_main(int argc, char** argv, distributed::World* world) {
        cxxopts::value<uint32_t>()->default_value(std::to_string(kSubwordDefaultAncestorMinChars)))
       ("subword-own-rows", "With --subwords: a row of its own for each word seen at least N times (0 = none)",
        cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.own_min_count)))
+      ("subword-piece-damping", "With --subwords and an own-plus-* composition: a word seen c times weighs its other rows "
+                                "by a further sqrt(N / (N + c)), so frequent words lean on their own row (0 = none)",
+       cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.piece_damping_count)))
       ("subword-step", "With --subwords: gradient (each row by the chain rule) or unit (x moves by the full step whatever the word's size)",
        cxxopts::value<std::string>()->default_value(std::string(subword_step_name(kSubwordDefaultStep))))
       ("subword-outputs", "With --subwords: words (each word's own output row) or pieces (its output vector composed of "
@@ -153,7 +156,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   if (r.count("resume") > 0) {
     refuse_given(r, {"input", "output", "init-from", "tokenizer", "bpe-vocab-size", "words", "corpus", "dim", "window", "negative",
                      "sample", "min-count", "epochs", "threads", "lr", "seed", "kernel", "force", "lowercase", "allow-binary",
-                     "subwords", "subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step", "subword-outputs"},
+                     "subwords", "subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step", "subword-outputs", "subword-piece-damping"},
                  "--resume continues a run with the settings in its config.json; ", " cannot be changed");
     const std::string dir = r["resume"].as<std::string>();
     return report(with_flag_names([&] { return detail::resume_session(dir, session, world); }), dir);
@@ -190,7 +193,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
   const bool words = r.count("words") > 0;
   const bool subwords = r.count("subwords") > 0;
   if (subwords) run.subwords = parse_subword_options(r, words, cfg.kernel);
-  else refuse_given(r, {"subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step", "subword-outputs"}, "", " applies to --subwords runs");
+  else refuse_given(r, {"subword-compose", "subword-ancestors", "subword-ancestor-min-chars", "subword-own-rows", "subword-step", "subword-outputs", "subword-piece-damping"}, "", " applies to --subwords runs");
   const bool have_tokenizer = r.count("tokenizer") > 0;
   const bool have_corpus = r.count("corpus") > 0;
   const bool have_input = r.count("input") > 0;

@@ -36,6 +36,10 @@ SubwordConfig parse_subword_options(const cxxopts::ParseResult& r, bool words, K
   const auto o = parse_subword_outputs(outputs);
   if (!o) throw usage_error("--subword-outputs must be words or pieces, got '" + outputs + "'");
   sub.outputs = *o;
+  sub.piece_damping_count = r["subword-piece-damping"].as<uint64_t>();
+  if (sub.piece_damping_count > 0 && sub.compose != SubwordCompose::own_plus_mean && sub.compose != SubwordCompose::own_plus_scaled) {
+    throw usage_error("--subword-piece-damping applies with --subword-compose own-plus-mean or own-plus-scaled");
+  }
   return sub;
 }
 

@@ -94,7 +94,8 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
                    bool allow_binary, const py::object& on_progress, bool redraw, bool subwords,
                    const std::optional<std::string>& subword_compose, std::optional<bool> subword_ancestors,
                    std::optional<int64_t> subword_own_rows, const std::optional<std::string>& subword_step,
-                   std::optional<int64_t> subword_ancestor_min_chars, const std::optional<std::string>& subword_outputs) {
+                   std::optional<int64_t> subword_ancestor_min_chars, const std::optional<std::string>& subword_outputs,
+                   std::optional<int64_t> subword_piece_damping) {
   namespace fs = std::filesystem;
   const tokvec::SessionOptions options = session_options(checkpoint_every, keep, progress, allow_binary);
   // The ranges of TrainConfig::validate, named as the Python arguments are, before the
@@ -129,9 +130,9 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
   if (subwords && (words || corpus)) throw tokvec::usage_error("subwords=True trains on text with a BPE tokenizer: words and corpus do not apply");
   if (subwords && cfg.kernel != tokvec::Kernel::hogbatch) throw tokvec::usage_error("kernel 'pair' is not available with subwords=True (use hogbatch)");
   if (!subwords && (subword_compose || subword_ancestors || subword_own_rows || subword_step || subword_ancestor_min_chars ||
-                    subword_outputs)) {
-    throw tokvec::usage_error("subword_compose, subword_ancestors, subword_ancestor_min_chars, subword_own_rows, subword_step "
-                              "and subword_outputs apply to subwords=True runs");
+                    subword_outputs || subword_piece_damping)) {
+    throw tokvec::usage_error("subword_compose, subword_ancestors, subword_ancestor_min_chars, subword_own_rows, subword_step, "
+                              "subword_outputs and subword_piece_damping apply to subwords=True runs");
   }
   run.subwords.step = tokvec::kSubwordDefaultStep;
   run.subwords.compose = tokvec::kSubwordDefaultCompose;
@@ -165,6 +166,16 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
   if (subword_own_rows) {
     if (*subword_own_rows < 0) throw tokvec::usage_error("subword_own_rows must be >= 0, got " + std::to_string(*subword_own_rows));
     run.subwords.own_min_count = static_cast<uint64_t>(*subword_own_rows);
+  }
+  if (subword_piece_damping) {
+    if (*subword_piece_damping < 0) {
+      throw tokvec::usage_error("subword_piece_damping must be >= 0, got " + std::to_string(*subword_piece_damping));
+    }
+    const tokvec::SubwordCompose c = run.subwords.compose;
+    if (*subword_piece_damping > 0 && c != tokvec::SubwordCompose::own_plus_mean && c != tokvec::SubwordCompose::own_plus_scaled) {
+      throw tokvec::usage_error("subword_piece_damping applies with subword_compose 'own-plus-mean' or 'own-plus-scaled'");
+    }
+    run.subwords.piece_damping_count = static_cast<uint64_t>(*subword_piece_damping);
   }
   run.mode = corpus ? tokvec::RunMode::corpus
                     : (words ? tokvec::RunMode::words : (subwords ? tokvec::RunMode::subwords : tokvec::RunMode::bpe));
@@ -207,7 +218,7 @@ void bind_training(py::module_& m) {
         py::arg("on_progress"), py::arg("redraw"), py::arg("subwords") = false, py::arg("subword_compose") = py::none(),
         py::arg("subword_ancestors") = py::none(), py::arg("subword_own_rows") = py::none(),
         py::arg("subword_step") = py::none(), py::arg("subword_ancestor_min_chars") = py::none(),
-        py::arg("subword_outputs") = py::none());
+        py::arg("subword_outputs") = py::none(), py::arg("subword_piece_damping") = py::none());
   m.def("resume", &resume_run, py::arg("path"), py::arg("checkpoint_every"), py::arg("keep"), py::arg("progress"), py::arg("on_progress"),
         py::arg("redraw"));
 }

@@ -43,7 +43,8 @@ bool is_modelled_key(const std::string& key) {
                                       "bpe_vocab_size", "lowercase",      "tokenizer_kind",  "tokenizer_checksum",
                                       "threads_used",   "processes",      "init_from",       "quiet",
                                       "subword_compose", "subword_ancestors", "subword_own_min_count",
-                                      "subword_step",   "subword_outputs"};
+                                      "subword_step",   "subword_outputs", "subword_ancestor_min_chars",
+                                      "subword_piece_damping_count"};
   for (const char* k : kKeys) {
     if (key == k) return true;
   }

@@ -215,6 +215,10 @@ std::shared_ptr<const SubwordMap> subword_map(const RunConfig& run, RunCorpus& c
                                        : ", plus an own row for words seen >= ") +
                       std::to_string(run.subwords.own_min_count) + " times"
                 : std::string()) +
+           (own_plus && run.subwords.own_min_count > 0 && run.subwords.piece_damping_count > 0
+                ? ", the other rows weighed down by sqrt(" + std::to_string(run.subwords.piece_damping_count) + " / (" +
+                      std::to_string(run.subwords.piece_damping_count) + " + count))"
+                : std::string()) +
            (run.subwords.outputs == SubwordOutputs::pieces ? "; output vectors composed of the same rows" : "") + "; " +
            std::to_string(map->rows()) + " rows");
   return map;

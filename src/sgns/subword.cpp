@@ -50,6 +50,7 @@ void SubwordConfig::to_json(nlohmann::json& j) const {
   j["subword_step"] = subword_step_name(step);
   if (ancestor_min_chars > 1) j["subword_ancestor_min_chars"] = ancestor_min_chars;  // absent: no filter
   if (outputs != SubwordOutputs::words) j["subword_outputs"] = subword_outputs_name(outputs);  // absent: per word
+  if (piece_damping_count > 0) j["subword_piece_damping_count"] = piece_damping_count;  // absent: none
 }
 
 SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::string& file) {
@@ -89,6 +90,11 @@ SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::strin
     const auto parsed = v.is_string() ? parse_subword_outputs(v.get<std::string>()) : std::nullopt;
     if (!parsed) throw corrupt_error(file, "key \"subword_outputs\"", "expected \"words\" or \"pieces\", got " + v.dump());
     c.outputs = *parsed;
+  }
+  if (j.contains("subword_piece_damping_count")) {
+    const nlohmann::json& v = j.at("subword_piece_damping_count");
+    if (!v.is_number_unsigned()) throw corrupt_error(file, "key \"subword_piece_damping_count\"", "expected a whole number >= 0, got " + v.dump());
+    c.piece_damping_count = v.get<uint64_t>();
   }
   return c;
 }
@@ -149,6 +155,7 @@ SubwordMap SubwordMap::build(const BpeModel& model, const std::vector<std::strin
   m.offsets_.reserve(words.size() + 1);
   m.offsets_.push_back(0);
   m.rows_list_.reserve(words.size() * 4);
+  m.counts_.assign(counts.begin(), counts.end());
   for (uint32_t w = 0; w < m.words_; ++w) {
     const bool own = config.own_min_count > 0 && counts[w] >= config.own_min_count;
     const std::vector<uint32_t> r = subword_rows(model, words[w], m.words_, config, own ? w : UINT32_MAX);
@@ -161,9 +168,9 @@ SubwordMap SubwordMap::build(const BpeModel& model, const std::vector<std::strin
 }
 
 SubwordMap SubwordMap::from_parts(const SubwordConfig& config, uint32_t words, uint32_t rows, std::vector<uint64_t> offsets,
-                                  std::vector<uint32_t> rows_list) {
+                                  std::vector<uint32_t> rows_list, std::span<const uint64_t> counts) {
   bool ok = words <= rows && offsets.size() == static_cast<size_t>(words) + 1 && offsets.front() == 0 &&
-            offsets.back() == rows_list.size();
+            offsets.back() == rows_list.size() && counts.size() == words;
   for (size_t w = 0; ok && w < words; ++w) ok = offsets[w] < offsets[w + 1];
   for (size_t i = 0; ok && i < rows_list.size(); ++i) ok = rows_list[i] < rows;
   if (!ok) throw internal_error("subword map: the parts do not form a table of " + std::to_string(rows) + " rows");
@@ -174,6 +181,7 @@ SubwordMap SubwordMap::from_parts(const SubwordConfig& config, uint32_t words, u
   for (size_t w = 0; w < words; ++w) m.max_rows_ = std::max<size_t>(m.max_rows_, offsets[w + 1] - offsets[w]);
   m.offsets_ = std::move(offsets);
   m.rows_list_ = std::move(rows_list);
+  m.counts_.assign(counts.begin(), counts.end());
   return m;
 }
 
@@ -226,7 +234,7 @@ void SubwordTargets::compose(const SubwordMap& map, const Matrix& output, const 
   for (size_t t = 0; t < T; ++t) {
     const std::span<const uint32_t> r = map.rows_of(targets[t]);
     float* u = u_.row(t);
-    compose_rows(output, r, map.weights(r), u);
+    compose_rows(output, r, map.weights(targets[t]), u);
     std::memcpy(u0_.row(t), u, stride * sizeof(float));
     rows[t] = u;
   }
@@ -236,7 +244,7 @@ void SubwordTargets::scatter(const SubwordMap& map, Matrix& output, const uint32
   const bool unit = map.config().step == SubwordStep::unit;
   for (size_t t = 0; t < T; ++t) {
     const std::span<const uint32_t> r = map.rows_of(targets[t]);
-    const SubwordWeights a = map.weights(r);
+    const SubwordWeights a = map.weights(targets[t]);
     scatter_rows(output, r, a, unit ? 1.0f / a.sum_squares(r.size()) : 1.0f, u_.row(t), u0_.row(t), output.cols());
   }
 }
@@ -248,7 +256,7 @@ double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::s
   for (size_t b = 0; b < B; ++b) {
     const std::span<const uint32_t> rows = map.rows_of(inputs[b]);
     float* x = scratch.composed.row(b);
-    compose_rows(input, rows, map.weights(rows), x);
+    compose_rows(input, rows, map.weights(inputs[b]), x);
     std::memcpy(scratch.before.row(b), x, stride * sizeof(float));
     scratch.input_rows[b] = x;
   }
@@ -263,7 +271,7 @@ double subword_step(Matrix& input, Matrix& output, const SubwordMap& map, std::s
   if (piece_outputs) scratch.targets.scatter(map, output, targets.data(), T);
   for (size_t b = 0; b < B; ++b) {
     const std::span<const uint32_t> rows = map.rows_of(inputs[b]);
-    scatter_rows(input, rows, map.weights(rows), 1.0f, scratch.composed.row(b), scratch.before.row(b), cols);
+    scatter_rows(input, rows, map.weights(inputs[b]), 1.0f, scratch.composed.row(b), scratch.before.row(b), cols);
   }
   return loss;
 }
@@ -281,10 +289,10 @@ void SubwordWindow::leave(size_t j) noexcept {
   const std::span<const uint32_t> rows = map_->rows_of(words_[slot]);
   // x - x₀ = c Σ Δ; the rows get g Σ Δ: the sum of the steps, as subword_step would have
   // scattered them (gradient), or scaled so that x moves by Δ (unit).
-  const SubwordWeights a = map_->weights(rows);
+  const SubwordWeights a = map_->weights(words_[slot]);
   if (uses_[slot] > 0 && a.uniform()) {
     const float s = a.first;
-    const float c = map_->step_moves_x(rows);
+    const float c = map_->step_moves_x(words_[slot]);
     const float g = map_->config().step == SubwordStep::unit ? 1.0f / (s * static_cast<float>(rows.size())) : s;
     scatter_rows(*input_, rows, g / c, x_.row(slot), x0_.row(slot), input_->cols());
   } else if (uses_[slot] > 0) {
@@ -304,7 +312,7 @@ void SubwordWindow::advance(size_t lo, size_t hi) noexcept {
     words_[slot] = w;
     uses_[slot] = 0;
     const std::span<const uint32_t> rows = map_->rows_of(w);
-    compose_rows(*input_, rows, map_->weights(rows), x_.row(slot));
+    compose_rows(*input_, rows, map_->weights(w), x_.row(slot));
     std::memcpy(x0_.row(slot), x_.row(slot), x_.stride() * sizeof(float));
   }
 }
@@ -324,7 +332,7 @@ void SubwordWindow::absorb(size_t B) noexcept {
   const size_t cols = x_.cols();
   for (size_t b = 0; b < B; ++b) {
     const size_t slot = slots_[b];
-    const float c = map_->step_moves_x(map_->rows_of(words_[slot]));
+    const float c = map_->step_moves_x(words_[slot]);
     if (c == 1.0f) continue;
     float* __restrict x = x_.row(slot);
     const float* __restrict x_before = before_.row(b);

@@ -62,14 +62,22 @@ struct SubwordWeights {
   }
 };
 
-/// The weights of `rows` (a word's R(w), sorted) in a run of `words` corpus words.
-inline SubwordWeights subword_weights(const SubwordConfig& config, uint32_t words, std::span<const uint32_t> rows) noexcept {
+/// The weights of `rows` (a word's R(w), sorted) in a run of `words` corpus words, for a
+/// word seen `count` times in the corpus (0 for a word outside it; only a word with an own
+/// row is damped, and only a corpus word has one).
+inline SubwordWeights subword_weights(const SubwordConfig& config, uint32_t words, std::span<const uint32_t> rows,
+                                      uint64_t count) noexcept {
   const size_t n = rows.size();
   if (config.compose == SubwordCompose::sum || n == 0) return {1.0f, 1.0f};
   const bool scaled = config.compose == SubwordCompose::own_plus_scaled;
   if ((config.compose == SubwordCompose::own_plus_mean || scaled) && n > 1 && rows[0] < words) {
     const auto others = static_cast<float>(n - 1);
-    return {1.0f, 1.0f / (scaled ? std::sqrt(others) : others)};
+    float rest = 1.0f / (scaled ? std::sqrt(others) : others);
+    if (config.piece_damping_count > 0) {
+      const double damp = static_cast<double>(config.piece_damping_count);
+      rest *= static_cast<float>(std::sqrt(damp / (damp + static_cast<double>(count))));
+    }
+    return {1.0f, rest};
   }
   const float s = 1.0f / (scaled ? std::sqrt(static_cast<float>(n)) : static_cast<float>(n));
   return {s, s};
@@ -92,25 +100,27 @@ class SubwordMap {
   std::span<const uint32_t> rows_of(uint32_t word) const noexcept {
     return {rows_list_.data() + offsets_[word], rows_list_.data() + offsets_[word + 1]};
   }
-  /// The weights of a word's rows (rows_of(w), or subword_rows of this run).
-  SubwordWeights weights(std::span<const uint32_t> rows) const noexcept { return subword_weights(config_, words_, rows); }
-  /// How far x_w moves for a kernel step Δ on it, in units of Δ, for a word of rows `rows`:
+  /// The weights of corpus word w's rows rows_of(w).
+  SubwordWeights weights(uint32_t word) const noexcept { return subword_weights(config_, words_, rows_of(word), counts_[word]); }
+  /// How far x_w moves for a kernel step Δ on it, in units of Δ, for corpus word w:
   /// Σ a_r² (gradient: each row moves by a_r Δ; s² n for sum and mean) or 1 (unit).
-  float step_moves_x(std::span<const uint32_t> rows) const noexcept {
+  float step_moves_x(uint32_t word) const noexcept {
     if (config_.step == SubwordStep::unit) return 1.0f;
-    const SubwordWeights a = weights(rows);
-    if (!a.uniform()) return a.sum_squares(rows.size());
-    return a.first * a.first * static_cast<float>(rows.size());
+    const SubwordWeights a = weights(word);
+    const size_t n = rows_of(word).size();
+    if (!a.uniform()) return a.sum_squares(n);
+    return a.first * a.first * static_cast<float>(n);
   }
   /// Longest R(w) over the corpus words.
   size_t max_rows() const noexcept { return max_rows_; }
 
   /// The table as plain parts (a distributed job sends it to the other ranks, which have no
   /// tokenizer) and back; from_parts checks that the parts form a table of `rows` rows.
+  /// `counts`: the words' corpus counts (the state's first `words` frequencies).
   const std::vector<uint64_t>& offsets() const noexcept { return offsets_; }
   const std::vector<uint32_t>& rows_list() const noexcept { return rows_list_; }
   static SubwordMap from_parts(const SubwordConfig& config, uint32_t words, uint32_t rows, std::vector<uint64_t> offsets,
-                               std::vector<uint32_t> rows_list);
+                               std::vector<uint32_t> rows_list, std::span<const uint64_t> counts);
 
  private:
   SubwordConfig config_;
@@ -119,6 +129,7 @@ class SubwordMap {
   size_t max_rows_ = 0;
   std::vector<uint64_t> offsets_;    ///< words_ + 1
   std::vector<uint32_t> rows_list_;  ///< all R(w), concatenated
+  std::vector<uint64_t> counts_;     ///< words_: each word's corpus count (its weights)
 };
 
 /// The input rows of any word under `model` and `config`, for a run of `words` corpus

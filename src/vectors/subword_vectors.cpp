@@ -63,8 +63,9 @@ Embeddings run_compose(const Run& run, const std::vector<std::string>& words) {
       if (r >= run.state.input.rows()) throw internal_error("subword row " + std::to_string(r) + " outside the state");
     }
     // The same float sums as training's (compose_rows), so a seen word's vector is the
-    // x_w its last step saw.
-    compose_rows(run.state.input, rows, subword_weights(run.subwords, run.subword_words, rows), x.data());
+    // x_w its last step saw. A word's own row is its corpus id, its first row.
+    const uint64_t count = rows[0] < run.subword_words ? run.state.frequencies[rows[0]] : 0;
+    compose_rows(run.state.input, rows, subword_weights(run.subwords, run.subword_words, rows, count), x.data());
     std::copy(x.begin(), x.begin() + e.dim, e.row(i));
   }
   return e;

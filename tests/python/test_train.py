@@ -199,3 +199,13 @@ def test_subwords_own_plus_mean_and_the_ancestor_filter_are_the_clis(cli, data, 
     with pytest.raises(tokvec.UsageError, match="subword_ancestor_min_chars applies with subword_ancestors=True"):
         tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_ancestors=False,
                      subword_ancestor_min_chars=2, progress=False)
+
+
+def test_subwords_piece_damping_is_the_clis(cli, data, tmp_path):
+    run = _subword_run_equals_the_clis(cli, data, tmp_path, subword_compose="own-plus-scaled", subword_piece_damping=20)
+    assert run.config["subword_piece_damping_count"] == 20
+    with pytest.raises(tokvec.UsageError, match="subword_piece_damping applies with subword_compose"):
+        tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_compose="sum", subword_piece_damping=5,
+                     progress=False)
+    with pytest.raises(tokvec.UsageError, match="subword_piece_damping must be >= 0"):
+        tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_piece_damping=-1, progress=False)

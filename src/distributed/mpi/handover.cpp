@@ -35,6 +35,7 @@ std::string encode_job(const Job& job, const TrainingState& s) {
     w.u8(c.step == SubwordStep::unit ? 1 : 0);
     w.u32(c.ancestor_min_chars);
     w.u8(c.outputs == SubwordOutputs::pieces ? 1 : 0);
+    w.u64(c.piece_damping_count);
     w.u32(m.words());
     w.u32(m.rows());
     w.u64(m.offsets().size());
@@ -116,14 +117,16 @@ bool receive_job(const Comm& comm, Job& job, int& code) {
     c.step = r.u8() != 0 ? SubwordStep::unit : SubwordStep::gradient;
     c.ancestor_min_chars = r.u32();
     c.outputs = r.u8() != 0 ? SubwordOutputs::pieces : SubwordOutputs::words;
+    c.piece_damping_count = r.u64();
     const uint32_t words = r.u32();
     const uint32_t rows = r.u32();
     std::vector<uint64_t> offsets(r.u64());
     for (uint64_t& o : offsets) o = r.u64();
     std::vector<uint32_t> list(r.u64());
     for (uint32_t& x : list) x = r.u32();
-    if (rows != v) throw internal_error("the subword rows received from rank 0 do not match its state");
-    job.subwords = std::make_shared<const SubwordMap>(SubwordMap::from_parts(c, words, rows, std::move(offsets), std::move(list)));
+    if (rows != v || words > rows) throw internal_error("the subword rows received from rank 0 do not match its state");
+    job.subwords = std::make_shared<const SubwordMap>(SubwordMap::from_parts(c, words, rows, std::move(offsets), std::move(list),
+                                                                               std::span<const uint64_t>(s.frequencies).first(words)));
   }
   r.expect_done();
   s.input = Matrix(v, dim);

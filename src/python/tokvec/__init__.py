@@ -471,6 +471,7 @@ def train(
     subword_step: Optional[str] = None,
     subword_ancestor_min_chars: Optional[int] = None,
     subword_outputs: Optional[str] = None,
+    subword_piece_damping: Optional[int] = None,
 ) -> "Run":
     """Trains a run into the folder ``output``, as ``tokvec train`` does with the same
     settings (the same files; with ``threads=1`` the same bytes), and returns it.
@@ -481,10 +482,11 @@ def train(
     trains whitespace words whose vectors are composed of rows of their BPE pieces
     (``train --subwords``; the tokenizer as for a BPE run); ``subword_compose`` ("sum",
     "mean", "own-plus-mean" or "own-plus-scaled"), ``subword_ancestors``, ``subword_ancestor_min_chars``,
-    ``subword_own_rows``, ``subword_step`` ("gradient" or "unit") and ``subword_outputs``
-    ("words" or "pieces") are ``--subword-compose``, ``--subword-ancestors``,
-    ``--subword-ancestor-min-chars``, ``--subword-own-rows``, ``--subword-step`` and
-    ``--subword-outputs`` (None: the command's default);
+    ``subword_own_rows``, ``subword_step`` ("gradient" or "unit"), ``subword_outputs``
+    ("words" or "pieces") and ``subword_piece_damping`` are ``--subword-compose``,
+    ``--subword-ancestors``, ``--subword-ancestor-min-chars``, ``--subword-own-rows``,
+    ``--subword-step``, ``--subword-outputs`` and ``--subword-piece-damping`` (None: the
+    command's default);
     :meth:`Run.word_vector` gives the trained composition of any word. ``corpus`` (with
     ``input=None``) trains on a corpus made by ``tokvec encode``. The other settings are
     the command's options of the same name. ``checkpoint_every``: "30s", "10m", "2h", a
@@ -506,7 +508,7 @@ def train(
         dim, window, negative, float(sample), min_count, epochs, threads, float(lr), seed, kernel,
         str(checkpoint_every), keep, report, force, allow_binary, write, redraw,
         subwords, subword_compose, subword_ancestors, subword_own_rows, subword_step,
-        subword_ancestor_min_chars, subword_outputs,
+        subword_ancestor_min_chars, subword_outputs, subword_piece_damping,
     )
     return _finish(result, _path(output))
 

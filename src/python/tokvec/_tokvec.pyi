@@ -29,7 +29,8 @@ def train(input: str, output: str, words: bool, bpe_vocab_size: Optional[int], t
           subword_compose: Optional[str] = ..., subword_ancestors: Optional[bool] = ...,
           subword_own_rows: Optional[int] = ..., subword_step: Optional[str] = ...,
           subword_ancestor_min_chars: Optional[int] = ...,
-          subword_outputs: Optional[str] = ...) -> Dict[str, Any]: ...
+          subword_outputs: Optional[str] = ...,
+          subword_piece_damping: Optional[int] = ...) -> Dict[str, Any]: ...
 def resume(path: str, checkpoint_every: str, keep: int, progress: bool, on_progress: Optional[Callable[[str, bool], Any]],
            redraw: bool) -> Dict[str, Any]: ...
 
