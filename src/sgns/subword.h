@@ -22,6 +22,9 @@
 // gets the mean (a_r = 1/|R(w)|). own-plus-scaled weighs them a_o = 1 and a_r = 1/√n (a
 // word without an own row a_r = 1/√|R(w)|): the pieces' part keeps about one row's length
 // however many pieces there are, where the mean shrinks it by √n and the sum grows it by √n.
+// With piece damping C (own-plus-* only), a word with an own row seen c times has its other
+// rows' weight multiplied by ρ = √(C / (C + c)): frequent words are nearly their own row,
+// rare ones nearly their pieces; the weights are then per word (SubwordMap::weights(w)).
 // SubwordWeights holds the two weights.
 //
 // The SGNS step on x_w is the kernel's (sgns.h): it takes x_w's value, computes the step
