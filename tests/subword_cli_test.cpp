@@ -110,7 +110,8 @@ TEST(SubwordCli, OwnPlusMeanAndTheAncestorFilterAreKeptInTheRun) {
   TempDir dir;
   const std::string run = dir.file("run");
   const nlohmann::json cfg =
-      train_inflected_run(dir, run, "--subword-compose own-plus-mean --subword-ancestor-min-chars 3 --subword-own-rows 50");
+      train_inflected_run(dir, run, "--subword-compose own-plus-mean --subword-ancestor-min-chars 3 --subword-own-rows 50 "
+                                    "--subword-piece-damping 0");
   EXPECT_EQ(cfg["subword_compose"], "own-plus-mean");
   EXPECT_EQ(cfg["subword_ancestor_min_chars"], 3);
   EXPECT_NE(test::read_text(run + "/train.log")
@@ -172,7 +173,8 @@ TEST(SubwordCli, OwnPlusScaledIsKeptInTheRunAndComposesTheOwnRowPlusThePiecesOve
   TempDir dir;
   const std::string run = dir.file("run");
   const nlohmann::json cfg =
-      train_inflected_run(dir, run, "--subword-compose own-plus-scaled --subword-ancestor-min-chars 3 --subword-own-rows 50");
+      train_inflected_run(dir, run, "--subword-compose own-plus-scaled --subword-ancestor-min-chars 3 --subword-own-rows 50 "
+                                    "--subword-piece-damping 0");
   EXPECT_EQ(cfg["subword_compose"], "own-plus-scaled");
   EXPECT_NE(test::read_text(run + "/train.log")
                 .find("words composed of scaled sums (1/sqrt(n) for n rows) of their pieces and the pieces' merge ancestors "
@@ -244,7 +246,7 @@ TEST(SubwordCli, PieceDampingIsKeptInTheRunAndWeighsTheOtherRowsByTheWordsCount)
   }
 }
 
-TEST(SubwordCli, NewRunsDefaultToOwnPlusScaledWithTheThreeCharacterAncestorFilter) {
+TEST(SubwordCli, NewRunsDefaultToOwnPlusScaledWithTheThreeCharacterAncestorFilterAndPieceDamping) {
   TempDir dir;
   test::write_text(dir.file("in.txt"), inflected_text());
   auto r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + dir.file("a") + kFast);
@@ -253,9 +255,10 @@ TEST(SubwordCli, NewRunsDefaultToOwnPlusScaledWithTheThreeCharacterAncestorFilte
   EXPECT_EQ(cfg["subword_compose"], "own-plus-scaled");
   EXPECT_EQ(cfg["subword_ancestor_min_chars"], 3);
   EXPECT_EQ(cfg["subword_step"], "unit");
+  EXPECT_EQ(cfg["subword_piece_damping_count"], 1);
   // The same run as the settings given in full.
   r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + dir.file("b") + kFast +
-              " --subword-compose own-plus-scaled --subword-ancestor-min-chars 3 --subword-step unit");
+              " --subword-compose own-plus-scaled --subword-ancestor-min-chars 3 --subword-step unit --subword-piece-damping 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(test::read_text(dir.file("a") + "/state.tkv"), test::read_text(dir.file("b") + "/state.tkv"));
   // Without ancestors the default filter has nothing to filter: accepted, and not recorded.
@@ -264,6 +267,10 @@ TEST(SubwordCli, NewRunsDefaultToOwnPlusScaledWithTheThreeCharacterAncestorFilte
   cfg = nlohmann::json::parse(test::read_text(dir.file("c") + "/config.json"));
   EXPECT_EQ(cfg["subword_ancestors"], false);
   EXPECT_FALSE(cfg.contains("subword_ancestor_min_chars"));
+  // Under the sum the default damping has no own-row split to damp: accepted, not recorded.
+  r = run_cli("train --subwords --input " + dir.file("in.txt") + " --output " + dir.file("d") + kFast + " --subword-compose sum");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(nlohmann::json::parse(test::read_text(dir.file("d") + "/config.json")).contains("subword_piece_damping_count"));
 }
 
 TEST(SubwordCli, RefusesSettingsThatDoNotApply) {

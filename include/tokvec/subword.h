@@ -65,11 +65,15 @@ struct SubwordConfig {
   bool operator==(const SubwordConfig&) const = default;
 };
 
-/// The step, the composition and the ancestor filter of new runs (train --subwords, Python
-/// subwords=True): own-plus-scaled with the ancestors of at least 3 characters, the unit step.
+/// The step, the composition, the ancestor filter and the piece damping of new runs (train
+/// --subwords, Python subwords=True): own-plus-scaled with the ancestors of at least 3
+/// characters, damped by √(1 / (1 + c)), the unit step.
 inline constexpr SubwordStep kSubwordDefaultStep = SubwordStep::unit;
 inline constexpr SubwordCompose kSubwordDefaultCompose = SubwordCompose::own_plus_scaled;
 inline constexpr uint32_t kSubwordDefaultAncestorMinChars = 3;
+/// And the piece damping of new runs whose composition has own rows to damp (own-plus-*):
+/// frequent words nearly their own row, so their meaning is words mode's.
+inline constexpr uint64_t kSubwordDefaultPieceDamping = 1;
 
 /// "gradient" or "unit"; nullopt otherwise.
 std::optional<SubwordStep> parse_subword_step(std::string_view name) noexcept;

@@ -94,7 +94,7 @@ static int train_main(int argc, char** argv, distributed::World* world) {
        cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.own_min_count)))
       ("subword-piece-damping", "With --subwords and an own-plus-* composition: a word seen c times weighs its other rows "
                                 "by a further sqrt(N / (N + c)), so frequent words lean on their own row (0 = none)",
-       cxxopts::value<uint64_t>()->default_value(std::to_string(sub_defaults.piece_damping_count)))
+       cxxopts::value<uint64_t>()->default_value(std::to_string(kSubwordDefaultPieceDamping)))
       ("subword-step", "With --subwords: gradient (each row by the chain rule) or unit (x moves by the full step whatever the word's size)",
        cxxopts::value<std::string>()->default_value(std::string(subword_step_name(kSubwordDefaultStep))))
       ("subword-outputs", "With --subwords: words (each word's own output row) or pieces (its output vector composed of "

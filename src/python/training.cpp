@@ -137,6 +137,7 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
   run.subwords.step = tokvec::kSubwordDefaultStep;
   run.subwords.compose = tokvec::kSubwordDefaultCompose;
   run.subwords.ancestor_min_chars = tokvec::kSubwordDefaultAncestorMinChars;
+  run.subwords.piece_damping_count = tokvec::kSubwordDefaultPieceDamping;
   if (subword_step) {
     const auto st = tokvec::parse_subword_step(*subword_step);
     if (!st) throw tokvec::usage_error("subword_step must be 'gradient' or 'unit', got '" + *subword_step + "'");
@@ -176,6 +177,10 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
       throw tokvec::usage_error("subword_piece_damping applies with subword_compose 'own-plus-mean' or 'own-plus-scaled'");
     }
     run.subwords.piece_damping_count = static_cast<uint64_t>(*subword_piece_damping);
+  }
+  const tokvec::SubwordCompose composed = run.subwords.compose;
+  if (composed != tokvec::SubwordCompose::own_plus_mean && composed != tokvec::SubwordCompose::own_plus_scaled) {
+    run.subwords.piece_damping_count = 0;  // the default damping: nothing to damp under the sum or the mean
   }
   run.mode = corpus ? tokvec::RunMode::corpus
                     : (words ? tokvec::RunMode::words : (subwords ? tokvec::RunMode::subwords : tokvec::RunMode::bpe));

@@ -172,7 +172,7 @@ def _subword_run_equals_the_clis(cli, data, tmp_path, **subword):
 def test_subwords_defaults_are_the_clis(cli, data, tmp_path):
     run = _subword_run_equals_the_clis(cli, data, tmp_path)
     assert run.config["subword_compose"] == "own-plus-scaled" and run.config["subword_ancestor_min_chars"] == 3
-    assert run.config["subword_step"] == "unit"
+    assert run.config["subword_step"] == "unit" and run.config["subword_piece_damping_count"] == 1
     # Without ancestors the default filter has nothing to filter.
     run = tokvec.train(data / "train.txt", tmp_path / "noanc", subwords=True, subword_ancestors=False, progress=False,
                        **dict(SETTINGS, bpe_vocab_size=300))
@@ -207,5 +207,8 @@ def test_subwords_piece_damping_is_the_clis(cli, data, tmp_path):
     with pytest.raises(tokvec.UsageError, match="subword_piece_damping applies with subword_compose"):
         tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_compose="sum", subword_piece_damping=5,
                      progress=False)
+    run = tokvec.train(data / "train.txt", tmp_path / "sum", subwords=True, subword_compose="sum", progress=False,
+                       **dict(SETTINGS, bpe_vocab_size=300))
+    assert "subword_piece_damping_count" not in run.config  # the default damping: nothing to damp under the sum
     with pytest.raises(tokvec.UsageError, match="subword_piece_damping must be >= 0"):
         tokvec.train(data / "train.txt", tmp_path / "a", subwords=True, subword_piece_damping=-1, progress=False)
