@@ -300,8 +300,8 @@ inline void prefetch_row(const float* row, size_t row_bytes) {
   for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(reinterpret_cast<const char*>(row) + off, 1, 3);
 }
 
-/// The centre `centre` as positive target and K negatives from the unigram^0.75 table,
-/// their output rows (and counters) prefetched.
+/// A target's output rows into cache: its own row, or with per-piece outputs every row of
+/// its composition.
 inline void prefetch_output(const Shared& sh, uint32_t id, size_t row_bytes) {
   if (sh.piece_outputs) {
     for (uint32_t row : sh.subwords->rows_of(id)) prefetch_row(sh.output.row(row), row_bytes);
@@ -310,6 +310,8 @@ inline void prefetch_output(const Shared& sh, uint32_t id, size_t row_bytes) {
   }
 }
 
+/// The centre `centre` as positive target and K negatives from the unigram^0.75 table,
+/// their output rows (and counters) prefetched.
 inline void draw_negatives(const Shared& sh, Worker& wk, uint32_t* out, uint32_t centre, size_t row_bytes) {
   const uint32_t K = sh.config.negative;
   out[0] = centre;
