@@ -106,6 +106,14 @@ nlohmann::json train_inflected_run(const TempDir& dir, const std::string& run, c
   return nlohmann::json::parse(test::read_text(run + "/config.json"));
 }
 
+/// `export RUN --words` of `words` (one per line), read back.
+Embeddings exported_words(const TempDir& dir, const std::string& run, const std::string& words) {
+  test::write_text(dir.file("list.txt"), words);
+  auto r = run_cli("export " + run + " --output " + dir.file("w.vec") + " --words " + dir.file("list.txt"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return read_vectors(dir.file("w.vec"));
+}
+
 TEST(SubwordCli, OwnPlusMeanAndTheAncestorFilterAreKeptInTheRun) {
   TempDir dir;
   const std::string run = dir.file("run");
@@ -203,10 +211,7 @@ TEST(SubwordCli, OwnPlusScaledIsKeptInTheRunAndComposesTheOwnRowPlusThePiecesOve
     for (uint32_t row : unseen) sum += loaded.state.input.row(row)[j];
     EXPECT_NEAR(u.row(0)[j], sum / std::sqrt(static_cast<double>(unseen.size())), 1e-5) << j;
   }
-  test::write_text(dir.file("list.txt"), "walks\ntalkings\n");
-  auto r = run_cli("export " + run + " --output " + dir.file("w.vec") + " --words " + dir.file("list.txt"));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const Embeddings exported = read_vectors(dir.file("w.vec"));
+  const Embeddings exported = exported_words(dir, run, "walks\ntalkings\n");
   ASSERT_EQ(exported.size(), 2u);
   for (size_t j = 0; j < e.dim; ++j) {
     EXPECT_NEAR(exported.row(0)[j], e.row(0)[j], 1e-5) << j;
@@ -234,10 +239,7 @@ TEST(SubwordCli, PieceDampingIsKeptInTheRunAndWeighsTheOtherRowsByTheWordsCount)
   const double count = static_cast<double>(loaded.state.frequencies[rows[0]]);
   ASSERT_GE(count, 50.0);
   const double rest = std::sqrt(20.0 / (20.0 + count)) / std::sqrt(static_cast<double>(rows.size() - 1));
-  test::write_text(dir.file("list.txt"), "walks\n");
-  auto r = run_cli("export " + run + " --output " + dir.file("w.vec") + " --words " + dir.file("list.txt"));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const Embeddings e = read_vectors(dir.file("w.vec"));
+  const Embeddings e = exported_words(dir, run, "walks\n");
   ASSERT_EQ(e.size(), 1u);
   for (size_t j = 0; j < e.dim; ++j) {
     double sum = 0.0;
