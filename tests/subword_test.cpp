@@ -65,8 +65,6 @@ TEST(SubwordMap, PiecesAncestorsAndOwnRows) {
   EXPECT_EQ(subword_rows(model, "cats", W, anc), (std::vector<uint32_t>{W + 257, W + 258, W + 259, W + 260}));
 }
 
-/// The compositions that weigh a word's own row apart from its other rows.
-bool own_plus(SubwordCompose c) { return c == SubwordCompose::own_plus_mean || c == SubwordCompose::own_plus_scaled; }
 
 /// Column j of word w's composition of `m`'s rows (in double).
 double composed(const Matrix& m, const SubwordMap& map, uint32_t w, size_t j) {
@@ -279,7 +277,7 @@ void check_window_matches_per_step(SubwordCompose compose) {
   SubwordConfig cfg;
   cfg.compose = compose;
   cfg.ancestors = true;
-  cfg.own_min_count = own_plus(compose) ? 1 : 0;  // own rows: the weights differ
+  cfg.own_min_count = weighs_own_row_apart(compose) ? 1 : 0;  // own rows: the weights differ
   const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
   for (uint32_t a = 0; a < 3; ++a) {
     for (uint32_t b = a + 1; b < 3; ++b) {
@@ -370,7 +368,7 @@ TEST(SubwordWindow, UnitStepMovesTheComposedVectorByTheKernelsStep) {
     const std::vector<uint64_t> counts = {1, 1, 1};
     SubwordConfig cfg;
     cfg.compose = compose;
-    cfg.own_min_count = own_plus(compose) ? 1 : 0;
+    cfg.own_min_count = weighs_own_row_apart(compose) ? 1 : 0;
     cfg.step = SubwordStep::unit;
     const SubwordMap map = SubwordMap::build(model, words, counts, cfg);
     const size_t dim = 12;

@@ -20,6 +20,12 @@ namespace tokvec {
 /// The values are stored (MPI job messages): new ones go last.
 enum class SubwordCompose { sum, mean, own_plus_mean, own_plus_scaled };
 
+/// own-plus-mean and own-plus-scaled: a word's own row weighs apart from its other rows
+/// (the compositions the piece damping applies to).
+constexpr bool weighs_own_row_apart(SubwordCompose c) noexcept {
+  return c == SubwordCompose::own_plus_mean || c == SubwordCompose::own_plus_scaled;
+}
+
 /// How far a step moves a word's rows. gradient: the chain rule, each row by s Δ (so x_w
 /// moves by s² |R(w)| Δ: a word of many rows learns slowly under the mean, fast under the
 /// sum); unit: each row by Δ / (s |R(w)|), so that x_w moves by the kernel's Δ whatever the

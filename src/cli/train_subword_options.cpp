@@ -37,7 +37,7 @@ SubwordConfig parse_subword_options(const cxxopts::ParseResult& r, bool words, K
   if (!o) throw usage_error("--subword-outputs must be words or pieces, got '" + outputs + "'");
   sub.outputs = *o;
   sub.piece_damping_count = r["subword-piece-damping"].as<uint64_t>();
-  if (sub.compose != SubwordCompose::own_plus_mean && sub.compose != SubwordCompose::own_plus_scaled) {
+  if (!weighs_own_row_apart(sub.compose)) {
     // The default damping has no own-row split to damp under the sum or the mean; a damping
     // given is an error.
     if (r.count("subword-piece-damping") > 0 && sub.piece_damping_count > 0) {

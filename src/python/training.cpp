@@ -172,14 +172,12 @@ py::dict train_run(const std::string& input, const std::string& output, bool wor
     if (*subword_piece_damping < 0) {
       throw tokvec::usage_error("subword_piece_damping must be >= 0, got " + std::to_string(*subword_piece_damping));
     }
-    const tokvec::SubwordCompose c = run.subwords.compose;
-    if (*subword_piece_damping > 0 && c != tokvec::SubwordCompose::own_plus_mean && c != tokvec::SubwordCompose::own_plus_scaled) {
+    if (*subword_piece_damping > 0 && !tokvec::weighs_own_row_apart(run.subwords.compose)) {
       throw tokvec::usage_error("subword_piece_damping applies with subword_compose 'own-plus-mean' or 'own-plus-scaled'");
     }
     run.subwords.piece_damping_count = static_cast<uint64_t>(*subword_piece_damping);
   }
-  const tokvec::SubwordCompose composed = run.subwords.compose;
-  if (composed != tokvec::SubwordCompose::own_plus_mean && composed != tokvec::SubwordCompose::own_plus_scaled) {
+  if (!tokvec::weighs_own_row_apart(run.subwords.compose)) {
     run.subwords.piece_damping_count = 0;  // the default damping: nothing to damp under the sum or the mean
   }
   run.mode = corpus ? tokvec::RunMode::corpus

@@ -200,7 +200,7 @@ std::shared_ptr<const SubwordMap> subword_map(const RunConfig& run, RunCorpus& c
   }
   auto map = std::make_shared<const SubwordMap>(SubwordMap::build(*corpus.model, corpus.vocab(), corpus.view().counts, run.subwords));
   const SubwordCompose compose = run.subwords.compose;
-  const bool own_plus = compose == SubwordCompose::own_plus_mean || compose == SubwordCompose::own_plus_scaled;
+  const bool own_plus = weighs_own_row_apart(compose);
   log.line("subwords: " + std::to_string(map->words()) + " words composed of " +
            (compose == SubwordCompose::own_plus_mean     ? std::string("means")
             : compose == SubwordCompose::own_plus_scaled ? std::string("scaled sums (1/sqrt(n) for n rows)")

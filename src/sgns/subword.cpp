@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "base/config.h"
 #include "tokvec/status.h"
@@ -55,47 +57,37 @@ void SubwordConfig::to_json(nlohmann::json& j) const {
 
 SubwordConfig SubwordConfig::from_json(const nlohmann::json& j, const std::string& file) {
   SubwordConfig c;
-  if (j.contains("subword_compose")) {
-    const nlohmann::json& v = j.at("subword_compose");
-    const auto parsed = v.is_string() ? parse_subword_compose(v.get<std::string>()) : std::nullopt;
-    if (!parsed) throw corrupt_error(file, "key \"subword_compose\"", "expected \"sum\", \"mean\", \"own-plus-mean\" or \"own-plus-scaled\", got " + v.dump());
-    c.compose = *parsed;
-  }
+  auto corrupt = [&](const char* key, const std::string& expected, const nlohmann::json& v) {
+    return corrupt_error(file, std::string("key \"") + key + "\"", "expected " + expected + ", got " + v.dump());
+  };
+  // A key naming one of a setting's values: `parse` gives nullopt for any other string.
+  auto named = [&](const char* key, auto parse, const std::string& expected, auto& field) {
+    if (!j.contains(key)) return;
+    const nlohmann::json& v = j.at(key);
+    const auto parsed = v.is_string() ? parse(v.get<std::string>()) : std::nullopt;
+    if (!parsed) throw corrupt(key, expected, v);
+    field = *parsed;
+  };
+  // A whole number key, in the range of its field.
+  auto count = [&](const char* key, auto& field) {
+    if (!j.contains(key)) return;
+    using T = std::remove_reference_t<decltype(field)>;
+    const nlohmann::json& v = j.at(key);
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > std::numeric_limits<T>::max()) throw corrupt(key, "a whole number >= 0", v);
+    field = v.get<T>();
+  };
+  named("subword_compose", parse_subword_compose, "\"sum\", \"mean\", \"own-plus-mean\" or \"own-plus-scaled\"", c.compose);
   if (j.contains("subword_ancestors")) {
     const nlohmann::json& v = j.at("subword_ancestors");
-    if (!v.is_boolean()) throw corrupt_error(file, "key \"subword_ancestors\"", "expected true or false, got " + v.dump());
+    if (!v.is_boolean()) throw corrupt("subword_ancestors", "true or false", v);
     c.ancestors = v.get<bool>();
   }
-  if (j.contains("subword_own_min_count")) {
-    const nlohmann::json& v = j.at("subword_own_min_count");
-    if (!v.is_number_unsigned()) throw corrupt_error(file, "key \"subword_own_min_count\"", "expected a whole number >= 0, got " + v.dump());
-    c.own_min_count = v.get<uint64_t>();
-  }
+  count("subword_own_min_count", c.own_min_count);
   c.step = SubwordStep::gradient;  // the only step before the key existed
-  if (j.contains("subword_step")) {
-    const nlohmann::json& v = j.at("subword_step");
-    const auto parsed = v.is_string() ? parse_subword_step(v.get<std::string>()) : std::nullopt;
-    if (!parsed) throw corrupt_error(file, "key \"subword_step\"", "expected \"gradient\" or \"unit\", got " + v.dump());
-    c.step = *parsed;
-  }
-  if (j.contains("subword_ancestor_min_chars")) {
-    const nlohmann::json& v = j.at("subword_ancestor_min_chars");
-    if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX) {
-      throw corrupt_error(file, "key \"subword_ancestor_min_chars\"", "expected a whole number >= 0, got " + v.dump());
-    }
-    c.ancestor_min_chars = v.get<uint32_t>();
-  }
-  if (j.contains("subword_outputs")) {
-    const nlohmann::json& v = j.at("subword_outputs");
-    const auto parsed = v.is_string() ? parse_subword_outputs(v.get<std::string>()) : std::nullopt;
-    if (!parsed) throw corrupt_error(file, "key \"subword_outputs\"", "expected \"words\" or \"pieces\", got " + v.dump());
-    c.outputs = *parsed;
-  }
-  if (j.contains("subword_piece_damping_count")) {
-    const nlohmann::json& v = j.at("subword_piece_damping_count");
-    if (!v.is_number_unsigned()) throw corrupt_error(file, "key \"subword_piece_damping_count\"", "expected a whole number >= 0, got " + v.dump());
-    c.piece_damping_count = v.get<uint64_t>();
-  }
+  named("subword_step", parse_subword_step, "\"gradient\" or \"unit\"", c.step);
+  count("subword_ancestor_min_chars", c.ancestor_min_chars);
+  named("subword_outputs", parse_subword_outputs, "\"words\" or \"pieces\"", c.outputs);
+  count("subword_piece_damping_count", c.piece_damping_count);
   return c;
 }
 
@@ -155,7 +147,6 @@ SubwordMap SubwordMap::build(const BpeModel& model, const std::vector<std::strin
   m.offsets_.reserve(words.size() + 1);
   m.offsets_.push_back(0);
   m.rows_list_.reserve(words.size() * 4);
-  m.counts_.assign(counts.begin(), counts.end());
   for (uint32_t w = 0; w < m.words_; ++w) {
     const bool own = config.own_min_count > 0 && counts[w] >= config.own_min_count;
     const std::vector<uint32_t> r = subword_rows(model, words[w], m.words_, config, own ? w : UINT32_MAX);
@@ -164,6 +155,7 @@ SubwordMap SubwordMap::build(const BpeModel& model, const std::vector<std::strin
     m.offsets_.push_back(m.rows_list_.size());
     m.max_rows_ = std::max(m.max_rows_, r.size());
   }
+  m.set_weights(counts);
   return m;
 }
 
@@ -181,8 +173,13 @@ SubwordMap SubwordMap::from_parts(const SubwordConfig& config, uint32_t words, u
   for (size_t w = 0; w < words; ++w) m.max_rows_ = std::max<size_t>(m.max_rows_, offsets[w + 1] - offsets[w]);
   m.offsets_ = std::move(offsets);
   m.rows_list_ = std::move(rows_list);
-  m.counts_.assign(counts.begin(), counts.end());
+  m.set_weights(counts);
   return m;
+}
+
+void SubwordMap::set_weights(std::span<const uint64_t> counts) {
+  weights_.resize(words_);
+  for (uint32_t w = 0; w < words_; ++w) weights_[w] = subword_weights(config_, words_, rows_of(w), counts[w]);
 }
 
 void compose_rows(const Matrix& input, std::span<const uint32_t> rows, float s, float* __restrict out) noexcept {

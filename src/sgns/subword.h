@@ -73,7 +73,7 @@ inline SubwordWeights subword_weights(const SubwordConfig& config, uint32_t word
   const size_t n = rows.size();
   if (config.compose == SubwordCompose::sum || n == 0) return {1.0f, 1.0f};
   const bool scaled = config.compose == SubwordCompose::own_plus_scaled;
-  if ((config.compose == SubwordCompose::own_plus_mean || scaled) && n > 1 && rows[0] < words) {
+  if (weighs_own_row_apart(config.compose) && n > 1 && rows[0] < words) {
     const auto others = static_cast<float>(n - 1);
     float rest = 1.0f / (scaled ? std::sqrt(others) : others);
     if (config.piece_damping_count > 0) {
@@ -103,8 +103,9 @@ class SubwordMap {
   std::span<const uint32_t> rows_of(uint32_t word) const noexcept {
     return {rows_list_.data() + offsets_[word], rows_list_.data() + offsets_[word + 1]};
   }
-  /// The weights of corpus word w's rows rows_of(w).
-  SubwordWeights weights(uint32_t word) const noexcept { return subword_weights(config_, words_, rows_of(word), counts_[word]); }
+  /// The weights of corpus word w's rows rows_of(w) (worked out once, when the map is made:
+  /// the window asks for them at every position).
+  SubwordWeights weights(uint32_t word) const noexcept { return weights_[word]; }
   /// How far x_w moves for a kernel step Δ on it, in units of Δ, for corpus word w:
   /// Σ a_r² (gradient: each row moves by a_r Δ; s² n for sum and mean) or 1 (unit).
   float step_moves_x(uint32_t word) const noexcept {
@@ -132,7 +133,10 @@ class SubwordMap {
   size_t max_rows_ = 0;
   std::vector<uint64_t> offsets_;    ///< words_ + 1
   std::vector<uint32_t> rows_list_;  ///< all R(w), concatenated
-  std::vector<uint64_t> counts_;     ///< words_: each word's corpus count (its weights)
+  std::vector<SubwordWeights> weights_;  ///< words_: each word's, from its rows and its corpus count
+
+  /// weights_ from the table and the words' corpus counts.
+  void set_weights(std::span<const uint64_t> counts);
 };
 
 /// The input rows of any word under `model` and `config`, for a run of `words` corpus
