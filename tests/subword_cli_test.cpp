@@ -293,6 +293,7 @@ TEST(SubwordCli, RefusesSettingsThatDoNotApply) {
       {"--subwords --subword-outputs rows", "--subword-outputs must be words or pieces, got 'rows'"},
       {"--subword-outputs pieces", "--subword-outputs applies to --subwords runs"},
       {"--subword-piece-damping 5", "--subword-piece-damping applies to --subwords runs"},
+      {"--subwords --subword-piece-damping -1", "--subword-piece-damping expects an integer from 0 to"},
       {"--subwords --subword-compose sum --subword-piece-damping 5",
        "--subword-piece-damping applies with --subword-compose own-plus-mean or own-plus-scaled"},
   };
